@@ -1,0 +1,17 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/env.js';
+import type { Database, PrismaClient } from './db/client.js';
+import type { HealthRegistry } from './services/health.js';
+import type { RateLimitStoreFactory } from './http/middleware/rate-limit.js';
+
+/** Everything a route or service needs from the running server, passed explicitly. */
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  prisma: PrismaClient;
+  logger: Logger;
+  health: HealthRegistry;
+  rateLimitStore: RateLimitStoreFactory;
+  /** Work started outside a request (embedding, scheduled jobs); awaited on shutdown. */
+  background: Set<Promise<unknown>>;
+}

@@ -1,0 +1,81 @@
+/**
+ * The Express application without listen(), so tests mount it directly.
+ * Pipeline: request id + log → security headers → CORS → body parsing → /api routes
+ * (authenticate → route middleware → validate → handler → envelope) → 405/404 → error envelope.
+ */
+import { randomUUID } from 'node:crypto';
+import cors from 'cors';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { AppDeps } from './app-deps.js';
+import { AppError } from './http/errors.js';
+import { errorHandler } from './http/middleware/error-handler.js';
+import { methodNotAllowedOrNotFound, mountRoutes, type RouteSpec } from './http/route.js';
+import { allRoutes } from './routes/index.js';
+
+export interface ChimeraApp extends Express {
+  routeSpecs: RouteSpec[];
+}
+
+const ALLOWED_HEADERS = ['accept', 'accept-encoding', 'authorization', 'content-type', 'dnt', 'origin', 'user-agent', 'x-csrftoken', 'x-requested-with', 'x-request-id', 'if-none-match'];
+
+export function createApp(deps: AppDeps): ChimeraApp {
+  const app = express() as unknown as ChimeraApp;
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.trustProxy);
+  app.set('etag', 'weak'); // If-None-Match → 304 on every GET (D21)
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Only method, path and status: bodies, query strings and headers can carry secrets.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], connectSrc: ["'self'"], frameAncestors: ["'none'"] },
+      },
+      // TLS is terminated in front of the API when there is any; HSTS belongs there.
+      strictTransportSecurity: false,
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    }),
+  );
+  const origins = deps.config.corsOrigins;
+  app.use(
+    cors({
+      origin: origins === '*' ? true : origins,
+      credentials: true,
+      methods: ['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST', 'PUT'],
+      allowedHeaders: ALLOWED_HEADERS,
+      exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After'],
+      maxAge: 86400,
+    }),
+  );
+  app.use(express.json({ limit: deps.config.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(express.urlencoded({ limit: deps.config.bodyLimit, extended: false }));
+
+  const specs = allRoutes(deps);
+  const api = express.Router({ strict: false });
+  mountRoutes(api, deps, specs);
+  api.use(methodNotAllowedOrNotFound(deps, specs));
+  app.use('/api', api);
+  app.use((_req, _res, next) => next(new AppError(404, 'Not found')));
+  app.use(errorHandler(deps.logger));
+  app.routeSpecs = specs;
+  return app;
+}

@@ -1,0 +1,37 @@
+/** Wires the dependencies of one server instance; shared by the server and the tests. */
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import type { AppDeps } from './app-deps.js';
+import type { Config } from './config/env.js';
+import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js';
+import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
+import { HealthRegistry } from './services/health.js';
+
+export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+/** Paths whose values are secrets; pino replaces them wherever they appear in a log object. */
+export const REDACT_PATHS = [
+  'password', '*.password', 'token', '*.token', 'refresh', '*.refresh', 'apiKey', '*.apiKey', 'api_key', '*.api_key',
+  'authorization', '*.authorization', 'req.headers.authorization', 'headers.authorization', 'jwtSecret', '*.jwtSecret',
+];
+
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'chimera-api' } },
+    destination as never,
+  );
+}
+
+export async function createDeps(config: Config, options: { db?: Database; logger?: Logger } = {}): Promise<AppDeps> {
+  const logger = options.logger ?? createLogger(config);
+  const db = options.db ?? (await openDatabase(databaseOptionsFrom(config)));
+  return {
+    config,
+    db,
+    prisma: db.prisma,
+    logger,
+    health: new HealthRegistry(db, config.version),
+    rateLimitStore: createRateLimitStoreFactory(config.redisUrl),
+    background: new Set(),
+  };
+}

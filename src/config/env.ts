@@ -1,0 +1,169 @@
+/**
+ * The one place that reads the environment. Parsed with zod, frozen, passed down explicitly.
+ * In development, missing secrets are generated once and kept in DATA_DIR/secrets.json;
+ * in production missing secrets stop the start (a default secret would be an auth bypass).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const duration = z
+  .string()
+  .regex(/^\d+\s*(ms|s|m|h|d)?$/, 'a duration such as 900s, 15m, 24h or 7d')
+  .transform(parseDuration);
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new Error(`Invalid duration: ${text}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+const DEFAULT_CORS_ORIGINS =
+  'http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000,http://127.0.0.1:3000,https://chimera-protocol.netlify.app,https://chimera-six.vercel.app';
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ENCRYPTION_KEY: z.string().optional(),
+  ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
+  ACCESS_TOKEN_TTL: duration.default(parseDuration('24h')),
+  REFRESH_TOKEN_TTL: duration.default(parseDuration('7d')),
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  CORS_ORIGINS: z.string().default(DEFAULT_CORS_ORIGINS),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT: z.string().default('1mb'),
+  REDIS_URL: z.string().optional(),
+  AUTH_RATE_LIMIT_WINDOW: duration.default(parseDuration('15m')),
+  AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(100),
+  AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
+  TRUST_PROXY: z.string().default('loopback'),
+  SHUTDOWN_GRACE: duration.default(parseDuration('10s')),
+  ENABLE_DOCS: bool.default(true),
+});
+
+export type Env = z.input<typeof schema>;
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  database: { kind: 'pglite'; dir: string | null } | { kind: 'postgres'; url: string };
+  databasePoolSize: number;
+  databaseTimeoutMs: number;
+  jwtSecret: string;
+  /** Encryption keys by version; the highest version encrypts, all decrypt. */
+  encryptionKeys: { version: number; key: Buffer }[];
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  bcryptCost: number;
+  corsOrigins: string[] | '*';
+  logLevel: string;
+  bodyLimit: string;
+  redisUrl: string | null;
+  authRateLimit: { windowMs: number; perIp: number; perEmail: number };
+  trustProxy: string;
+  shutdownGraceMs: number;
+  enableDocs: boolean;
+  version: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Accepts a 32-byte key as base64, base64url or 64 hex characters. */
+export function decodeKey(text: string, name: string): Buffer {
+  const trimmed = text.trim();
+  const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  if (key.length !== 32) throw new ConfigError(`${name} must be 32 bytes (base64 or 64 hex characters).`);
+  return key;
+}
+
+function loadDevSecrets(dataDir: string): { jwtSecret: string; encryptionKey: string } {
+  const file = resolve(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = { jwtSecret: randomBytes(48).toString('base64url'), encryptionKey: randomBytes(32).toString('base64') };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env, version = '1.0.0'): Config {
+  // Empty variables (KEY= in a .env file) mean "not set".
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR);
+  let jwtSecret = e.JWT_SECRET;
+  let encryptionKey = e.ENCRYPTION_KEY;
+  if (!jwtSecret || !encryptionKey) {
+    if (e.NODE_ENV === 'production') {
+      const missing = [!jwtSecret && 'JWT_SECRET', !encryptionKey && 'ENCRYPTION_KEY'].filter(Boolean).join(' and ');
+      throw new ConfigError(
+        `Refusing to start in production without ${missing}. Set JWT_SECRET (at least 32 random characters) and ENCRYPTION_KEY (32 bytes, base64), e.g. \`openssl rand -base64 48\` and \`openssl rand -base64 32\`.`,
+      );
+    }
+    const dev = loadDevSecrets(dataDir);
+    jwtSecret ??= dev.jwtSecret;
+    encryptionKey ??= dev.encryptionKey;
+  }
+  const current = decodeKey(encryptionKey, 'ENCRYPTION_KEY');
+  const encryptionKeys = [{ version: 1, key: current }];
+  if (e.ENCRYPTION_KEY_PREVIOUS) {
+    // The previous key keeps version 1; the current one becomes version 2.
+    encryptionKeys[0] = { version: 2, key: current };
+    encryptionKeys.push({ version: 1, key: decodeKey(e.ENCRYPTION_KEY_PREVIOUS, 'ENCRYPTION_KEY_PREVIOUS') });
+  }
+  const origins = e.CORS_ORIGINS.trim() === '*' ? '*' : list.parse(e.CORS_ORIGINS);
+  return Object.freeze({
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres' as const, url: e.DATABASE_URL }
+      : { kind: 'pglite' as const, dir: resolve(dataDir, 'pglite') },
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
+    jwtSecret,
+    encryptionKeys,
+    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
+    bcryptCost: e.BCRYPT_COST,
+    corsOrigins: origins,
+    logLevel: e.LOG_LEVEL,
+    bodyLimit: e.BODY_LIMIT,
+    redisUrl: e.REDIS_URL ?? null,
+    authRateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW, perIp: e.AUTH_RATE_LIMIT_PER_IP, perEmail: e.AUTH_RATE_LIMIT_PER_EMAIL },
+    trustProxy: e.TRUST_PROXY,
+    shutdownGraceMs: e.SHUTDOWN_GRACE,
+    enableDocs: e.ENABLE_DOCS,
+    version,
+  });
+}

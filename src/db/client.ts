@@ -1,0 +1,107 @@
+/**
+ * The database handle: a Prisma client over PostgreSQL (node-postgres pool) or over an
+ * embedded PGlite database, with the same schema and migrations on both.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite/vector';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config/env.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { applyMigrations, type SqlRunner } from './migrations.js';
+
+export type { PrismaClient };
+export type StorageKind = 'pglite' | 'postgres';
+
+export interface Database {
+  kind: StorageKind;
+  prisma: PrismaClient;
+  /** Round-trip time of a trivial query in milliseconds; throws when unreachable. */
+  ping(): Promise<number>;
+  /** Applies pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { kind: 'pglite'; dir: string | null }
+  | { kind: 'postgres'; url: string; poolSize?: number; timeoutMs?: number };
+
+export function databaseOptionsFrom(config: Config): DatabaseOptions {
+  return config.database.kind === 'postgres'
+    ? { kind: 'postgres', url: config.database.url, poolSize: config.databasePoolSize, timeoutMs: config.databaseTimeoutMs }
+    : { kind: 'pglite', dir: config.database.dir };
+}
+
+function pgliteRunner(db: PGlite): SqlRunner {
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await db.query<T>(sql, params)).rows }),
+    exec: async (sql: string) => {
+      await db.exec(sql);
+    },
+  };
+}
+
+function pgRunner(client: pg.ClientBase): SqlRunner {
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await client.query(sql, params)).rows as T[] }),
+    exec: async (sql: string) => {
+      await client.query(sql);
+    },
+  };
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return Math.round((performance.now() - start) * 100) / 100;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.kind === 'pglite') {
+    if (options.dir) mkdirSync(options.dir, { recursive: true });
+    const lite = await PGlite.create(options.dir ?? undefined, { extensions: { vector } });
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+    return {
+      kind: 'pglite',
+      prisma,
+      ping: () => timed(() => lite.query('SELECT 1')),
+      migrate: () => applyMigrations(pgliteRunner(lite)),
+      close: async () => {
+        await prisma.$disconnect();
+        if (!lite.closed) await lite.close();
+      },
+    };
+  }
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const poolConfig = {
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: timeoutMs,
+    // Keeps a dead or hung server from holding requests forever.
+    query_timeout: Math.max(timeoutMs * 6, 30_000),
+    keepAlive: true,
+  };
+  const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig) });
+  const side = new pg.Pool({ ...poolConfig, max: 1 });
+  side.on('error', () => {}); // an idle client losing its server must not crash the process
+  return {
+    kind: 'postgres',
+    prisma,
+    ping: () => timed(() => side.query('SELECT 1')),
+    migrate: async () => {
+      const client = await side.connect();
+      try {
+        return await applyMigrations(pgRunner(client));
+      } finally {
+        client.release();
+      }
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await side.end();
+    },
+  };
+}

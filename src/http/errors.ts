@@ -1,0 +1,30 @@
+/**
+ * One error type for the whole API. Anything thrown that is not an AppError becomes a
+ * 500 "Internal server error" (details go to the log, never to the client).
+ */
+export type FieldErrors = { [field: string]: string[] | FieldErrors };
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    /** A message string, or DRF-style field errors `{field: [messages]}`. */
+    readonly error: string | FieldErrors,
+    /** Extra payload carried in `data` (send-message keeps the saved user message there). */
+    readonly data: unknown = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(typeof error === 'string' ? error : JSON.stringify(error));
+    this.name = 'AppError';
+  }
+}
+
+const WWW_AUTH = { 'WWW-Authenticate': 'Bearer realm="api"' };
+
+export const badRequest = (error: string | FieldErrors, data: unknown = null) => new AppError(400, error, data);
+export const unauthorized = (message: string) => new AppError(401, message, null, WWW_AUTH);
+export const forbidden = (message = 'Access denied') => new AppError(403, message);
+export const notFound = (message = 'Not found') => new AppError(404, message);
+export const conflict = (message: string) => new AppError(409, message);
+export const payloadTooLarge = (message = 'Request body too large') => new AppError(413, message);
+export const tooManyRequests = (message = 'Too many requests. Please try again later.') => new AppError(429, message);
+export const serviceUnavailable = (message = 'Database unavailable') => new AppError(503, message);

@@ -1,0 +1,115 @@
+/**
+ * Declarative routes. Every operation is one RouteSpec: method, path, who may call it,
+ * the zod schemas of its input, and a handler that returns the response payload.
+ * The same list mounts the Express routes, answers 405s, builds the OpenAPI document
+ * and feeds the authorization-matrix test, so none of them can drift apart.
+ */
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { match } from 'path-to-regexp';
+import type { z } from 'zod';
+import type { AppDeps } from '../app-deps.js';
+import type { AuthUser } from '../services/auth/tokens.js';
+import { sendSuccess } from './envelope.js';
+import { AppError } from './errors.js';
+import { authenticate } from './middleware/authenticate.js';
+import { type ErrorStyle, isPlainObject, parseOrThrow } from './validation.js';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/**
+ * Who may call a route. `public`: anyone. `user`: any authenticated user; resource-level
+ * checks (workspace roles, ownership) happen in the policy module, called by the service.
+ */
+export type Access = 'public' | 'user';
+
+export interface HandlerContext<B, Q> {
+  req: Request;
+  res: Response;
+  deps: AppDeps;
+  /** The authenticated caller (null only on public routes). */
+  user: AuthUser;
+  body: B;
+  query: Q;
+  params: Record<string, string>;
+}
+
+export interface RouteSpec<B = any, Q = any> {
+  method: Method;
+  /** Express path below /api, e.g. `/workspaces/:workspaceId`. */
+  path: string;
+  /** Operation id from the contract (A1, W3, …) or a new name. */
+  operationId: string;
+  summary: string;
+  tag: string;
+  access: Access;
+  body?: z.ZodType<B>;
+  /** How body validation errors are shaped (DRF field objects or one string). */
+  bodyErrors?: ErrorStyle;
+  query?: z.ZodType<Q>;
+  /** Success status (200 by default). */
+  status?: number;
+  /** Middleware that runs after authentication and before validation (rate limits, uploads). */
+  before?: RequestHandler[];
+  /** Request body media type for OpenAPI when it is not JSON. */
+  requestMediaType?: 'multipart/form-data';
+  /** The handler writes the response itself (raw download, SSE); its return value is ignored. */
+  raw?: boolean;
+  /** Extra documented responses: status → description. */
+  responses?: Record<number, string>;
+  handler(ctx: HandlerContext<B, Q>): Promise<unknown> | unknown;
+}
+
+export const defineRoute = <B, Q>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> => spec;
+
+function asyncHandler(deps: AppDeps, spec: RouteSpec): RequestHandler {
+  return async (req: Request, res: Response) => {
+    // A missing or empty body counts as {} (D1); form bodies arrive as objects too.
+    const rawBody: unknown = req.body === undefined ? {} : req.body;
+    const body = spec.body ? parseOrThrow(spec.body, rawBody, spec.bodyErrors ?? 'string') : rawBody;
+    const query = spec.query ? parseOrThrow(spec.query, { ...req.query }, 'prefixed') : req.query;
+    const result = await spec.handler({
+      req,
+      res,
+      deps,
+      user: res.locals.user as AuthUser,
+      body,
+      query,
+      params: req.params as Record<string, string>,
+    });
+    if (!spec.raw && !res.headersSent) sendSuccess(res, spec.status ?? 200, result);
+  };
+}
+
+export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[]): void {
+  for (const spec of specs) {
+    const chain: RequestHandler[] = [];
+    if (spec.access === 'user') chain.push(authenticate(deps));
+    chain.push(...(spec.before ?? []));
+    chain.push(asyncHandler(deps, spec));
+    router[spec.method](spec.path, ...chain);
+  }
+}
+
+/**
+ * The last handler under /api: a known path with another method gets 405 (after
+ * authentication, as DRF does); anything else gets the 404 envelope.
+ */
+export function methodNotAllowedOrNotFound(deps: AppDeps, specs: RouteSpec[]): RequestHandler {
+  const matchers = specs.map((spec) => ({ spec, test: match(spec.path, { decode: decodeURIComponent }) }));
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const path = req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path;
+    const same = matchers.filter((m) => m.test(path));
+    if (same.length === 0) return next(new AppError(404, 'Not found'));
+    const allowed = [...new Set(same.map((m) => m.spec.method.toUpperCase()))];
+    res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
+    if (req.method === 'OPTIONS') return sendSuccess(res, 200, { methods: [...allowed, 'OPTIONS'] });
+    if (same.every((m) => m.spec.access === 'user')) {
+      await new Promise<void>((resolve, reject) =>
+        authenticate(deps)(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
+      );
+    }
+    next(new AppError(405, `Method "${req.method}" not allowed.`));
+  };
+}
+
+export { isPlainObject };

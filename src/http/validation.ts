@@ -1,0 +1,62 @@
+/**
+ * zod issues → the contract's error shapes: DRF-style `{field: [messages]}` objects on the
+ * endpoints that use them, a single message string elsewhere.
+ */
+import type { z } from 'zod';
+import { AppError, type FieldErrors } from './errors.js';
+
+/** fields: DRF objects; string: the first message as written; prefixed: `field: message` (query strings). */
+export type ErrorStyle = 'fields' | 'string' | 'prefixed';
+
+const pythonType = (value: unknown): string => {
+  if (value === null) return 'NoneType';
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return typeof value;
+};
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function nonObjectMessage(value: unknown): string {
+  return `Invalid data. Expected a dictionary, but got ${pythonType(value)}.`;
+}
+
+export function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldErrors {
+  const out: FieldErrors = {};
+  for (const issue of issues) {
+    const path = issue.path.length ? issue.path.map(String) : ['non_field_errors'];
+    let node: FieldErrors = out;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      if (!next || Array.isArray(next)) node[key] = {};
+      node = node[key] as FieldErrors;
+    }
+    const leaf = path[path.length - 1]!;
+    const existing = node[leaf];
+    const list = Array.isArray(existing) ? existing : [];
+    if (!list.includes(issue.message)) list.push(issue.message);
+    node[leaf] = list;
+  }
+  return out;
+}
+
+/** The first issue as one line, optionally naming its field ("limit: A valid integer is required."). */
+export function toMessage(issues: readonly z.core.$ZodIssue[], withField: boolean): string {
+  const first = issues[0];
+  if (!first) return 'Invalid request';
+  return withField && first.path.length ? `${first.path.join('.')}: ${first.message}` : first.message;
+}
+
+/** Parses input with a schema; on failure throws the 400 AppError in the requested style. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, style: ErrorStyle, objectRequired = true): z.output<S> {
+  if (objectRequired && !isPlainObject(input)) {
+    const message = nonObjectMessage(input);
+    throw new AppError(400, style === 'fields' ? { non_field_errors: [message] } : message);
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new AppError(400, style === 'fields' ? toFieldErrors(result.error.issues) : toMessage(result.error.issues, style === 'prefixed'));
+}

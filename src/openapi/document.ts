@@ -1,0 +1,87 @@
+/**
+ * Builds the OpenAPI 3.1 document from the route specs and their zod schemas: the document
+ * cannot describe a route that does not exist, nor miss one that does.
+ */
+import { z } from 'zod';
+import type { RouteSpec } from '../http/route.js';
+
+const envelope = (data: object, error: object = { type: 'null' }) => ({
+  type: 'object',
+  required: ['ok', 'data', 'error'],
+  properties: { ok: { type: 'boolean' }, data, error },
+});
+
+const errorEnvelope = envelope(
+  { type: 'null' },
+  { oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: true, description: 'DRF-style field errors {field: [messages]}' }] },
+);
+
+const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}
+
+function queryParameters(schema: z.ZodType | undefined) {
+  if (!schema) return [];
+  const js = jsonSchema(schema) as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: js.required?.includes(name) ?? false,
+    schema: s,
+  }));
+}
+
+export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string; serverUrl?: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of specs) {
+    const path = toOpenApiPath(spec.path);
+    const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const responses: Record<string, unknown> = {
+      [String(spec.status ?? 200)]: {
+        description: 'Success',
+        content: { 'application/json': { schema: envelope({ description: 'Payload' }) } },
+      },
+    };
+    for (const [status, description] of Object.entries(spec.responses ?? {})) {
+      responses[status] = { description, content: { 'application/json': { schema: errorEnvelope } } };
+    }
+    if (spec.access === 'user') {
+      responses['401'] ??= { description: 'Missing, invalid, expired or revoked token', content: { 'application/json': { schema: errorEnvelope } } };
+    }
+    if (spec.body || spec.query) {
+      responses['400'] ??= { description: 'Invalid input', content: { 'application/json': { schema: errorEnvelope } } };
+    }
+    const operation: Record<string, unknown> = {
+      operationId: spec.operationId,
+      summary: spec.summary,
+      tags: [spec.tag],
+      parameters: [...params, ...queryParameters(spec.query)],
+      responses,
+    };
+    if (spec.access === 'user') operation.security = [{ bearerAuth: [] }];
+    else operation.security = [];
+    if (spec.body) {
+      operation.requestBody = {
+        required: false,
+        content: { [spec.requestMediaType ?? 'application/json']: { schema: jsonSchema(spec.body) } },
+      };
+    }
+    (paths[path] ??= {})[spec.method] = operation;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Chimera API',
+      version: info.version,
+      description:
+        'Backend of Chimera Protocol, a multi-LLM AI workspace. Every JSON response is an envelope {ok, data, error}; errors are a string or DRF-style field errors.',
+    },
+    servers: [{ url: info.serverUrl ?? 'http://127.0.0.1:8000/api' }],
+    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    paths,
+  };
+}

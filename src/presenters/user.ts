@@ -1,0 +1,4 @@
+/** User as the frontend reads it: {id, name, email, avatar, createdAt}. */
+export function presentUser(user: { id: string; name: string; email: string; avatar: string | null; createdAt: Date }) {
+  return { id: user.id, name: user.name, email: user.email, avatar: user.avatar, createdAt: user.createdAt.toISOString() };
+}

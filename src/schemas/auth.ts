@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { email, text } from './common.js';
+
+// Passwords are trimmed like DRF does; the upper bound keeps hashing cheap.
+const password = () => text({ min: 8, max: 1024 });
+
+export const registerBody = z.object({
+  name: text({ max: 255 }),
+  email: email(),
+  password: password(),
+});
+
+export const loginBody = z.object({
+  email: email(),
+  password: text({ max: 1024 }),
+});
+
+export const refreshBody = z.object({
+  refresh: z.string({ error: 'Refresh token required' }).min(1, { error: 'Refresh token required' }),
+});
+
+export const logoutBody = z.object({
+  refresh: z.string({ error: 'Token is invalid or expired' }).optional(),
+});
+
+export const profileUpdateBody = z.object({
+  name: text({ max: 255, trim: false, allowBlank: true }).optional(),
+  email: z
+    .string({ error: 'Enter a valid email address.' })
+    .max(254, { error: 'Ensure this field has no more than 254 characters.' })
+    .refine((v) => v === '' || z.email().safeParse(v.trim()).success, { error: 'Enter a valid email address.' })
+    .optional(),
+});

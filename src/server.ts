@@ -1,0 +1,83 @@
+/**
+ * Process entry point: config → database (migrated) → HTTP server → background jobs,
+ * and a graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
+ * finish within SHUTDOWN_GRACE, close the database).
+ */
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import type { AppDeps } from './app-deps.js';
+import { createDeps, createLogger, packageVersion } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config/env.js';
+import { pruneExpiredTokens } from './services/auth/session.js';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig(process.env, packageVersion);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config);
+  const deps = await createDeps(config, { logger });
+  const applied = await deps.db.migrate();
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+
+  const app = createApp(deps);
+  const server = app.listen(config.port, config.host);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ url: `http://${config.host}:${port}/api`, storage: deps.db.kind, version: config.version }, 'Chimera API listening');
+
+  const timers = startMaintenance(deps);
+  installShutdown(server, deps, timers);
+}
+
+function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
+  const run = (name: string, job: () => Promise<unknown>) => () => {
+    const p = job().catch((error) => deps.logger.warn({ err: error }, `${name} failed`));
+    deps.background.add(p);
+    void p.finally(() => deps.background.delete(p));
+  };
+  const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
+  hourly.unref();
+  return [hourly];
+}
+
+function installShutdown(server: Server, deps: AppDeps, timers: NodeJS.Timeout[]) {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.logger.info({ signal }, 'shutting down');
+    timers.forEach(clearInterval);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => {
+      deps.logger.warn('grace period over; closing remaining connections');
+      server.closeAllConnections();
+    }, deps.config.shutdownGraceMs);
+    grace.unref();
+    await closed;
+    await Promise.allSettled([...deps.background]);
+    await deps.rateLimitStore.close();
+    await deps.db.close();
+    deps.logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error('Chimera API failed to start:', error);
+  process.exit(1);
+});

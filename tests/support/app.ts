@@ -1,0 +1,81 @@
+/**
+ * A real app over a real database for HTTP tests, and `describeEachStorage` to run a suite
+ * on both PGlite and PostgreSQL.
+ */
+import { Writable } from 'node:stream';
+import supertest from 'supertest';
+import { afterAll, beforeAll, describe } from 'vitest';
+import type { AppDeps } from '../../src/app-deps.js';
+import { type ChimeraApp, createApp } from '../../src/app.js';
+import { createDeps, createLogger } from '../../src/bootstrap.js';
+import { loadConfig } from '../../src/config/env.js';
+import type { StorageKind } from '../../src/db/client.js';
+import { createTestDatabase, storages, type TestDatabase } from './db.js';
+
+export const TEST_ENV: Record<string, string> = {
+  NODE_ENV: 'test',
+  JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+  ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  BCRYPT_COST: '4',
+  LOG_LEVEL: 'info',
+  AUTH_RATE_LIMIT_PER_IP: '10000',
+  AUTH_RATE_LIMIT_PER_EMAIL: '10000',
+  DATA_DIR: '/tmp/chimera-test-data',
+};
+
+export interface TestApp {
+  storage: StorageKind;
+  app: ChimeraApp;
+  deps: AppDeps;
+  database: TestDatabase;
+  http: ReturnType<typeof supertest>;
+  /** Every log line the app wrote, for asserting that no secret leaks. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestApp(storage: StorageKind, env: Record<string, string> = {}, database?: TestDatabase): Promise<TestApp> {
+  const config = loadConfig({ ...TEST_ENV, ...env });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const db = database ?? (await createTestDatabase(storage));
+  const deps = await createDeps(config, { db: db.db, logger: createLogger(config, sink) });
+  const app = createApp(deps);
+  return {
+    storage,
+    app,
+    deps,
+    database: db,
+    http: supertest(app),
+    logs,
+    close: async () => {
+      await Promise.allSettled([...deps.background]);
+      await deps.rateLimitStore.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Runs `suite` once per storage (PGlite and PostgreSQL), each with its own fresh database. */
+export function describeEachStorage(name: string, suite: (ctx: () => TestApp) => void, env: Record<string, string> = {}) {
+  for (const storage of storages()) {
+    describe(`${name} [${storage}]`, () => {
+      let current: TestApp | undefined;
+      beforeAll(async () => {
+        current = await startTestApp(storage, env);
+      });
+      afterAll(async () => {
+        await current?.close();
+      });
+      suite(() => {
+        if (!current) throw new Error('test app not started');
+        return current;
+      });
+    });
+  }
+}

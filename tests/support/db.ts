@@ -1,0 +1,62 @@
+/**
+ * Real databases for tests: an in-memory PGlite, or a throwaway database on the local
+ * PostgreSQL (TEST_DATABASE_URL's server, default 127.0.0.1:5432) dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { type Database, openDatabase, type StorageKind } from '../../src/db/client.js';
+
+export const adminUrl = () => process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export function storages(): StorageKind[] {
+  const wanted = (process.env.TEST_STORAGES ?? 'pglite,postgres').split(',').map((s) => s.trim());
+  return wanted.filter((s): s is StorageKind => s === 'pglite' || s === 'postgres');
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestDatabase {
+  db: Database;
+  /** Connection URL (PostgreSQL only), for a second server instance on the same data. */
+  url: string | null;
+  drop(): Promise<void>;
+}
+
+/** Creates an empty PostgreSQL database and returns its URL (no migrations applied). */
+export async function createScratchPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `chimera_t_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+export async function createTestDatabase(kind: StorageKind, { migrate = true } = {}): Promise<TestDatabase> {
+  if (kind === 'pglite') {
+    const db = await openDatabase({ kind: 'pglite', dir: null });
+    if (migrate) await db.migrate();
+    return { db, url: null, drop: () => db.close() };
+  }
+  const scratch = await createScratchPostgres();
+  const db = await openDatabase({ kind: 'postgres', url: scratch.url, poolSize: 5 });
+  if (migrate) await db.migrate();
+  return {
+    db,
+    url: scratch.url,
+    drop: async () => {
+      await db.close();
+      await scratch.drop();
+    },
+  };
+}
