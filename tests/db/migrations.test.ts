@@ -16,7 +16,7 @@ describe('migrations', () => {
   it('produce exactly the schema in prisma/schema.prisma (drift check with the Wasm schema engine)', async () => {
     const sql = await diffMigrationsToSchema();
     expect(sql).toBe('');
-  });
+  }, 240_000);
 
   describe('applier', () => {
     let scratch: { url: string; drop(): Promise<void> };
