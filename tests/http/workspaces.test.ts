@@ -105,7 +105,7 @@ describeEachStorage('workspaces', (ctx) => {
     await createWorkspace(app, s, 'B');
     const first = await app.http.get('/api/workspaces').set(s.auth);
     expect(first.headers.etag).toBeTruthy();
-    const again = await app.http.get('/api/workspaces').set(s.auth).set('If-None-Match', first.headers.etag);
+    const again = await app.http.get('/api/workspaces').set(s.auth).set('If-None-Match', String(first.headers.etag));
     expect(again.status).toBe(304);
     const page = await app.http.get('/api/workspaces?limit=1&offset=1').set(s.auth);
     expect(page.body.data.total).toBe(3);
