@@ -76,6 +76,8 @@ describeEachStorage('workspaces', (ctx) => {
     expect(fromList).toMatchObject(expected);
     const one = await app.http.get(`/api/workspaces/${ws.id}`).set(s.auth);
     expect(one.body.data.stats).toEqual(fromList);
+    // the list (one SQL statement) and the single read (Prisma) present the same object
+    expect(list.body.data.workspaces.find((w: { id: string }) => w.id === ws.id)).toEqual(one.body.data);
     const stats = await app.http.get(`/api/workspaces/${ws.id}/stats`).set(s.auth);
     expect(stats.body.data).toMatchObject(expected);
     // lastActivity is the newest of all sources: here the messages sent just now
