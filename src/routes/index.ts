@@ -7,11 +7,17 @@ import type { RouteSpec } from '../http/route.js';
 import { authRoutes } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { invitationRoutes } from './invitations.js';
+import { teamRoutes } from './team.js';
+import { workspaceRoutes } from './workspaces.js';
 
 export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...authRoutes(deps),
     ...healthRoutes(deps),
+    ...workspaceRoutes(deps),
+    ...teamRoutes(deps),
+    ...invitationRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;
