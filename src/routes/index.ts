@@ -5,13 +5,17 @@
 import type { AppDeps } from '../app-deps.js';
 import type { RouteSpec } from '../http/route.js';
 import { authRoutes } from './auth.js';
+import { conversationRoutes } from './conversations.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { integrationRoutes } from './integrations.js';
 
 export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...authRoutes(deps),
     ...healthRoutes(deps),
+    ...conversationRoutes(deps),
+    ...integrationRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;
