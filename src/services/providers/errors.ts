@@ -18,6 +18,9 @@ export class ProviderError extends Error {
 
 type SdkError = { status?: number; name?: string; message?: string; error?: unknown; cause?: unknown };
 
+/** SDK timeout errors keep `name` "Error"; their class name tells them apart. */
+const isTimeout = (e: SdkError | undefined) => /Timeout/i.test(`${e?.name ?? ''} ${e?.constructor?.name ?? ''}`);
+
 /** The vendor's own message: `error.message` in the body, else the SDK's text, cut to 200 characters. */
 export function vendorMessage(error: unknown): string {
   const e = error as SdkError;
@@ -38,8 +41,7 @@ export function toProviderError(error: unknown, state: { timedOut: boolean; canc
   if (state.timedOut) return new ProviderError('timeout', 'Request timeout', partial);
   if (state.cancelled) return new ProviderError('aborted', 'Client disconnected', partial);
   const e = error as SdkError;
-  const name = e?.name ?? '';
-  if (/Timeout/i.test(name)) return new ProviderError('timeout', 'Request timeout', partial);
+  if (isTimeout(e)) return new ProviderError('timeout', 'Request timeout', partial);
   const message = vendorMessage(error);
   if (e?.status === 429 || RATE_LIMITED.test(message)) return new ProviderError('rate_limit', message, partial);
   return new ProviderError('upstream', message, partial);
@@ -48,7 +50,7 @@ export function toProviderError(error: unknown, state: { timedOut: boolean; canc
 /** §5.8 texts for a failed connection test. */
 export function connectionTestError(error: unknown, timedOut: boolean, invalidKeyStatuses: number[] = [401]): string {
   const e = error as SdkError;
-  if (timedOut || /Timeout/i.test(e?.name ?? '')) return 'Connection timeout - API did not respond in time';
+  if (timedOut || isTimeout(e)) return 'Connection timeout - API did not respond in time';
   if (typeof e?.status === 'number') return invalidKeyStatuses.includes(e.status) ? 'Invalid API key' : `API returned status ${e.status}`;
   if (/Connection|fetch failed|ECONNREFUSED|ENOTFOUND/i.test(`${e?.name} ${e?.message}`)) return 'Connection error - unable to reach API';
   return `Request failed: ${vendorMessage(error)}`;

@@ -73,13 +73,13 @@ export function googleProvider(llm: LlmConfig): ChatProvider {
     },
 
     async testConnection(apiKey: string): Promise<ConnectionTestResult> {
+      const deadline = AbortSignal.timeout(llm.connectionTestTimeoutMs);
       try {
         // countTokens checks the key through the same client without generating anything.
-        await model(apiKey, llm.defaultModels.google).countTokens('test', { signal: AbortSignal.timeout(llm.connectionTestTimeoutMs) });
+        await model(apiKey, llm.defaultModels.google).countTokens('test', { signal: deadline });
         return { ok: true, error: null };
       } catch (error) {
-        const timedOut = (error as { name?: string }).name === 'GoogleGenerativeAIAbortError';
-        return { ok: false, error: connectionTestError(error, timedOut, [400, 401, 403]) };
+        return { ok: false, error: connectionTestError(error, deadline.aborted, [400, 401, 403]) };
       }
     },
   };
