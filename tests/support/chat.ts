@@ -40,3 +40,45 @@ export async function createMemory(app: TestApp, workspaceId: string, input: { t
 export async function addMember(app: TestApp, workspaceId: string, user: Session, role: 'admin' | 'researcher' | 'observer') {
   await app.deps.prisma.teamMember.create({ data: { id: newId('tm'), workspaceId, userId: user.user.id, role, status: 'online' } });
 }
+
+export interface SseEvent {
+  event: string;
+  data: any;
+}
+
+export function parseSse(text: string): SseEvent[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim())
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+      const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
+      return { event, data: JSON.parse(data) };
+    });
+}
+
+/** Serves the app on 127.0.0.1 for clients that need a real socket (streaming, disconnects). */
+export async function listen(app: TestApp): Promise<{ url: string; close(): Promise<void> }> {
+  const server = app.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls until `check` returns a truthy value (background work after a disconnect). */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

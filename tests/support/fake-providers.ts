@@ -112,6 +112,8 @@ async function streamReply(provider: FakeProvider, model: string, req: IncomingM
   }
   for (let i = 0; i < pieces.length; i++) {
     if (options.cutAfter !== undefined && i === options.cutAfter) {
+      // let what was written reach the client, then drop the connection without an ending
+      await sleep(50, req);
       res.socket?.destroy();
       return;
     }

@@ -27,12 +27,14 @@ export interface SearchResult {
 export async function searchMemories(deps: Pick<AppDeps, 'prisma'>, input: SearchInput): Promise<{ results: SearchResult[]; mode: 'lexical' }> {
   const query = input.query.trim();
   if (!query || input.workspaceIds.length === 0) return { results: [], mode: 'lexical' };
+  // Any of the query's words may match (OR); ts_rank orders by how many and how often.
   const rows = await deps.prisma.$queryRaw<(Omit<SearchResult, 'score'> & { rank: number })[]>`
+    WITH q AS (SELECT NULLIF(replace(plainto_tsquery('english', ${query})::text, '&', '|'), '')::tsquery AS query)
     SELECT id, workspace_id AS "workspaceId", title, content, snippet, tags, created_at AS "createdAt",
-           ts_rank(to_tsvector('english', title || ' ' || content), plainto_tsquery('english', ${query}))::float8 AS rank
-    FROM memories
+           ts_rank(to_tsvector('english', title || ' ' || content), q.query)::float8 AS rank
+    FROM memories, q
     WHERE workspace_id IN (${Prisma.join(input.workspaceIds)})
-      AND to_tsvector('english', title || ' ' || content) @@ plainto_tsquery('english', ${query})
+      AND to_tsvector('english', title || ' ' || content) @@ q.query
     ORDER BY rank DESC, updated_at DESC
     LIMIT ${input.topK}`;
   // ts_rank is unbounded above; rank / (1 + rank) maps it into [0, 1) keeping the order.

@@ -16,7 +16,7 @@ export const googleModelId = (name: string) => MODEL_IDS[name.toLowerCase()] ?? 
 /** Gemini reports the serving model as `modelVersion`, which the SDK's types omit. */
 const reportedVersion = (response: object): string | undefined => (response as { modelVersion?: string }).modelVersion;
 
-const QUOTA = /quota|rate|limit|exceeded/i;
+const QUOTA = /quota|rate.?limit|exhausted/i;
 
 /** Google's quota errors read as rate limits (→ 429), as in the original. */
 function rethrow(error: unknown): never {
@@ -54,6 +54,8 @@ export function googleProvider(llm: LlmConfig): ChatProvider {
           return { content: response.text(), tokens: response.usageMetadata?.totalTokenCount ?? 0, modelVersion: reportedVersion(response) ?? modelVersion };
         }
         const result = await gemini.generateContentStream({ contents }, options);
+        // The aggregated response rejects too when the stream fails; the stream loop reports it.
+        result.response.catch(() => undefined);
         let content = '';
         let tokens = 0;
         let version = modelVersion;

@@ -52,7 +52,7 @@ export async function callProvider(provider: ChatProvider, request: Omit<ChatReq
   let partial = '';
   const onDelta = request.onDelta;
   try {
-    return await provider.chat({
+    const reply = await provider.chat({
       ...request,
       signal: deadline.signal,
       onDelta: onDelta
@@ -62,6 +62,9 @@ export async function callProvider(provider: ChatProvider, request: Omit<ChatReq
           }
         : undefined,
     });
+    // Some SDK streams end quietly when aborted: a reply cut by our deadline or a disconnect is not complete.
+    if (state.timedOut || state.cancelled) throw toProviderError(new Error('aborted'), state, partial);
+    return reply;
   } catch (error) {
     throw toProviderError(error, state, partial);
   } finally {
