@@ -37,22 +37,24 @@ export interface SendMessageResult {
 
 const preview = (content: string) => (content.length > 50 ? `${content.slice(0, 50)}...` : content);
 
+/** The message, the conversation bump and the activity row, as one batched transaction. */
 async function storeMessage(
   deps: AppDeps,
   conversation: SendMessageInput['conversation'],
   data: { role: 'user' | 'assistant'; content: string; authorId: string | null; metadata: Prisma.InputJsonObject; timestamp: Date },
   bumpConversation: boolean,
 ) {
-  return deps.prisma.$transaction(async (tx) => {
-    const message = await tx.chatMessage.create({ data: { id: newId('msg'), conversationId: conversation.id, ...data } });
-    if (bumpConversation) await tx.conversation.update({ where: { id: conversation.id }, data: { updatedAt: data.timestamp } });
-    await logActivity(tx, conversation.workspaceId, 'message_sent', `Message sent in '${conversation.title}': ${preview(data.content)}`, {
+  const id = newId('msg');
+  const [message] = await deps.prisma.$transaction([
+    deps.prisma.chatMessage.create({ data: { id, conversationId: conversation.id, ...data } }),
+    logActivity(deps.prisma, conversation.workspaceId, 'message_sent', `Message sent in '${conversation.title}': ${preview(data.content)}`, {
       conversationId: conversation.id,
-      messageId: message.id,
+      messageId: id,
       role: data.role,
-    });
-    return message;
-  });
+    }),
+    ...(bumpConversation ? [deps.prisma.conversation.update({ where: { id: conversation.id }, data: { updatedAt: data.timestamp }, select: { id: true } })] : []),
+  ]);
+  return message;
 }
 
 /** The active injected memories, in insertion order. */
@@ -65,10 +67,10 @@ async function injectedMemories(deps: AppDeps, conversationId: string): Promise<
   return links.map((l) => l.memory);
 }
 
-/** The history window ending with (and including) the new user message, oldest first. */
-async function historyUpTo(deps: AppDeps, conversationId: string, message: { id: string; timestamp: Date }) {
+/** The messages before the new one (at most 9, so the window with it is 10), oldest first. */
+async function historyBefore(deps: AppDeps, conversationId: string, sentAt: Date) {
   const rows = await deps.prisma.chatMessage.findMany({
-    where: { conversationId, timestamp: { lte: message.timestamp }, NOT: { id: message.id } },
+    where: { conversationId, timestamp: { lt: sentAt } },
     orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
     take: HISTORY_WINDOW - 1,
     select: { role: true, content: true, metadata: true },
@@ -83,15 +85,24 @@ function failure(status: number, error: string, userMessage: Message, assistantM
 export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SendMessageResult> {
   const { conversation, user } = input;
   const sentAt = new Date();
+  // Everything the reply needs is read while the user message is written: one round trip of latency.
+  const reads = input.getAiResponse
+    ? Promise.all([
+        deps.prisma.integration.findMany({ where: { userId: user.id, status: 'connected' }, select: { id: true, provider: true, modelId: true, apiKey: true } }),
+        injectedMemories(deps, conversation.id),
+        historyBefore(deps, conversation.id, sentAt),
+        input.autoRetrieve === undefined
+          ? deps.prisma.workspace.findUnique({ where: { id: conversation.workspaceId }, select: { autoRetrieve: true } })
+          : null,
+      ])
+    : null;
+  reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
   const stored = await storeMessage(deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt }, true);
   const userMessage = presentMessage(stored);
-  if (!input.getAiResponse) return { userMessage };
+  if (!reads) return { userMessage };
 
   try {
-    const integrations = await deps.prisma.integration.findMany({
-      where: { userId: user.id, status: 'connected' },
-      select: { id: true, provider: true, modelId: true, apiKey: true },
-    });
+    const [integrations, injected, previous, workspace] = await reads;
     const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
     let apiKey = '';
     if (model.provider !== 'echo') {
@@ -100,13 +111,6 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
       apiKey = await revealKey(deps, integration);
     }
 
-    const [injected, previous, workspace] = await Promise.all([
-      injectedMemories(deps, conversation.id),
-      historyUpTo(deps, conversation.id, stored),
-      input.autoRetrieve === undefined
-        ? deps.prisma.workspace.findUnique({ where: { id: conversation.workspaceId }, select: { autoRetrieve: true } })
-        : null,
-    ]);
     let retrieved: ContextMemory[] = [];
     const retrieving = input.autoRetrieve ?? workspace?.autoRetrieve ?? false;
     if (retrieving) {

@@ -7,16 +7,18 @@ import type { PrismaClient } from '../../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { notFound } from '../../http/errors.js';
 import { newId } from '../../lib/ids.js';
-import { type Action, authorize, workspaceAccess } from '../../policies/index.js';
+import { type Action, authorize, memberSelect, roleOf } from '../../policies/index.js';
 import { logActivity } from '../activity.js';
 
 export const CONVERSATION_NOT_FOUND = 'Conversation not found';
 
 /** Loads a conversation (404 first), then checks the caller's role in its workspace (403). */
 export async function conversationAccess(prisma: PrismaClient, userId: string, conversationId: string, action: Action) {
-  const conversation = await prisma.conversation.findUnique({ where: { id: conversationId } });
-  if (!conversation) throw notFound(CONVERSATION_NOT_FOUND);
-  const access = await workspaceAccess(prisma, userId, conversation.workspaceId, CONVERSATION_NOT_FOUND);
+  // One query: the conversation with its workspace and the caller's membership.
+  const row = await prisma.conversation.findUnique({ where: { id: conversationId }, include: { workspace: { select: memberSelect(userId) } } });
+  if (!row) throw notFound(CONVERSATION_NOT_FOUND);
+  const { workspace, ...conversation } = row;
+  const access = { workspace: { id: workspace.id, name: workspace.name, ownerId: workspace.ownerId }, role: roleOf(workspace, userId) };
   authorize(access, action);
   return { conversation, access };
 }
