@@ -18,13 +18,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Runs `task(worker)` in CONNECTIONS loops for DURATION_MS; returns sorted latencies (ms). */
-async function closedLoop(task: (worker: number) => Promise<number>): Promise<{ sorted: number[]; errors: number }> {
+/** Runs `task(worker)` in `connections` loops for DURATION_MS; returns sorted latencies (ms). */
+async function closedLoop(task: (worker: number) => Promise<number>, connections = CONNECTIONS): Promise<{ sorted: number[]; errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const until = performance.now() + DURATION_MS;
   await Promise.all(
-    Array.from({ length: CONNECTIONS }, async (_, worker) => {
+    Array.from({ length: connections }, async (_, worker) => {
       while (performance.now() < until) {
         try {
           latencies.push(await task(worker));
@@ -109,20 +109,29 @@ export default async function run() {
 
     const rows: Record<string, string | number>[] = [];
     const results: Record<string, { sorted: number[]; errors: number }> = {};
-    for (const [name, task] of [
-      ['JSON: SDK → fake (direct)', direct(false)],
-      ['JSON: API → SDK → fake', viaApi(false)],
-      ['stream first delta: SDK → fake (direct)', direct(true)],
-      ['stream first delta: API → SDK → fake', viaApi(true)],
-    ] as const) {
-      const r = await closedLoop(task);
-      results[name] = r;
-      rows.push({ case: name, requests: r.sorted.length, 'req/s': fmt(r.sorted.length / (DURATION_MS / 1000)), 'p50 ms': fmt(percentile(r.sorted, 50), 2), 'p99 ms': fmt(percentile(r.sorted, 99), 2), errors: r.errors });
+    const cases = [
+      ['json', 'direct', direct(false)],
+      ['json', 'api', viaApi(false)],
+      ['first delta', 'direct', direct(true)],
+      ['first delta', 'api', viaApi(true)],
+    ] as const;
+    // 32 connections (the target), and 1 connection: the per-request cost without queueing.
+    for (const connections of [CONNECTIONS, 1]) {
+      for (const [kind, path, task] of cases) {
+        const name = `${kind} ${path} x${connections}`;
+        const r = await closedLoop(task, connections);
+        results[name] = r;
+        rows.push({ case: name, requests: r.sorted.length, 'req/s': fmt(r.sorted.length / (DURATION_MS / 1000)), 'p50 ms': fmt(percentile(r.sorted, 50), 2), 'p99 ms': fmt(percentile(r.sorted, 99), 2), errors: r.errors });
+      }
     }
     table(rows);
-    const added = (a: string, b: string, p: number) => percentile(results[b]!.sorted, p) - percentile(results[a]!.sorted, p);
-    console.log(`send-message added latency (${CONNECTIONS} connections): p50 +${fmt(added('JSON: SDK → fake (direct)', 'JSON: API → SDK → fake', 50), 2)} ms, p99 +${fmt(added('JSON: SDK → fake (direct)', 'JSON: API → SDK → fake', 99), 2)} ms (target ≤ 5 ms p50)`);
-    console.log(`streaming time to first delta added: p50 +${fmt(added('stream first delta: SDK → fake (direct)', 'stream first delta: API → SDK → fake', 50), 2)} ms, p99 +${fmt(added('stream first delta: SDK → fake (direct)', 'stream first delta: API → SDK → fake', 99), 2)} ms (target ≤ 5 ms)`);
+    for (const connections of [CONNECTIONS, 1]) {
+      for (const kind of ['json', 'first delta'] as const) {
+        const added = (p: number) => fmt(percentile(results[`${kind} api x${connections}`]!.sorted, p) - percentile(results[`${kind} direct x${connections}`]!.sorted, p), 2);
+        const what = kind === 'json' ? 'send-message added latency' : 'streaming time to first delta added';
+        console.log(`${what}, ${connections} connection(s): p50 +${added(50)} ms, p99 +${added(99)} ms (target ≤ 5 ms p50 at ${CONNECTIONS})`);
+      }
+    }
   } finally {
     await server.stop();
     await fake.close();

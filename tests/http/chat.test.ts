@@ -7,7 +7,8 @@ import { DEFAULT_REPLY, type FakeProvider, startFakeProviders } from '../support
 const fake = await startFakeProviders();
 afterAll(() => fake.close());
 
-const env = { ...fake.env, LLM_TIMEOUT: '1s', INTEGRATION_TEST_TIMEOUT: '1s', CONTEXT_MEMORY_CHARS: '2000' };
+// Generous deadlines: the suite shares two cores with the databases; the 'slow' fake waits SLOW_MS beyond them.
+const env = { ...fake.env, LLM_TIMEOUT: '3s', INTEGRATION_TEST_TIMEOUT: '3s', CONTEXT_MEMORY_CHARS: '2000' };
 const SYSTEM = 'You are a helpful AI assistant in the Chimera Protocol system.';
 
 /** Provider, conversation modelId, and the model id the vendor must receive. */

@@ -11,7 +11,7 @@ import supertest from 'supertest';
 const fake = await startFakeProviders();
 afterAll(() => fake.close());
 
-const env = { ...fake.env, INTEGRATION_TEST_TIMEOUT: '800ms', LLM_TIMEOUT: '1s' };
+const env = { ...fake.env, INTEGRATION_TEST_TIMEOUT: '2s', LLM_TIMEOUT: '3s' };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/;
 
 describeEachStorage('integrations', (ctx) => {

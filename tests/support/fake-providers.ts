@@ -32,7 +32,7 @@ export interface RecordedRequest {
   aborted: boolean;
 }
 
-export const SLOW_MS = 3000;
+export const SLOW_MS = 6000;
 export const DEFAULT_REPLY = 'Hello from the fake provider. All systems nominal.';
 const PIECES = ['Hello', ' from', ' the fake', ' provider.', ' All systems', ' nominal.'];
 
