@@ -5,12 +5,10 @@
  * provider call begins (after every check that can still answer with a plain status).
  */
 import type { AppDeps } from '../../app-deps.js';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { AppError } from '../../http/errors.js';
 import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
-import { presentMessage } from '../../presenters/conversation.js';
-import { logActivity } from '../activity.js';
+import { type MessageRow, presentMessage } from '../../presenters/conversation.js';
 import { revealKey } from '../integrations/index.js';
 import { searchMemories } from '../memories/search.js';
 import { resolveModel } from '../providers/catalog.js';
@@ -37,24 +35,36 @@ export interface SendMessageResult {
 
 const preview = (content: string) => (content.length > 50 ? `${content.slice(0, 50)}...` : content);
 
-/** The message, the conversation bump and the activity row, as one batched transaction. */
+/**
+ * The message, its `message_sent` activity (§5.3) and the conversation bump (§5.16) in ONE
+ * statement: atomic like a transaction, but a single round trip on the hot path of every chat.
+ */
 async function storeMessage(
   deps: AppDeps,
   conversation: SendMessageInput['conversation'],
-  data: { role: 'user' | 'assistant'; content: string; authorId: string | null; metadata: Prisma.InputJsonObject; timestamp: Date },
+  data: { role: 'user' | 'assistant'; content: string; authorId: string | null; metadata: Record<string, unknown>; timestamp: Date },
   bumpConversation: boolean,
-) {
+): Promise<MessageRow> {
   const id = newId('msg');
-  const [message] = await deps.prisma.$transaction([
-    deps.prisma.chatMessage.create({ data: { id, conversationId: conversation.id, ...data } }),
-    logActivity(deps.prisma, conversation.workspaceId, 'message_sent', `Message sent in '${conversation.title}': ${preview(data.content)}`, {
-      conversationId: conversation.id,
-      messageId: id,
-      role: data.role,
-    }),
-    ...(bumpConversation ? [deps.prisma.conversation.update({ where: { id: conversation.id }, data: { updatedAt: data.timestamp }, select: { id: true } })] : []),
-  ]);
-  return message;
+  const activity = {
+    description: `Message sent in '${conversation.title}': ${preview(data.content)}`,
+    metadata: { conversationId: conversation.id, messageId: id, role: data.role },
+  };
+  const at = data.timestamp.toISOString();
+  const rows = await deps.prisma.$queryRaw<MessageRow[]>`
+    WITH message AS (
+      INSERT INTO chat_messages (id, conversation_id, role, content, is_pinned, metadata, author_id, timestamp)
+      VALUES (${id}, ${conversation.id}, ${data.role}, ${data.content}, false, ${JSON.stringify(data.metadata)}::jsonb, ${data.authorId}::uuid, ${at}::timestamptz)
+      RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp
+    ), activity AS (
+      INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
+      SELECT ${newId('activity')}, ${conversation.workspaceId}, 'message_sent', ${activity.description}, ${JSON.stringify(activity.metadata)}::jsonb, ${at}::timestamptz
+      FROM message
+    ), bump AS (
+      UPDATE conversations SET updated_at = ${at}::timestamptz WHERE id = ${conversation.id} AND ${bumpConversation}
+    )
+    SELECT * FROM message`;
+  return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
 }
 
 /** The active injected memories, in insertion order. */
