@@ -61,6 +61,23 @@ const schema = z.object({
   TRUST_PROXY: z.string().default('loopback'),
   SHUTDOWN_GRACE: duration.default(parseDuration('10s')),
   ENABLE_DOCS: bool.default(true),
+  // LLM providers (D11): base URLs (tests and demos point them at local fakes), default models, timeouts.
+  OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  ANTHROPIC_BASE_URL: z.url().default('https://api.anthropic.com'),
+  GOOGLE_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
+  DEEPSEEK_BASE_URL: z.url().default('https://api.deepseek.com'),
+  GROQ_BASE_URL: z.url().default('https://api.groq.com/openai/v1'),
+  OPENAI_DEFAULT_MODEL: z.string().min(1).max(44).default('gpt-4o'),
+  ANTHROPIC_DEFAULT_MODEL: z.string().min(1).max(44).default('claude-3.5-sonnet'),
+  GOOGLE_DEFAULT_MODEL: z.string().min(1).max(44).default('gemini-2.0-flash'),
+  DEEPSEEK_DEFAULT_MODEL: z.string().min(1).max(44).default('deepseek-chat'),
+  GROQ_DEFAULT_MODEL: z.string().min(1).max(44).default('llama-3.3-70b-versatile'),
+  LLM_TIMEOUT: duration.default(parseDuration('60s')),
+  LLM_MAX_TOKENS: z.coerce.number().int().min(1).max(200_000).default(2000),
+  INTEGRATION_TEST_TIMEOUT: duration.default(parseDuration('10s')),
+  /** Characters of injected and retrieved memories allowed into one prompt (D11 budget). */
+  CONTEXT_MEMORY_CHARS: z.coerce.number().int().min(500).max(1_000_000).default(12_000),
+  RETRIEVAL_TOP_K: z.coerce.number().int().min(1).max(20).default(5),
 });
 
 export type Env = z.input<typeof schema>;
@@ -87,7 +104,21 @@ export interface Config {
   trustProxy: string;
   shutdownGraceMs: number;
   enableDocs: boolean;
+  llm: LlmConfig;
   version: string;
+}
+
+export type ProviderName = 'openai' | 'anthropic' | 'google' | 'deepseek' | 'groq';
+
+export interface LlmConfig {
+  baseUrls: Record<ProviderName, string>;
+  /** Model used when an integration names none (shown by /models/available). */
+  defaultModels: Record<ProviderName, string>;
+  timeoutMs: number;
+  maxTokens: number;
+  connectionTestTimeoutMs: number;
+  contextMemoryChars: number;
+  retrievalTopK: number;
 }
 
 export class ConfigError extends Error {}
@@ -164,6 +195,27 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     enableDocs: e.ENABLE_DOCS,
+    llm: {
+      baseUrls: {
+        openai: e.OPENAI_BASE_URL,
+        anthropic: e.ANTHROPIC_BASE_URL,
+        google: e.GOOGLE_BASE_URL,
+        deepseek: e.DEEPSEEK_BASE_URL,
+        groq: e.GROQ_BASE_URL,
+      },
+      defaultModels: {
+        openai: e.OPENAI_DEFAULT_MODEL,
+        anthropic: e.ANTHROPIC_DEFAULT_MODEL,
+        google: e.GOOGLE_DEFAULT_MODEL,
+        deepseek: e.DEEPSEEK_DEFAULT_MODEL,
+        groq: e.GROQ_DEFAULT_MODEL,
+      },
+      timeoutMs: e.LLM_TIMEOUT,
+      maxTokens: e.LLM_MAX_TOKENS,
+      connectionTestTimeoutMs: e.INTEGRATION_TEST_TIMEOUT,
+      contextMemoryChars: e.CONTEXT_MEMORY_CHARS,
+      retrievalTopK: e.RETRIEVAL_TOP_K,
+    },
     version,
   });
 }

@@ -42,14 +42,22 @@ export interface WorkspaceAccess {
   role: Role | null;
 }
 
+/** The caller's role from a workspace row loaded with `memberSelect(userId)`: owner, the member row's role, or null. */
+export function roleOf(workspace: { ownerId: string; members: { role: string }[] }, userId: string): Role | null {
+  return workspace.ownerId === userId ? 'owner' : ((workspace.members[0]?.role as Role | undefined) ?? null);
+}
+
+/** What `roleOf` needs, for callers that load the workspace as part of a larger query. */
+export const memberSelect = (userId: string) => ({ id: true, name: true, ownerId: true, members: { where: { userId }, select: { role: true } } }) as const;
+
 /** The caller's role in a workspace: owner, the member row's role, or null. */
 export async function workspaceAccess(prisma: PrismaClient, userId: string, workspaceId: string, notFoundMessage = 'Workspace not found'): Promise<WorkspaceAccess> {
   const workspace = await prisma.workspace.findUnique({
     where: { id: workspaceId },
-    select: { id: true, name: true, ownerId: true, members: { where: { userId }, select: { role: true } } },
+    select: memberSelect(userId),
   });
   if (!workspace) throw notFound(notFoundMessage);
-  const role: Role | null = workspace.ownerId === userId ? 'owner' : ((workspace.members[0]?.role as Role | undefined) ?? null);
+  const role = roleOf(workspace, userId);
   return { workspace: { id: workspace.id, name: workspace.name, ownerId: workspace.ownerId }, role };
 }
 

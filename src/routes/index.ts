@@ -5,8 +5,10 @@
 import type { AppDeps } from '../app-deps.js';
 import type { RouteSpec } from '../http/route.js';
 import { authRoutes } from './auth.js';
+import { conversationRoutes } from './conversations.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { integrationRoutes } from './integrations.js';
 import { invitationRoutes } from './invitations.js';
 import { teamRoutes } from './team.js';
 import { workspaceRoutes } from './workspaces.js';
@@ -18,6 +20,8 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
     ...workspaceRoutes(deps),
     ...teamRoutes(deps),
     ...invitationRoutes(deps),
+    ...conversationRoutes(deps),
+    ...integrationRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;

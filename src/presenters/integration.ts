@@ -1,0 +1,36 @@
+import type { Keyring } from '../lib/crypto.js';
+import { maskSecret } from '../lib/crypto.js';
+
+export interface IntegrationRow {
+  id: string;
+  provider: string;
+  modelId: string | null;
+  modelName: string | null;
+  apiKey: string;
+  status: string;
+  lastTested: Date | null;
+  errorMessage: string | null;
+}
+
+/** Masks the stored key: `abc...xyz`, or `***` when short or undecryptable (§5.9). */
+export function maskedKey(keyring: Keyring, ciphertext: string): string {
+  try {
+    return maskSecret(keyring.decrypt(ciphertext).plaintext);
+  } catch {
+    return '***';
+  }
+}
+
+/** Integration as the frontend reads it: no userId, no createdAt, the key masked. */
+export function presentIntegration(row: IntegrationRow, keyring: Keyring) {
+  return {
+    id: row.id,
+    provider: row.provider,
+    modelId: row.modelId,
+    modelName: row.modelName,
+    apiKey: maskedKey(keyring, row.apiKey),
+    status: row.status,
+    lastTested: row.lastTested?.toISOString() ?? null,
+    errorMessage: row.errorMessage,
+  };
+}

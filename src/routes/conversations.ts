@@ -1,0 +1,180 @@
+import type { AppDeps } from '../app-deps.js';
+import { AppError } from '../http/errors.js';
+import { defineRoute, type RouteSpec } from '../http/route.js';
+import { openEventStream, wantsEventStream } from '../http/sse.js';
+import { authorize, workspaceAccess } from '../policies/index.js';
+import { presentConversation, presentConversationListItem, presentMessage } from '../presenters/conversation.js';
+import {
+  createConversationBody, injectMemoryBody, listConversationsQuery, sendMessageBody, updateConversationBody, updateMessageBody,
+} from '../schemas/conversations.js';
+import { sendMessage } from '../services/chat/send-message.js';
+import * as conversations from '../services/conversations/index.js';
+import { closeConversation } from '../services/conversations/close.js';
+
+const { conversationAccess } = conversations;
+const tag = 'conversations';
+
+export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get', path: '/workspaces/:workspaceId/conversations', operationId: 'C1', tag, access: 'user',
+      summary: 'Conversations of a workspace, most recently updated first',
+      query: listConversationsQuery,
+      responses: { 403: 'Access denied', 404: 'Workspace not found' },
+      handler: async ({ deps, user, params, query }) => {
+        authorize(await workspaceAccess(deps.prisma, user.id, params.workspaceId!), 'conversation:read');
+        const { rows, total } = await conversations.listConversations(deps, params.workspaceId!, query);
+        return { conversations: rows.map(presentConversationListItem), total };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/workspaces/:workspaceId/conversations', operationId: 'C2', tag, access: 'user', status: 201,
+      summary: 'Start a conversation with a model (modelId as listed by /models/available)',
+      body: createConversationBody, bodyErrors: 'fields',
+      responses: { 400: 'Field errors', 403: 'Access denied', 404: 'Workspace not found' },
+      handler: async ({ deps, user, params, body }) => {
+        authorize(await workspaceAccess(deps.prisma, user.id, params.workspaceId!), 'conversation:write');
+        return presentConversation(await conversations.createConversation(deps, user.id, params.workspaceId!, body));
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/conversations/:conversationId', operationId: 'C3', tag, access: 'user',
+      summary: 'A conversation with its messages (oldest first) and injected memories',
+      responses: { 403: 'Access denied', 404: 'Conversation not found' },
+      handler: async ({ deps, user, params }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:read');
+        return presentConversation(await conversations.getFullConversation(deps.prisma, params.conversationId!));
+      },
+    }),
+    defineRoute({
+      method: 'put', path: '/conversations/:conversationId', operationId: 'C4', tag, access: 'user',
+      summary: 'Rename a conversation or set its status',
+      body: updateConversationBody,
+      responses: { 400: 'Invalid value', 403: 'Access denied', 404: 'Conversation not found' },
+      handler: async ({ deps, user, params, body }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        return presentConversation(await conversations.updateConversation(deps, params.conversationId!, body));
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/conversations/:conversationId', operationId: 'C5', tag, access: 'user',
+      summary: 'Delete a conversation with its messages and injection links',
+      responses: { 403: 'Access denied', 404: 'Conversation not found' },
+      handler: async ({ deps, user, params }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversations.deleteConversation(deps, params.conversationId!);
+        return { message: 'Conversation deleted successfully' };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/conversations/:conversationId/messages', operationId: 'C6', tag, access: 'user', status: 201,
+      summary:
+        'Send a message and get the model\'s reply. With "stream": true or Accept: text/event-stream the reply streams as ' +
+        'Server-Sent Events: `delta` {text}…, then `done` {userMessage, assistantMessage} or `error` {status, error, userMessage}.',
+      body: sendMessageBody, bodyErrors: 'fields',
+      responses: {
+        200: 'text/event-stream when streaming was asked for',
+        400: 'Field errors, or no connected integration for the provider (data.userMessage)',
+        403: 'Access denied', 404: 'Conversation not found',
+        429: 'Provider rate limit (data.userMessage)', 500: 'AI call failed (data.userMessage)',
+        502: 'Provider error (data.userMessage)', 504: 'Provider timeout (data.userMessage)',
+      },
+      handler: async ({ deps, user, params, body, req, res }) => {
+        const { conversation } = await conversationAccess(deps.prisma, user.id, params.conversationId!, 'message:write');
+        const input = { user, conversation, content: body.content, getAiResponse: body.getAiResponse ?? true, autoRetrieve: body.autoRetrieve };
+        if (!wantsEventStream(req, body.stream) || !input.getAiResponse) return sendMessage(deps, input);
+
+        let stream: ReturnType<typeof openEventStream> | undefined;
+        const cancel = new AbortController();
+        try {
+          const result = await sendMessage(deps, {
+            ...input,
+            cancel: cancel.signal,
+            onStart: () => {
+              stream = openEventStream(req, res);
+              stream.closed.addEventListener('abort', () => cancel.abort(), { once: true });
+            },
+            onDelta: (text) => stream?.send('delta', { text }),
+          });
+          stream?.send('done', result);
+          stream?.end();
+        } catch (error) {
+          // Before the stream opened, failures answer with their status as JSON.
+          if (!stream || !(error instanceof AppError)) throw error;
+          stream.send('error', { status: error.status, error: error.error, ...(error.data as object) });
+          stream.end();
+        }
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'put', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C7', tag, access: 'user',
+      summary: 'Pin or unpin a message',
+      body: updateMessageBody,
+      responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
+      handler: async ({ deps, user, params, body }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'message:write');
+        return presentMessage(await conversations.updateMessage(deps, params.conversationId!, params.messageId!, body));
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C8', tag, access: 'user',
+      summary: 'Delete a message',
+      responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
+      handler: async ({ deps, user, params }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'message:write');
+        await conversations.deleteMessage(deps, params.conversationId!, params.messageId!);
+        return { message: 'Message deleted successfully' };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/conversations/:conversationId/inject-memory', operationId: 'C9', tag, access: 'user',
+      summary: 'Inject a memory of the same workspace into the conversation context (get-or-create)',
+      body: injectMemoryBody,
+      responses: { 400: 'memoryId required', 403: 'Access denied', 404: 'Conversation not found | Memory not found' },
+      handler: async ({ deps, user, params, body }) => {
+        const { conversation } = await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversations.injectMemory(deps, conversation, body.memoryId);
+        return { message: 'Memory injected successfully' };
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/conversations/:conversationId/inject-memory/:memoryId', operationId: 'C10', tag, access: 'user',
+      summary: 'Remove an injected memory from the conversation',
+      responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
+      handler: async ({ deps, user, params }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversations.removeInjection(deps, params.conversationId!, params.memoryId!);
+        return { message: 'Memory removed successfully' };
+      },
+    }),
+    defineRoute({
+      method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'C11', tag, access: 'user',
+      summary: 'Pause or re-activate an injected memory',
+      responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
+      handler: async ({ deps, user, params }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        return conversations.toggleInjection(deps, params.conversationId!, params.memoryId!);
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/conversations/:conversationId/close', operationId: 'C12', tag, access: 'user',
+      summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off)',
+      responses: { 403: 'Access denied', 404: 'Conversation not found' },
+      handler: async ({ deps, user, params }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        const { conversation, memory } = await closeConversation(deps, user, params.conversationId!);
+        return { conversation: presentConversation(conversation), memory, message: 'Conversation closed and summarized successfully' };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'C13', tag, access: 'user',
+      summary: 'Reopen a closed conversation',
+      responses: { 403: 'Access denied', 404: 'Conversation not found' },
+      handler: async ({ deps, user, params }) => {
+        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        return { conversation: presentConversation(await conversations.reopenConversation(deps, params.conversationId!)), message: 'Conversation reopened successfully' };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,191 @@
+/**
+ * C6 send-message (§5.6, D11–D13). The user message is stored first and never lost: every
+ * later failure answers with `data.userMessage`. The same code serves JSON and SSE: a
+ * streaming caller passes `onDelta` and `cancel`, and `onStart` tells it when the
+ * provider call begins (after every check that can still answer with a plain status).
+ */
+import type { AppDeps } from '../../app-deps.js';
+import { AppError } from '../../http/errors.js';
+import { DecryptionError } from '../../lib/crypto.js';
+import { newId } from '../../lib/ids.js';
+import { type MessageRow, presentMessage } from '../../presenters/conversation.js';
+import { revealKey } from '../integrations/index.js';
+import { searchMemories } from '../memories/search.js';
+import { resolveModel } from '../providers/catalog.js';
+import { callProvider, type ChatReply, ProviderError, providerFor } from '../providers/index.js';
+import { buildSystemPrompt, type ContextMemory, HISTORY_WINDOW, historyTurns } from './context.js';
+
+export interface SendMessageInput {
+  user: { id: string };
+  conversation: { id: string; workspaceId: string; title: string; modelId: string };
+  content: string;
+  getAiResponse: boolean;
+  /** Request flag; when undefined the workspace's autoRetrieve setting decides. */
+  autoRetrieve?: boolean;
+  onStart?: () => void;
+  onDelta?: (text: string) => void;
+  cancel?: AbortSignal;
+}
+
+type Message = ReturnType<typeof presentMessage>;
+export interface SendMessageResult {
+  userMessage: Message;
+  assistantMessage?: Message;
+}
+
+const preview = (content: string) => (content.length > 50 ? `${content.slice(0, 50)}...` : content);
+
+/**
+ * The message, its `message_sent` activity (§5.3) and the conversation bump (§5.16) in ONE
+ * statement: atomic like a transaction, but a single round trip on the hot path of every chat.
+ */
+async function storeMessage(
+  deps: AppDeps,
+  conversation: SendMessageInput['conversation'],
+  data: { role: 'user' | 'assistant'; content: string; authorId: string | null; metadata: Record<string, unknown>; timestamp: Date },
+  bumpConversation: boolean,
+): Promise<MessageRow> {
+  const id = newId('msg');
+  const activity = {
+    description: `Message sent in '${conversation.title}': ${preview(data.content)}`,
+    metadata: { conversationId: conversation.id, messageId: id, role: data.role },
+  };
+  const at = data.timestamp.toISOString();
+  const rows = await deps.prisma.$queryRaw<MessageRow[]>`
+    WITH message AS (
+      INSERT INTO chat_messages (id, conversation_id, role, content, is_pinned, metadata, author_id, timestamp)
+      VALUES (${id}, ${conversation.id}, ${data.role}, ${data.content}, false, ${JSON.stringify(data.metadata)}::jsonb, ${data.authorId}::uuid, ${at}::timestamptz)
+      RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp
+    ), activity AS (
+      INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
+      SELECT ${newId('activity')}, ${conversation.workspaceId}, 'message_sent', ${activity.description}, ${JSON.stringify(activity.metadata)}::jsonb, ${at}::timestamptz
+      FROM message
+    ), bump AS (
+      UPDATE conversations SET updated_at = ${at}::timestamptz WHERE id = ${conversation.id} AND ${bumpConversation}
+    )
+    SELECT * FROM message`;
+  return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
+}
+
+/** The active injected memories, in insertion order. */
+async function injectedMemories(deps: AppDeps, conversationId: string): Promise<ContextMemory[]> {
+  const links = await deps.prisma.conversationMemory.findMany({
+    where: { conversationId, isActive: true },
+    orderBy: [{ injectedAt: 'asc' }, { id: 'asc' }],
+    select: { memory: { select: { id: true, title: true, content: true } } },
+  });
+  return links.map((l) => l.memory);
+}
+
+/** The messages before the new one (at most 9, so the window with it is 10), oldest first. */
+async function historyBefore(deps: AppDeps, conversationId: string, sentAt: Date) {
+  const rows = await deps.prisma.chatMessage.findMany({
+    where: { conversationId, timestamp: { lt: sentAt } },
+    orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
+    take: HISTORY_WINDOW - 1,
+    select: { role: true, content: true, metadata: true },
+  });
+  return rows.reverse();
+}
+
+function failure(status: number, error: string, userMessage: Message, assistantMessage?: Message) {
+  return new AppError(status, error, assistantMessage ? { userMessage, assistantMessage } : { userMessage });
+}
+
+export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SendMessageResult> {
+  const { conversation, user } = input;
+  const sentAt = new Date();
+  // Everything the reply needs is read while the user message is written: one round trip of latency.
+  const reads = input.getAiResponse
+    ? Promise.all([
+        deps.prisma.integration.findMany({ where: { userId: user.id, status: 'connected' }, select: { id: true, provider: true, modelId: true, apiKey: true } }),
+        injectedMemories(deps, conversation.id),
+        historyBefore(deps, conversation.id, sentAt),
+        input.autoRetrieve === undefined
+          ? deps.prisma.workspace.findUnique({ where: { id: conversation.workspaceId }, select: { autoRetrieve: true } })
+          : null,
+      ])
+    : null;
+  reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
+  const stored = await storeMessage(deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt }, true);
+  const userMessage = presentMessage(stored);
+  if (!reads) return { userMessage };
+
+  try {
+    const [integrations, injected, previous, workspace] = await reads;
+    const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
+    let apiKey = '';
+    if (model.provider !== 'echo') {
+      const integration = integrations.find((i) => i.provider === model.provider);
+      if (!integration) throw failure(400, `No connected integration found for provider: ${model.provider}`, userMessage);
+      apiKey = await revealKey(deps, integration);
+    }
+
+    let retrieved: ContextMemory[] = [];
+    const retrieving = input.autoRetrieve ?? workspace?.autoRetrieve ?? false;
+    if (retrieving) {
+      const injectedIds = new Set(injected.map((m) => m.id));
+      const { results } = await searchMemories(deps, {
+        userId: user.id,
+        workspaceIds: [conversation.workspaceId],
+        query: input.content,
+        topK: deps.config.llm.retrievalTopK + injectedIds.size,
+      });
+      retrieved = results.filter((r) => !injectedIds.has(r.id)).slice(0, deps.config.llm.retrievalTopK);
+    }
+    const prompt = buildSystemPrompt(injected, retrieved, deps.config.llm.contextMemoryChars);
+    // Partial replies of interrupted streams are not fed back to the model.
+    const history = previous.filter((m) => !(m.metadata as { incomplete?: boolean } | null)?.incomplete);
+    const turns = historyTurns([...history, { role: 'user', content: input.content }]);
+
+    input.onStart?.();
+    const started = performance.now();
+    const meta = (reply: Pick<ChatReply, 'tokens' | 'modelVersion'>) => ({
+      tokens: reply.tokens,
+      model_version: reply.modelVersion || model.name,
+      provider: model.provider,
+      response_time_ms: Math.round(performance.now() - started),
+      ...(retrieving ? { retrievedMemoryIds: prompt.retrievedIds } : {}),
+    });
+    // The reply sorts after its question even when both land in the same millisecond.
+    const replyTime = () => new Date(Math.max(Date.now(), sentAt.getTime() + 1));
+    let reply: ChatReply;
+    try {
+      reply = await callProvider(
+        providerFor(model.provider, deps.config.llm),
+        { apiKey, model: model.name, system: prompt.system, turns, onDelta: input.onDelta },
+        { timeoutMs: deps.config.llm.timeoutMs, cancel: input.cancel },
+      );
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      // What arrived before a cut or a disconnect is kept, marked incomplete (D12).
+      const partial = error.partial
+        ? presentMessage(
+            await storeMessage(deps, conversation, {
+              role: 'assistant', content: error.partial, authorId: null, timestamp: replyTime(),
+              metadata: { ...meta({ tokens: 0, modelVersion: model.name }), incomplete: true, error: error.kind },
+            }, false),
+          )
+        : undefined;
+      const text = scrub(error.message, apiKey);
+      if (error.kind === 'rate_limit') throw failure(429, `AI response failed: ${text}`, userMessage, partial);
+      if (error.kind === 'timeout') throw failure(504, 'AI response failed: Request timeout', userMessage, partial);
+      if (error.kind === 'aborted') throw failure(499, 'Client disconnected', userMessage, partial);
+      throw failure(502, `AI response failed: ${text}`, userMessage, partial);
+    }
+    const assistant = await storeMessage(deps, conversation, {
+      role: 'assistant', content: reply.content, authorId: null, timestamp: replyTime(), metadata: meta(reply),
+    }, false);
+    return { userMessage, assistantMessage: presentMessage(assistant) };
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    if (error instanceof DecryptionError) throw failure(500, `AI call failed: ${error.message}`, userMessage);
+    deps.logger.error({ err: error, conversationId: conversation.id }, 'send-message failed after the user message was stored');
+    throw failure(500, 'AI call failed: Internal error', userMessage);
+  }
+}
+
+/** A vendor may echo the key in its error text; it never reaches the client or the log. */
+function scrub(text: string, apiKey: string): string {
+  return apiKey.length >= 6 ? text.split(apiKey).join('***') : text;
+}

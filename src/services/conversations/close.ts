@@ -1,0 +1,87 @@
+/**
+ * C12 close (D14): marks the conversation completed and keeps ONE transcript memory per
+ * conversation (§5.11). Closing again updates that memory (version + 1) only when the
+ * transcript changed, so repeated closes are idempotent. A user with autoStore off gets
+ * no memory. The memory is stored with embedding status `pending`; the embedding
+ * backlog sweeper picks it up.
+ */
+import type { AppDeps } from '../../app-deps.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { newId } from '../../lib/ids.js';
+import { getFullConversation } from './index.js';
+
+const TAG_RULES: [string, string[]][] = [
+  ['preference', ['prefer', 'like', 'love', 'favorite']],
+  ['project', ['building', 'working', 'developing', 'creating']],
+  ['programming', ['python', 'javascript', 'java', 'code', 'programming']],
+  ['design', ['design', 'ui', 'ux', 'interface', 'layout']],
+  ['backend', ['api', 'backend', 'server', 'database']],
+  ['frontend', ['frontend', 'react', 'vue', 'angular']],
+  ['team', ['team', 'colleague', 'member', 'collaborate']],
+  ['important', ['important', 'critical', 'must', 'required']],
+];
+
+/** §5.11 generate_tags: plain substring triggers, in table order; `general` when none match. */
+export function generateTags(content: string): string[] {
+  const lower = content.toLowerCase();
+  const tags = TAG_RULES.filter(([, triggers]) => triggers.some((t) => lower.includes(t))).map(([tag]) => tag);
+  return tags.length ? tags : ['general'];
+}
+
+/** §5.4: the first 150 characters, plus `...` when longer. */
+export const snippetOf = (content: string) => (content.length > 150 ? `${content.slice(0, 150)}...` : content);
+
+export function transcriptOf(messages: { role: string; content: string }[]): string {
+  return messages.map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content}`).join('\n\n');
+}
+
+export async function closeConversation(deps: AppDeps, user: { id: string; autoStore: boolean }, conversationId: string) {
+  return deps.prisma.$transaction(async (tx) => {
+    // Row lock: two concurrent closes of one conversation write one memory.
+    await tx.$queryRaw`SELECT id FROM conversations WHERE id = ${conversationId} FOR UPDATE`;
+    const before = await getFullConversation(tx, conversationId);
+    const closedAt = new Date();
+    let memory: { id: string; title: string; snippet: string } | null = null;
+    if (before.messages.length > 0 && user.autoStore) {
+      const content = transcriptOf(before.messages);
+      const fields = {
+        title: before.title,
+        content,
+        snippet: snippetOf(content),
+        tags: [...generateTags(content), 'conversation-summary', 'auto-generated'],
+        metadata: {
+          source: 'conversation',
+          conversation_id: before.id,
+          conversation_title: before.title,
+          model_used: before.modelId,
+          message_count: before.messages.length,
+          auto_summarized: true,
+          closed_at: closedAt.toISOString(),
+        } satisfies Prisma.InputJsonObject,
+      };
+      const existing = before.summaryMemoryId
+        ? await tx.memory.findUnique({ where: { id: before.summaryMemoryId }, select: { id: true, title: true, snippet: true, content: true } })
+        : null;
+      if (existing && existing.content === content && existing.title === before.title) {
+        memory = existing;
+      } else if (existing) {
+        memory = await tx.memory.update({
+          where: { id: existing.id },
+          data: { ...fields, version: { increment: 1 }, embeddingStatus: 'pending', embeddingError: null },
+          select: { id: true, title: true, snippet: true },
+        });
+      } else {
+        memory = await tx.memory.create({
+          data: { id: newId('memory'), workspaceId: before.workspaceId, authorId: user.id, embeddingStatus: 'pending', ...fields },
+          select: { id: true, title: true, snippet: true },
+        });
+      }
+    }
+    await tx.conversation.update({
+      where: { id: conversationId },
+      data: { status: 'completed', updatedAt: closedAt, ...(memory ? { summaryMemoryId: memory.id } : {}) },
+    });
+    const conversation = await getFullConversation(tx, conversationId);
+    return { conversation, memory: memory && { id: memory.id, title: memory.title, snippet: memory.snippet } };
+  });
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/env.js';
+import { DecryptionError, Keyring, maskSecret } from '../../src/lib/crypto.js';
+import { buildSystemPrompt, historyTurns } from '../../src/services/chat/context.js';
+import { generateTags, snippetOf } from '../../src/services/conversations/close.js';
+import { brainPlacement, cognitiveModel, modelNameOf, pythonTitle, resolveModel } from '../../src/services/providers/catalog.js';
+import { alternateTurns } from '../../src/services/providers/turns.js';
+import { TEST_ENV } from '../support/app.js';
+
+const k1 = { version: 1, key: Buffer.alloc(32, 1) };
+const k2 = { version: 2, key: Buffer.alloc(32, 2) };
+
+describe('keyring (D10)', () => {
+  it('round-trips with a fresh IV each time and a version prefix', () => {
+    const ring = new Keyring([k1]);
+    const a = ring.encrypt('sk-secret-value');
+    const b = ring.encrypt('sk-secret-value');
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^v1:[\w-]{16}:[\w-]{22}:[\w-]+$/);
+    expect(a).not.toContain('secret');
+    expect(ring.decrypt(a)).toEqual({ plaintext: 'sk-secret-value', stale: false });
+  });
+
+  it('refuses tampered data, unknown versions and garbage', () => {
+    const ring = new Keyring([k1]);
+    const token = ring.encrypt('sk-secret-value');
+    const parts = token.split(':');
+    const flipped = Buffer.from(parts[3]!, 'base64url');
+    flipped[0]! ^= 1;
+    expect(() => ring.decrypt([...parts.slice(0, 3), flipped.toString('base64url')].join(':'))).toThrow(DecryptionError);
+    expect(() => ring.decrypt(token.replace(/^v1/, 'v9'))).toThrow(DecryptionError);
+    expect(() => ring.decrypt('gAAAAABfernet-token')).toThrow(DecryptionError);
+    expect(() => new Keyring([k2]).decrypt(token)).toThrow(DecryptionError);
+  });
+
+  it('after rotation, old values decrypt (marked stale) and new values use the newest key', () => {
+    const old = new Keyring([k1]).encrypt('sk-old-key-123');
+    const rotated = new Keyring([k1, k2]);
+    expect(rotated.decrypt(old)).toEqual({ plaintext: 'sk-old-key-123', stale: true });
+    const fresh = rotated.encrypt('sk-old-key-123');
+    expect(fresh.startsWith('v2:')).toBe(true);
+    expect(rotated.decrypt(fresh).stale).toBe(false);
+  });
+
+  it('config: ENCRYPTION_KEY_PREVIOUS makes the current key version 2', () => {
+    const config = loadConfig({ ...TEST_ENV, ENCRYPTION_KEY_PREVIOUS: Buffer.alloc(32, 3).toString('base64') });
+    expect(config.encryptionKeys.map((k) => k.version)).toEqual([2, 1]);
+  });
+
+  it('masks as abc...xyz, short values as ***', () => {
+    expect(maskSecret('sk-abcdefxyz')).toBe('sk-...xyz');
+    expect(maskSecret('12345')).toBe('***');
+    expect(maskSecret('123456')).toBe('123...456');
+  });
+});
+
+describe('model catalogue (§5.7)', () => {
+  const llm = loadConfig(TEST_ENV).llm;
+
+  it('Python str.title() semantics', () => {
+    expect(pythonTitle('gpt 4o')).toBe('Gpt 4O');
+    expect(pythonTitle('llama 3.3 70b versatile')).toBe('Llama 3.3 70B Versatile');
+    expect(pythonTitle('claude 3.5 sonnet')).toBe('Claude 3.5 Sonnet');
+    expect(pythonTitle("o'neil MIXtral-8x7b")).toBe("O'Neil Mixtral-8X7B");
+  });
+
+  it('resolves providers: exact, case-insensitive, configured defaults, else echo', () => {
+    expect(resolveModel('model-gpt-4o', llm)).toEqual({ provider: 'openai', name: 'gpt-4o' });
+    expect(resolveModel('model-GPT-4O', llm)).toEqual({ provider: 'openai', name: 'GPT-4O' });
+    expect(resolveModel('model-model-claude-3-haiku', llm)).toEqual({ provider: 'anthropic', name: 'claude-3-haiku' });
+    expect(resolveModel('gemini-pro', llm).provider).toBe('echo');
+    expect(resolveModel('model-gpt-5', { ...llm, defaultModels: { ...llm.defaultModels, openai: 'gpt-5' } }).provider).toBe('openai');
+    expect(modelNameOf('model-x-model-y')).toBe('x-y');
+  });
+
+  it('brain placement is the anchor on the 2.2 sphere; unknown providers sit at (0,0,2.2)', () => {
+    const p = brainPlacement('deepseek');
+    expect(p.brainRegion).toBe('Frontal Lobe');
+    expect(p.position.x).toBe(0);
+    expect(p.position.y).toBeCloseTo(1.8305106, 6);
+    expect(p.position.z).toBeCloseTo(1.2203404, 6);
+    expect(Math.hypot(p.position.x, p.position.y, p.position.z)).toBeCloseTo(2.2, 10);
+    expect(brainPlacement('google').position).toEqual({ x: 0, y: expect.closeTo(-1.2203404, 6), z: expect.closeTo(1.8305106, 6) });
+    expect(brainPlacement('echo')).toEqual({ brainRegion: 'Cerebellum', position: { x: 0, y: 0, z: 2.2 } });
+    expect(brainPlacement('mystery')).toEqual({ brainRegion: 'Unknown', position: { x: 0, y: 0, z: 2.2 } });
+    expect(cognitiveModel({ provider: 'google', modelId: null, modelName: null }, llm)).toMatchObject({ id: 'model-gemini-2.0-flash', displayName: 'Gemini 2.0 Flash' });
+    expect(cognitiveModel({ provider: 'deepseek', modelId: '', modelName: '' }, llm)).toMatchObject({ id: 'model-deepseek-chat', displayName: 'Deepseek Chat' });
+  });
+});
+
+describe('context and close helpers', () => {
+  it('system prompt without memories is the base prompt; history keeps the last 10', () => {
+    expect(buildSystemPrompt([], [], 1000)).toEqual({ system: 'You are a helpful AI assistant in the Chimera Protocol system.', retrievedIds: [] });
+    const turns = historyTurns(Array.from({ length: 15 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` })));
+    expect(turns.map((t) => t.content)).toEqual(['m5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12', 'm13', 'm14']);
+  });
+
+  it('retrieved memories share the budget left by injected ones', () => {
+    const prompt = buildSystemPrompt([{ id: 'a', title: 'A', content: 'x'.repeat(900) }], [{ id: 'b', title: 'B', content: 'y'.repeat(50) }, { id: 'c', title: 'C', content: 'z'.repeat(500) }], 1000);
+    expect(prompt.retrievedIds).toEqual(['b']);
+    expect(prompt.system).toContain('=== Retrieved Context ===\n\n[B]\n');
+    expect(prompt.system).toContain('[Note: 1 more memory was left out to fit the context budget.]');
+  });
+
+  it('alternation for Anthropic/Google: drops system and leading assistant turns, merges repeats', () => {
+    expect(alternateTurns([
+      { role: 'assistant', content: 'a0' }, { role: 'system', content: 's' }, { role: 'user', content: 'u1' },
+      { role: 'user', content: 'u2' }, { role: 'assistant', content: 'a1' },
+    ], 'assistant')).toEqual([{ role: 'user', content: 'u1\n\nu2' }, { role: 'assistant', content: 'a1' }]);
+  });
+
+  it('tags and snippets (§5.11, §5.4)', () => {
+    expect(generateTags('nothing to see')).toEqual(['general']);
+    expect(generateTags('The TEAM must fix the React frontend')).toEqual(['frontend', 'team', 'important']);
+    expect(snippetOf('a'.repeat(150))).toBe('a'.repeat(150));
+    expect(snippetOf('a'.repeat(151))).toBe(`${'a'.repeat(150)}...`);
+  });
+});
