@@ -61,6 +61,11 @@ const schema = z.object({
   TRUST_PROXY: z.string().default('loopback'),
   SHUTDOWN_GRACE: duration.default(parseDuration('10s')),
   ENABLE_DOCS: bool.default(true),
+  URL_IMPORT_ALLOW_HOSTS: z.string().default(''),
+  URL_IMPORT_TIMEOUT: duration.default(parseDuration('10s')),
+  URL_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  CHROMIUM_PATH: z.string().optional(),
+  RETENTION_SWEEP_INTERVAL: duration.default(parseDuration('1h')),
 });
 
 export type Env = z.input<typeof schema>;
@@ -87,6 +92,10 @@ export interface Config {
   trustProxy: string;
   shutdownGraceMs: number;
   enableDocs: boolean;
+  /** URL import (D15): hosts exempt from the SSRF address check, limits, optional Chromium. */
+  urlImport: { allowHosts: string[]; timeoutMs: number; maxBytes: number; chromiumPath: string | null };
+  /** How often the scheduled retention cleanup (D18) runs. */
+  retentionSweepIntervalMs: number;
   version: string;
 }
 
@@ -164,6 +173,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     enableDocs: e.ENABLE_DOCS,
+    urlImport: {
+      allowHosts: list.parse(e.URL_IMPORT_ALLOW_HOSTS),
+      timeoutMs: e.URL_IMPORT_TIMEOUT,
+      maxBytes: e.URL_IMPORT_MAX_BYTES,
+      chromiumPath: e.CHROMIUM_PATH ?? null,
+    },
+    retentionSweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
     version,
   });
 }

@@ -7,11 +7,17 @@ import type { RouteSpec } from '../http/route.js';
 import { authRoutes } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { hookRoutes } from './hooks.js';
+import { importRoutes } from './imports.js';
+import { settingsRoutes } from './settings.js';
 
 export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...authRoutes(deps),
     ...healthRoutes(deps),
+    ...importRoutes(deps),
+    ...settingsRoutes(deps),
+    ...hookRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;
