@@ -68,7 +68,7 @@ async function followRedirects(input: URL, limits: FetchLimits, signal: AbortSig
         headers: { 'user-agent': USER_AGENT, accept: 'text/html,application/xhtml+xml,text/plain,application/pdf;q=0.9,*/*;q=0.1' },
       });
       if (REDIRECTS.has(response.statusCode)) {
-        response.body.destroy();
+        discard(response.body);
         const location = response.headers.location;
         if (!location || Array.isArray(location)) throw new FetchError(`Request failed: redirect without a location (HTTP ${response.statusCode})`);
         if (hop >= limits.maxRedirects) throw new FetchError(`Too many redirects (more than ${limits.maxRedirects})`);
@@ -81,17 +81,17 @@ async function followRedirects(input: URL, limits: FetchLimits, signal: AbortSig
         continue;
       }
       if (response.statusCode < 200 || response.statusCode >= 300) {
-        response.body.destroy();
+        discard(response.body);
         throw new FetchError(`Request failed: HTTP ${response.statusCode}`);
       }
       const { type, charset } = parseContentType(response.headers['content-type']);
       if (!(ACCEPTED_TYPES as readonly string[]).includes(type)) {
-        response.body.destroy();
+        discard(response.body);
         throw new FetchError(`Unsupported content type: ${type || 'unknown'}. Supported: ${ACCEPTED_TYPES.join(', ')}`);
       }
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > limits.maxBytes) {
-        response.body.destroy();
+        discard(response.body);
         throw new FetchError(tooLarge(limits.maxBytes));
       }
       const body = await readCapped(response.body, limits.maxBytes);
@@ -102,15 +102,21 @@ async function followRedirects(input: URL, limits: FetchLimits, signal: AbortSig
   }
 }
 
+/** Drops a response body we will not read; the abort error it then emits is expected. */
+function discard(body: { on(event: 'error', listener: () => void): unknown; destroy(): void }) {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 const tooLarge = (max: number) => `Content too large (limit ${Math.round(max / 1024 / 1024)} MB)`;
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, maxBytes: number): Promise<Buffer> {
+async function readCapped(body: AsyncIterable<Buffer> & Parameters<typeof discard>[0], maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {
     total += chunk.length;
     if (total > maxBytes) {
-      body.destroy();
+      discard(body);
       throw new FetchError(tooLarge(maxBytes));
     }
     chunks.push(chunk);
