@@ -26,7 +26,20 @@ export function decodeText(bytes: Buffer, declaredCharset?: string | null): stri
   }
   const utf16 = utf16Endianness(bytes);
   if (utf16) return new TextDecoder(utf16).decode(bytes);
-  return new TextDecoder('windows-1252').decode(bytes);
+  return decodeWindows1252(bytes);
+}
+
+// windows-1252 differs from latin-1 only in 0x80–0x9f (Node's TextDecoder treats the two as
+// one), so that range is mapped here; unassigned bytes keep their latin-1 meaning.
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+
+export function decodeWindows1252(bytes: Buffer): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 8192) {
+    const slice = bytes.subarray(i, i + 8192);
+    out += Array.from(slice, (b) => (b >= 0x80 && b <= 0x9f ? CP1252_HIGH[b - 0x80]! : String.fromCharCode(b))).join('');
+  }
+  return out;
 }
 
 /** BOM-less UTF-16 shows NULs in every other byte for Latin text. */
