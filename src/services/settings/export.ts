@@ -19,11 +19,24 @@ class Streamed {
 }
 type Value = unknown;
 
+/** Output is gathered into ~64 KB writes: one socket write per JSON fragment would be slow. */
+const FLUSH_AT = 64 * 1024;
+
 class JsonWriter {
+  private pending = '';
+
   constructor(private readonly out: Writable) {}
 
   async raw(text: string): Promise<void> {
-    if (!this.out.write(text)) await once(this.out, 'drain');
+    this.pending += text;
+    if (this.pending.length >= FLUSH_AT) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.pending) return;
+    const chunk = this.pending;
+    this.pending = '';
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
   }
 
   async value(value: Value, depth: number): Promise<void> {
@@ -137,4 +150,5 @@ export async function writeExport(deps: AppDeps, userId: string, out: Writable):
     ],
     0,
   );
+  await writer.flush();
 }
