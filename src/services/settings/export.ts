@@ -71,16 +71,29 @@ function streamedArray<T>(pages: AsyncIterable<T[]>, render: (item: T) => [strin
   });
 }
 
-/** Keyset pagination over any model ordered by (createdAt|timestamp, id), via Prisma's cursor. */
-async function* pages<T extends { id: string }>(fetch: (args: { take: number; skip: number; cursor?: { id: string } }) => Promise<T[]>): AsyncIterable<T[]> {
-  let cursor: string | undefined;
+/** Fetches pages until one comes back short; `fetch` gets the last row of the previous page. */
+async function* pages<T extends { id: string }>(fetch: (last: { id: string } | null) => Promise<T[]>): AsyncIterable<T[]> {
+  let last: T | null = null;
   for (;;) {
-    const rows = await fetch({ take: PAGE, skip: cursor ? 1 : 0, ...(cursor ? { cursor: { id: cursor } } : {}) });
+    const rows: T[] = await fetch(last);
     if (rows.length) yield rows;
     if (rows.length < PAGE) return;
-    cursor = rows[rows.length - 1]!.id;
+    last = rows[rows.length - 1]!;
   }
 }
+
+/**
+ * Keyset on the primary key: `id > last` walks the index with no rescans and no precision
+ * pitfalls (database timestamps carry microseconds, JavaScript dates only milliseconds).
+ */
+const byId = (last: { id: string } | null) => ({ where: last ? { id: { gt: last.id } } : {}, orderBy: { id: 'asc' as const }, take: PAGE });
+
+/** Messages keep their conversation order: Prisma's cursor compares (timestamp, id) in SQL. */
+const byTimestamp = (last: { id: string } | null) => ({
+  orderBy: [{ timestamp: 'asc' as const }, { id: 'asc' as const }],
+  take: PAGE,
+  ...(last ? { cursor: { id: last.id }, skip: 1 } : {}),
+});
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -94,22 +107,27 @@ function workspaceParts(prisma: PrismaClient, userId: string) {
     ['createdAt', iso(ws.createdAt)],
     ['updatedAt', iso(ws.updatedAt)],
     ['conversations', streamedArray(
-      pages((page) => prisma.conversation.findMany({ where: { workspaceId: ws.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], ...page })),
+      pages((last) => {
+        const page = byId(last);
+        return prisma.conversation.findMany({ ...page, where: { workspaceId: ws.id, ...page.where } });
+      }),
       (c) => [
         ['id', c.id], ['title', c.title], ['modelId', c.modelId], ['status', c.status], ['createdAt', iso(c.createdAt)], ['updatedAt', iso(c.updatedAt)],
         ['messages', streamedArray(
-          pages((page) => prisma.chatMessage.findMany({ where: { conversationId: c.id }, orderBy: [{ timestamp: 'asc' }, { id: 'asc' }], ...page })),
+          pages((last) => prisma.chatMessage.findMany({ ...byTimestamp(last), where: { conversationId: c.id } })),
           (m) => [['id', m.id], ['role', m.role], ['content', m.content], ['isPinned', m.isPinned], ['timestamp', iso(m.timestamp)], ['metadata', m.metadata ?? {}]],
         )],
       ],
     )],
     ['memories', streamedArray(
-      pages((page) => prisma.memory.findMany({
-        where: { workspaceId: ws.id },
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        select: { id: true, title: true, content: true, snippet: true, tags: true, metadata: true, version: true, createdAt: true, updatedAt: true },
-        ...page,
-      })),
+      pages((last) => {
+        const page = byId(last);
+        return prisma.memory.findMany({
+          ...page,
+          where: { workspaceId: ws.id, ...page.where },
+          select: { id: true, title: true, content: true, snippet: true, tags: true, metadata: true, version: true, createdAt: true, updatedAt: true },
+        });
+      }),
       (m) => [
         ['id', m.id], ['title', m.title], ['content', m.content], ['snippet', m.snippet], ['tags', m.tags], ['metadata', m.metadata ?? {}],
         ['version', m.version], ['createdAt', iso(m.createdAt)], ['updatedAt', iso(m.updatedAt)],
@@ -135,16 +153,21 @@ export async function writeExport(deps: AppDeps, userId: string, out: Writable):
       ['user', { id: user.id, name: user.name, email: user.email, createdAt: iso(user.createdAt) }],
       ['settings', presentSettings(user)],
       ['workspaces', streamedArray(
-        pages((page) => prisma.workspace.findMany({ where: readable, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], ...page })),
+        pages((last) => {
+          const page = byId(last);
+          return prisma.workspace.findMany({ ...page, where: { AND: [readable, page.where] } });
+        }),
         workspaceParts(prisma, userId),
       )],
       ['integrations', streamedArray(
-        pages((page) => prisma.integration.findMany({
-          where: { userId },
-          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-          select: { id: true, provider: true, status: true, lastTested: true, createdAt: true },
-          ...page,
-        })),
+        pages((last) => {
+          const page = byId(last);
+          return prisma.integration.findMany({
+            ...page,
+            where: { userId, ...page.where },
+            select: { id: true, provider: true, status: true, lastTested: true, createdAt: true },
+          });
+        }),
         (i) => [['id', i.id], ['provider', i.provider], ['status', i.status], ['lastTested', iso(i.lastTested)], ['createdAt', iso(i.createdAt)]],
       )],
     ],
