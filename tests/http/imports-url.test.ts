@@ -49,6 +49,7 @@ beforeAll(async () => {
       const pdf = buildPdf([['Quarterly report on orbital debris tracking.', 'Collision risk rose in low orbits.'], ['Page two: mitigation with drag sails.']]);
       return res.writeHead(200, { 'content-type': 'application/pdf' }).end(pdf);
     }
+    if (path === '/nul-title') return res.writeHead(200, { 'content-type': 'text/html' }).end(ARTICLE.replace('The Quiet   Engine', 'Bad\u0000Title\u0007 Here'));
     if (path === '/missing') return res.writeHead(404, { 'content-type': 'text/html' }).end('nope');
     if (path === '/tiny') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><p>Hi</p></body></html>');
     if (path === '/latin1') return res.writeHead(200, { 'content-type': 'text/plain; charset=iso-8859-1' }).end(Buffer.from('Caf\xe9 cr\xe8me br\xfbl\xe9e is a dessert served cold with a caramel top, very popular.', 'latin1'));
@@ -123,6 +124,9 @@ describeEachStorage(
       expect(plain.res.status).toBe(201);
       expect(plain.res.body.data.memory.content).toBe('First paragraph of plain text notes about lunar geology.\n\nSecond paragraph describing basalt plains in detail.');
       expect(plain.res.body.data.memory.title).toBe('[Imported] Imported');
+      const nul = await importUrl(pages.url('/nul-title'));
+      expect(nul.res.status).toBe(201);
+      expect(nul.res.body.data.memory.title).toMatch(/^\[Imported\] BadTitle Here|^\[Imported\] The Quiet Engine/);
       const latin = await importUrl(pages.url('/latin1'));
       expect(latin.res.body.data.memory.content).toMatch(/^Café crème brûlée/);
       for (const path of ['/image', '/json']) {

@@ -67,7 +67,7 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
   if (content.length < 50) throw badRequest(NO_CONTENT);
   if (content.length > MAX_URL_CONTENT) content = `${content.slice(0, MAX_URL_CONTENT)}\n[truncated]`;
   const summary = input.summarize ? summarize(content) : { content, summarized: false };
-  const title = (page.title ?? '').replace(/\s+/g, ' ').trim().slice(0, 200) || 'Imported';
+  const title = tidyText(page.title ?? '').replace(/\s+/g, ' ').slice(0, 200) || 'Imported';
   const source = sourceOf(url);
   const tags = ['imported', `source:${source.type}`];
   if (input.mode === 'advanced') tags.push('playwright-scraped');
