@@ -33,6 +33,12 @@ async function seedWorld(app: TestApp) {
   await p.memory.createMany({
     data: Array.from({ length: 1101 }, (_, i) => ({ id: newId('memory'), workspaceId: aLabId, title: `Bulk ${i}`, content: `bulk content ${i}`, snippet: `bulk ${i}` })),
   });
+  const longChat = await p.conversation.create({ data: { id: newId('conv'), workspaceId: aLabId, title: 'Long', modelId: 'model-gpt-4o' } });
+  const sameInstant = new Date();
+  const run = newId('msg').slice(4, 10);
+  await p.chatMessage.createMany({
+    data: Array.from({ length: 1001 }, (_, i) => ({ id: `msg-${run}${i.toString(16).padStart(6, '0')}`, conversationId: longChat.id, role: 'user', content: `long ${i}`, timestamp: sameInstant })),
+  });
   await p.integration.create({ data: { id: newId('int'), userId: a.user.id, provider: 'openai', apiKey: CIPHERTEXT, status: 'connected', lastTested: new Date() } });
   await p.workspaceInvitation.create({ data: { id: newId('inv'), workspaceId: aHome.id, inviterId: a.user.id, inviteeId: c.user.id } });
   await p.workspaceInvitation.create({ data: { id: newId('inv'), workspaceId: bHome.id, inviterId: a.user.id, inviteeId: c.user.id } });
@@ -72,6 +78,7 @@ describeEachStorage('export and account deletion', (ctx) => {
     expect(home.memories).toEqual([{ id: w.aMemory.id, title: 'Mine', content: 'my content', snippet: 'my content', tags: ['t1'], metadata: { source: 'x' }, version: 1, createdAt: expect.stringMatching(ISO), updatedAt: expect.stringMatching(ISO) }]);
     const lab = doc.workspaces.find((ws: { id: string }) => ws.id === w.aLabId);
     expect(lab.memories).toHaveLength(1101);
+    expect(lab.conversations[0].messages.map((m: { content: string }) => m.content)).toEqual(Array.from({ length: 1001 }, (_, i) => `long ${i}`));
     expect(new Set(lab.memories.map((m: { id: string }) => m.id)).size).toBe(1101);
     const joined = doc.workspaces.find((ws: { id: string }) => ws.id === w.bHome.id);
     expect(joined.memories.map((m: { id: string }) => m.id)).toEqual([w.aMemoryInB.id]);
