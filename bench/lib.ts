@@ -38,7 +38,7 @@ export async function freshPostgresDatabase(label: string): Promise<{ url: strin
 }
 
 /** Starts `npm start`'s entry with the given env on a free port and waits for health. */
-export async function startServer(env: Record<string, string>, port: number): Promise<RunningServer> {
+export async function startServer(env: Record<string, string>, port: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-'))): Promise<RunningServer> {
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
@@ -46,7 +46,7 @@ export async function startServer(env: Record<string, string>, port: number): Pr
       ...process.env,
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'chimera-bench-')),
+      DATA_DIR: dataDir,
       AUTH_RATE_LIMIT_PER_IP: '1000000',
       AUTH_RATE_LIMIT_PER_EMAIL: '1000000',
       BCRYPT_COST: '4',

@@ -5,7 +5,7 @@
  *   npm run db:diff                    SQL that turns the migrations into schema.prisma
  *   npm run db:diff -- --create <name> write it as prisma/migrations/<stamp>_<name>/migration.sql
  *
- * Needs a PostgreSQL server for the shadow database (DIFF_DATABASE_URL, default the local one).
+ * Runs fully offline: the engine replays the migrations in an in-memory PGlite database.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { diffMigrationsToSchema } from '../src/db/schema-diff.js';

@@ -26,7 +26,7 @@ export interface Database {
 }
 
 export type DatabaseOptions =
-  | { kind: 'pglite'; dir: string | null }
+  | { kind: 'pglite'; dir: string | null; /** an already opened PGlite (tests) */ instance?: PGlite }
   | { kind: 'postgres'; url: string; poolSize?: number; timeoutMs?: number };
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
@@ -62,7 +62,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.kind === 'pglite') {
     if (options.dir) mkdirSync(options.dir, { recursive: true });
-    const lite = await PGlite.create(options.dir ?? undefined, { extensions: { vector } });
+    const lite = options.instance ?? (await PGlite.create(options.dir ?? undefined, { extensions: { vector } }));
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
     return {
       kind: 'pglite',

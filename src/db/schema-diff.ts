@@ -1,12 +1,13 @@
 /**
- * Offline schema diffing with Prisma's Wasm schema engine (no native engine download).
+ * Offline schema diffing with Prisma's Wasm schema engine (no native engine download, no server).
  * Used to author migrations (scripts/migration-diff.ts) and by the drift test.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { PrismaPg } from '@prisma/adapter-pg';
+import { PGlite } from '@electric-sql/pglite';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { listMigrations } from './migrations.js';
 
 const require = createRequire(import.meta.url);
@@ -17,7 +18,7 @@ const migrationsDir = `${root}prisma/migrations`;
 type DiffSide =
   | { tag: 'empty' }
   | { tag: 'schemaDatamodel'; files: { path: string; content: string }[] }
-  | { tag: 'migrations'; lockfile: { path: string; content: string | null }; migrationDirectories: unknown[]; shadowDbInitScript: string };
+  | { tag: 'migrations'; baseDir: string; lockfile: { path: string; content: string | null }; migrationDirectories: unknown[]; shadowDbInitScript: string };
 
 function schemaSide(): DiffSide {
   return { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: readFileSync(schemaPath, 'utf8') }] };
@@ -26,7 +27,8 @@ function schemaSide(): DiffSide {
 function migrationsSide(): DiffSide {
   return {
     tag: 'migrations',
-    lockfile: { path: `${migrationsDir}/migration_lock.toml`, content: 'provider = "postgresql"\n' },
+    baseDir: migrationsDir,
+    lockfile: { path: 'migration_lock.toml', content: 'provider = "postgresql"\n' },
     migrationDirectories: listMigrations().map((m) => ({
       path: m.directory,
       migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: m.sql } },
@@ -57,24 +59,26 @@ async function loadEngineClass() {
   return runtime.SchemaEngine;
 }
 
-async function diff(from: DiffSide, to: DiffSide, connectionString: string): Promise<string> {
+async function diff(from: DiffSide, to: DiffSide): Promise<string> {
   engineClass ??= loadEngineClass();
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString }));
+  // An in-memory PGlite serves as the engine's database and its shadow database (where the
+  // migrations are replayed), so diffing needs no PostgreSQL server.
+  const lite = await PGlite.create();
+  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPGlite(lite));
   const datamodels = [[schemaPath, readFileSync(schemaPath, 'utf8')]];
   const engine = await (await engineClass).new({ datamodels }, () => {}, adapter);
   const result = await engine.diff({ from, to, script: true, exitCode: null, filters: { externalTables: [], externalEnums: [] } });
+  await lite.close();
   return result.stdout ?? '';
 }
 
-const defaultUrl = () => process.env.DIFF_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-
 /** SQL needed to bring a database built by the migrations up to schema.prisma ("" when none). */
-export async function diffMigrationsToSchema(connectionString = defaultUrl()): Promise<string> {
-  const sql = await diff(migrationsSide(), schemaSide(), connectionString);
+export async function diffMigrationsToSchema(): Promise<string> {
+  const sql = await diff(migrationsSide(), schemaSide());
   return /This is an empty migration/.test(sql) ? '' : sql;
 }
 
 /** SQL creating schema.prisma from nothing. */
-export function diffEmptyToSchema(connectionString = defaultUrl()): Promise<string> {
-  return diff({ tag: 'empty' }, schemaSide(), connectionString);
+export function diffEmptyToSchema(): Promise<string> {
+  return diff({ tag: 'empty' }, schemaSide());
 }

@@ -11,7 +11,7 @@ import type { AppDeps } from '../app-deps.js';
 import type { AuthUser } from '../services/auth/tokens.js';
 import { sendSuccess } from './envelope.js';
 import { AppError } from './errors.js';
-import { authenticate } from './middleware/authenticate.js';
+import { authenticate, authenticateRequest } from './middleware/authenticate.js';
 import { type ErrorStyle, isPlainObject, parseOrThrow } from './validation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -103,11 +103,7 @@ export function methodNotAllowedOrNotFound(deps: AppDeps, specs: RouteSpec[]): R
     const allowed = [...new Set(same.map((m) => m.spec.method.toUpperCase()))];
     res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
     if (req.method === 'OPTIONS') return sendSuccess(res, 200, { methods: [...allowed, 'OPTIONS'] });
-    if (same.every((m) => m.spec.access === 'user')) {
-      await new Promise<void>((resolve, reject) =>
-        authenticate(deps)(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
-      );
-    }
+    if (same.every((m) => m.spec.access === 'user')) await authenticateRequest(deps, req, res);
     next(new AppError(405, `Method "${req.method}" not allowed.`));
   };
 }

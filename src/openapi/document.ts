@@ -16,6 +16,8 @@ const errorEnvelope = envelope(
   { oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: true, description: 'DRF-style field errors {field: [messages]}' }] },
 );
 
+const ERROR_REF = { $ref: '#/components/schemas/ErrorEnvelope' };
+
 const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -43,17 +45,17 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
     const responses: Record<string, unknown> = {
       [String(spec.status ?? 200)]: {
         description: 'Success',
-        content: { 'application/json': { schema: envelope({ description: 'Payload' }) } },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Envelope' } } },
       },
     };
     for (const [status, description] of Object.entries(spec.responses ?? {})) {
-      responses[status] = { description, content: { 'application/json': { schema: errorEnvelope } } };
+      responses[status] = { description, content: { 'application/json': { schema: ERROR_REF } } };
     }
     if (spec.access === 'user') {
-      responses['401'] ??= { description: 'Missing, invalid, expired or revoked token', content: { 'application/json': { schema: errorEnvelope } } };
+      responses['401'] ??= { description: 'Missing, invalid, expired or revoked token', content: { 'application/json': { schema: ERROR_REF } } };
     }
     if (spec.body || spec.query) {
-      responses['400'] ??= { description: 'Invalid input', content: { 'application/json': { schema: errorEnvelope } } };
+      responses['400'] ??= { description: 'Invalid input', content: { 'application/json': { schema: ERROR_REF } } };
     }
     const operation: Record<string, unknown> = {
       operationId: spec.operationId,
@@ -84,7 +86,10 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
         'Backend of Chimera Protocol, a multi-LLM AI workspace. Every JSON response is an envelope {ok, data, error}; errors are a string or DRF-style field errors.',
     },
     servers: [{ url: info.serverUrl ?? 'http://127.0.0.1:8000/api' }],
-    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Envelope: envelope({ description: 'Payload' }), ErrorEnvelope: errorEnvelope },
+    },
     paths,
   };
 }

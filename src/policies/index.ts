@@ -21,6 +21,7 @@ export const ACTIONS = {
   'team:change-role': 'admin',
   'team:remove': 'admin',
   'team:update-own-status': 'observer',
+  'team:leave': 'observer',
   'conversation:read': 'observer',
   'conversation:write': 'researcher',
   'message:write': 'researcher',

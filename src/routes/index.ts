@@ -9,12 +9,18 @@ import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { hookRoutes } from './hooks.js';
 import { importRoutes } from './imports.js';
+import { invitationRoutes } from './invitations.js';
 import { settingsRoutes } from './settings.js';
+import { teamRoutes } from './team.js';
+import { workspaceRoutes } from './workspaces.js';
 
 export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...authRoutes(deps),
     ...healthRoutes(deps),
+    ...workspaceRoutes(deps),
+    ...teamRoutes(deps),
+    ...invitationRoutes(deps),
     ...importRoutes(deps),
     ...settingsRoutes(deps),
     ...hookRoutes(deps),

@@ -11,3 +11,17 @@ export function logActivity(tx: Tx, workspaceId: string, type: ActivityType, des
     data: { id: newId('activity'), workspaceId, type, description, metadata: metadata as Prisma.InputJsonValue },
   });
 }
+
+/** The newest activities of a workspace, newest first. */
+export function recentActivities(
+  prisma: Pick<Prisma.TransactionClient, 'activity'>,
+  workspaceId: string,
+  page: { limit: number; offset?: number },
+) {
+  return prisma.activity.findMany({
+    where: { workspaceId },
+    orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
+    take: page.limit,
+    skip: page.offset,
+  });
+}

@@ -1,0 +1,4 @@
+/** ActivityItem (§2.1): the stored description is exposed as `message`. */
+export function presentActivity(a: { id: string; type: string; description: string; timestamp: Date; metadata: unknown }) {
+  return { id: a.id, type: a.type, message: a.description, timestamp: a.timestamp.toISOString(), metadata: a.metadata ?? {} };
+}

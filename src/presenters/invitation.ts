@@ -1,0 +1,35 @@
+/** Invitation list item (§2.1), plus the role the invitee will get (D7). */
+export function presentInvitation(inv: {
+  id: string;
+  workspaceId: string;
+  role: string;
+  status: string;
+  createdAt: Date;
+  workspace: { name: string };
+  inviter: { name: string; email: string };
+}) {
+  return {
+    id: inv.id,
+    workspaceId: inv.workspaceId,
+    workspaceName: inv.workspace.name,
+    inviterName: inv.inviter.name,
+    inviterEmail: inv.inviter.email,
+    role: inv.role,
+    status: inv.status,
+    createdAt: inv.createdAt.toISOString(),
+  };
+}
+
+/** T2's 201 payload. */
+export function presentSentInvitation(inv: { id: string; workspaceId: string; role: string; status: string; createdAt: Date }, workspaceName: string, inviteeEmail: string) {
+  return {
+    id: inv.id,
+    workspaceId: inv.workspaceId,
+    workspaceName,
+    inviteeEmail,
+    role: inv.role,
+    status: inv.status,
+    createdAt: inv.createdAt.toISOString(),
+    message: 'Invitation sent successfully',
+  };
+}

@@ -1,0 +1,127 @@
+import type { AppDeps } from '../app-deps.js';
+import { defineRoute, type RouteSpec } from '../http/route.js';
+import { authorize, workspaceAccess } from '../policies/index.js';
+import { presentActivity } from '../presenters/activity.js';
+import { presentStats } from '../presenters/workspace.js';
+import { activityQuery, createWorkspaceBody, updateWorkspaceBody, workspaceListQuery } from '../schemas/workspaces.js';
+import { recentActivities } from '../services/activity.js';
+import { neuralLoad, recordLoad } from '../services/neural-load.js';
+import { workspaceStats } from '../services/workspace-stats.js';
+import * as workspaces from '../services/workspaces.js';
+
+const ACCESS_ERRORS = { 403: 'Access denied', 404: 'Workspace not found' };
+
+export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
+  const { prisma } = deps;
+  /** Loads the workspace (404) and checks the caller may read it (403). */
+  const readable = async (userId: string, workspaceId: string) => {
+    const access = await workspaceAccess(prisma, userId, workspaceId);
+    authorize(access, 'workspace:read');
+    return access;
+  };
+  return [
+    defineRoute({
+      method: 'get', path: '/workspaces', operationId: 'W1', tag: 'workspaces', access: 'user',
+      summary: 'Workspaces the caller owns or belongs to, newest update first, each with members and stats',
+      query: workspaceListQuery,
+      handler: ({ user, query }) => workspaces.listWorkspaces(prisma, user.id, query),
+    }),
+    defineRoute({
+      method: 'post', path: '/workspaces', operationId: 'W2', tag: 'workspaces', access: 'user', status: 201,
+      summary: 'Create a workspace owned by the caller (who becomes its first member)',
+      body: createWorkspaceBody, bodyErrors: 'fields',
+      responses: { 400: 'Field errors' },
+      handler: ({ user, body }) => workspaces.createWorkspace(prisma, user, body),
+    }),
+    defineRoute({
+      method: 'get', path: '/workspaces/:workspaceId', operationId: 'W3', tag: 'workspaces', access: 'user',
+      summary: 'One workspace with members and stats',
+      responses: ACCESS_ERRORS,
+      handler: async ({ user, params }) => {
+        await readable(user.id, params.workspaceId!);
+        return workspaces.loadWorkspace(prisma, params.workspaceId!);
+      },
+    }),
+    defineRoute({
+      method: 'put', path: '/workspaces/:workspaceId', operationId: 'W4', tag: 'workspaces', access: 'user',
+      summary: 'Rename or re-describe a workspace (owner or admin)',
+      body: updateWorkspaceBody, bodyErrors: 'prefixed',
+      responses: { ...ACCESS_ERRORS, 400: 'Invalid field, e.g. "name: This field may not be null."' },
+      handler: async ({ user, params, body }) => {
+        const access = await workspaceAccess(prisma, user.id, params.workspaceId!);
+        authorize(access, 'workspace:update', 'Only owner or admin can update workspace');
+        return workspaces.updateWorkspace(prisma, access.workspace.id, body);
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/workspaces/:workspaceId', operationId: 'W5', tag: 'workspaces', access: 'user',
+      summary: 'Delete a workspace and everything in it (owner only)',
+      responses: ACCESS_ERRORS,
+      handler: async ({ user, params }) => {
+        const access = await workspaceAccess(prisma, user.id, params.workspaceId!);
+        authorize(access, 'workspace:delete', 'Only owner can delete workspace');
+        await workspaces.deleteWorkspace(prisma, access.workspace.id);
+        return { message: 'Workspace deleted successfully' };
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/workspaces/:workspaceId/stats', operationId: 'W6', tag: 'workspaces', access: 'user',
+      summary: 'Workspace stats (the one formula, D2)',
+      responses: ACCESS_ERRORS,
+      handler: async ({ user, params }) => {
+        const { workspace } = await readable(user.id, params.workspaceId!);
+        return presentStats(await workspaceStats(prisma, workspace.id));
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/workspaces/:workspaceId/dashboard', operationId: 'W7', tag: 'workspaces', access: 'user',
+      summary: 'Stats, the 24-point neural load and the 10 newest activities',
+      responses: ACCESS_ERRORS,
+      handler: async ({ user, params }) => {
+        const { workspace } = await readable(user.id, params.workspaceId!);
+        const now = new Date();
+        const [stats, activities] = await Promise.all([
+          workspaceStats(prisma, workspace.id, now),
+          recentActivities(prisma, workspace.id, { limit: 10 }),
+        ]);
+        return {
+          stats: presentStats(stats),
+          neuralLoad: await neuralLoad(prisma, workspace.id, stats.systemLoad, now),
+          recentActivity: activities.map(presentActivity),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/workspaces/:workspaceId/activity', operationId: 'W8', tag: 'workspaces', access: 'user',
+      summary: 'Newest activities (limit default 10, capped at 100)',
+      query: activityQuery,
+      responses: { ...ACCESS_ERRORS, 400: 'limit: A valid integer is required.' },
+      handler: async ({ user, params, query }) => {
+        const { workspace } = await readable(user.id, params.workspaceId!);
+        const activities = (await recentActivities(prisma, workspace.id, query)).map(presentActivity);
+        return { activities, total: activities.length };
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/workspaces/:workspaceId/neural-load', operationId: 'W9', tag: 'workspaces', access: 'user',
+      summary: 'The 24-point neural load and the current load',
+      responses: ACCESS_ERRORS,
+      handler: async ({ user, params }) => {
+        const { workspace } = await readable(user.id, params.workspaceId!);
+        const now = new Date();
+        const { systemLoad } = await workspaceStats(prisma, workspace.id, now);
+        return { neuralLoad: await neuralLoad(prisma, workspace.id, systemLoad, now), currentLoad: systemLoad };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/workspaces/:workspaceId/record-load', operationId: 'W10', tag: 'workspaces', access: 'user',
+      summary: 'Store the current load for this 5-minute bucket (idempotent) and prune snapshots older than 24 h',
+      responses: ACCESS_ERRORS,
+      handler: async ({ user, params }) => {
+        const access = await workspaceAccess(prisma, user.id, params.workspaceId!);
+        authorize(access, 'workspace:record-load');
+        return { currentLoad: await recordLoad(prisma, access.workspace.id), message: 'Load snapshot recorded' };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,99 @@
+/**
+ * The one stats formula (D2), as SQL fragments any workspace query can embed, so a whole
+ * list gets its stats in the same single statement:
+ *   totalMemories / totalConversations   running totals (workspace_counters, trigger-maintained)
+ *   totalEmbeddings                      memories whose embedding is stored (status 'ready')
+ *   systemLoad                           min(100, 10 × active conversations + messages in the last 60 min)
+ *   lastActivity                         newest of workspace, memory, conversation, message, activity times
+ * Newest memory/conversation/activity times are index probes and recent messages come from
+ * the timestamp index, so the cost does not grow with the size of the workspaces.
+ */
+import type { PrismaClient } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+
+export interface WorkspaceStats {
+  totalMemories: number;
+  totalEmbeddings: number;
+  totalConversations: number;
+  systemLoad: number;
+  lastActivity: Date;
+}
+
+/** The raw columns the fragments add to a row. */
+export interface StatsColumns {
+  stat_memories: number;
+  stat_ready: number;
+  stat_conversations: number;
+  stat_active: number;
+  stat_recent: number;
+  stat_last_activity: Date | string;
+}
+
+type Db = Pick<PrismaClient, '$queryRaw'>;
+
+const LOAD_WINDOW_MS = 60 * 60 * 1000;
+
+export const systemLoad = (activeConversations: number, recentMessages: number) =>
+  Math.min(100, 10 * activeConversations + recentMessages);
+
+/** Columns computed for the workspace aliased `w`; needs `statsJoins` in the FROM clause. */
+export const statsColumns = Prisma.sql`
+  COALESCE(k."memories", 0)::int AS "stat_memories",
+  COALESCE(k."ready_memories", 0)::int AS "stat_ready",
+  COALESCE(k."conversations", 0)::int AS "stat_conversations",
+  COALESCE(k."active_conversations", 0)::int AS "stat_active",
+  COALESCE(r."recent", 0)::int AS "stat_recent",
+  GREATEST(
+    w."updated_at",
+    k."last_message_at",
+    (SELECT max(m."updated_at") FROM "memories" m WHERE m."workspace_id" = w."id"),
+    (SELECT max(c."updated_at") FROM "conversations" c WHERE c."workspace_id" = w."id"),
+    (SELECT max(a."timestamp") FROM "activities" a WHERE a."workspace_id" = w."id")
+  ) AS "stat_last_activity"`;
+
+/**
+ * Joins for `statsColumns`. `scope` is a subquery of the workspace ids concerned. Recent
+ * messages are read through the timestamp index, each looked up to its conversation by
+ * primary key (OFFSET 0 keeps the planner from hashing every conversation instead).
+ */
+export function statsJoins(scope: Prisma.Sql, now: Date) {
+  const since = new Date(now.getTime() - LOAD_WINDOW_MS);
+  return Prisma.sql`
+    LEFT JOIN "workspace_counters" k ON k."workspace_id" = w."id"
+    LEFT JOIN (
+      SELECT c."workspace_id", count(*) AS "recent"
+        FROM "chat_messages" x
+        CROSS JOIN LATERAL (SELECT cv."workspace_id" FROM "conversations" cv WHERE cv."id" = x."conversation_id" OFFSET 0) c
+       WHERE x."timestamp" > ${since} AND c."workspace_id" IN (${scope})
+       GROUP BY c."workspace_id"
+    ) r ON r."workspace_id" = w."id"`;
+}
+
+export function statsFromRow(row: StatsColumns): WorkspaceStats {
+  return {
+    totalMemories: row.stat_memories,
+    totalEmbeddings: row.stat_ready,
+    totalConversations: row.stat_conversations,
+    systemLoad: systemLoad(row.stat_active, row.stat_recent),
+    lastActivity: new Date(row.stat_last_activity),
+  };
+}
+
+/** Stats of every given workspace, keyed by id, in one statement (missing ids are absent). */
+export async function statsFor(db: Db, workspaceIds: string[], now = new Date()): Promise<Map<string, WorkspaceStats>> {
+  const out = new Map<string, WorkspaceStats>();
+  if (workspaceIds.length === 0) return out;
+  const ids = Prisma.sql`SELECT unnest(${workspaceIds}::text[])`;
+  const rows = await db.$queryRaw<(StatsColumns & { id: string })[]>(Prisma.sql`
+    SELECT w."id", ${statsColumns}
+      FROM "workspaces" w ${statsJoins(ids, now)}
+     WHERE w."id" = ANY(${workspaceIds}::text[])`);
+  for (const row of rows) out.set(row.id, statsFromRow(row));
+  return out;
+}
+
+/** Stats of one workspace (W6, W7, W9, W10). */
+export async function workspaceStats(db: Db, workspaceId: string, now = new Date()): Promise<WorkspaceStats> {
+  const stats = (await statsFor(db, [workspaceId], now)).get(workspaceId);
+  return stats ?? { totalMemories: 0, totalEmbeddings: 0, totalConversations: 0, systemLoad: 0, lastActivity: now };
+}

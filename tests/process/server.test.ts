@@ -1,0 +1,66 @@
+/**
+ * The real entry point as a process: start on an empty data directory with no configuration,
+ * refuse production without secrets, and shut down gracefully on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function start(env: Record<string, string>): { child: ChildProcess; output: () => string; url: Promise<string> } {
+  let out = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => (out += c));
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+  url.catch(() => {}); // a test that expects the process to exit does not await the URL
+  return { child, output: () => out, url };
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+describe('server process', () => {
+  it('refuses to start in production without secrets, with a clear message', async () => {
+    const { child, output } = start({ NODE_ENV: 'production', DATA_DIR: mkdtempSync(join(tmpdir(), 'chimera-p-')) });
+    expect(await exited(child)).toBe(78);
+    expect(output()).toMatch(/Refusing to start in production without JWT_SECRET and ENCRYPTION_KEY/);
+  }, 60_000);
+
+  it('starts with no configuration on the embedded database, then drains in-flight requests on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chimera-p-'));
+    // A high bcrypt cost makes register take long enough to be in flight when SIGTERM arrives.
+    const { child, url } = start({ DATA_DIR: dataDir, BCRYPT_COST: '13', LOG_LEVEL: 'info' });
+    const base = await url;
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect((await health.json()).data.storage).toBe('pglite');
+
+    const inFlight = fetch(`${base}/auth/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Late', email: 'late@example.test', password: 'password123' }),
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    const exit = exited(child);
+    child.kill('SIGTERM');
+    const res = await inFlight;
+    expect(res.status).toBe(201);
+    expect(await exit).toBe(0);
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+  }, 120_000);
+});

@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration } from '../../src/config/env.js';
+
+describe('configuration', () => {
+  it('has working defaults: port 8000, embedded database in ./data, 24 h / 7 d tokens', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chimera-cfg-'));
+    const config = loadConfig({ DATA_DIR: dir });
+    expect(config.port).toBe(8000);
+    expect(config.database).toEqual({ kind: 'pglite', dir: join(dir, 'pglite') });
+    expect(config.accessTokenTtlMs).toBe(24 * 3600 * 1000);
+    expect(config.refreshTokenTtlMs).toBe(7 * 24 * 3600 * 1000);
+    expect(config.corsOrigins).toContain('http://localhost:5173');
+  });
+
+  it('generates development secrets once and keeps them in the data directory (0600)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chimera-cfg-'));
+    const a = loadConfig({ DATA_DIR: dir });
+    const b = loadConfig({ DATA_DIR: dir });
+    expect(a.jwtSecret).toBe(b.jwtSecret);
+    expect(a.encryptionKeys[0]!.key.equals(b.encryptionKeys[0]!.key)).toBe(true);
+    expect(a.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    const file = join(dir, 'secrets.json');
+    expect(JSON.parse(readFileSync(file, 'utf8')).jwtSecret).toBe(a.jwtSecret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses to start in production without secrets, naming what is missing', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) })).toThrow(/ENCRYPTION_KEY/);
+    expect(() => loadConfig({ NODE_ENV: 'production', ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') })).toThrow(/JWT_SECRET/);
+    const ok = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') });
+    expect(ok.env).toBe('production');
+  });
+
+  it('rejects invalid values with a readable message', () => {
+    expect(() => loadConfig({ PORT: 'eighty', DATA_DIR: '/tmp/x' })).toThrow(/PORT/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x', DATA_DIR: '/tmp/x' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ JWT_SECRET: 'short', ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') })).toThrow(/JWT_SECRET/);
+    expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: 'too-short' })).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
+  });
+
+  it('supports key rotation: the current key gets the newest version', () => {
+    const current = Buffer.alloc(32, 2).toString('base64');
+    const previous = Buffer.alloc(32, 1).toString('hex');
+    const c = loadConfig({ JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: current, ENCRYPTION_KEY_PREVIOUS: previous });
+    expect(c.encryptionKeys.map((k) => k.version)).toEqual([2, 1]);
+    expect(c.encryptionKeys[1]!.key.toString('hex')).toBe(previous);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('24h')).toBe(86_400_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('30')).toBe(30_000);
+  });
+});
