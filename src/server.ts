@@ -9,6 +9,7 @@ import type { AppDeps } from './app-deps.js';
 import { createDeps, createLogger, packageVersion } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/env.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
+import { sweepExpiredContent } from './services/settings/retention.js';
 
 async function main() {
   let config;
@@ -49,7 +50,9 @@ function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
   };
   const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
   hourly.unref();
-  return [hourly];
+  const retention = setInterval(run('retention cleanup', () => sweepExpiredContent(deps)), deps.config.retentionSweepIntervalMs);
+  retention.unref();
+  return [hourly, retention];
 }
 
 function installShutdown(server: Server, deps: AppDeps, timers: NodeJS.Timeout[]) {

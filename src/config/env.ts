@@ -78,6 +78,11 @@ const schema = z.object({
   /** Characters of injected and retrieved memories allowed into one prompt (D11 budget). */
   CONTEXT_MEMORY_CHARS: z.coerce.number().int().min(500).max(1_000_000).default(12_000),
   RETRIEVAL_TOP_K: z.coerce.number().int().min(1).max(20).default(5),
+  URL_IMPORT_ALLOW_HOSTS: z.string().default(''),
+  URL_IMPORT_TIMEOUT: duration.default(parseDuration('10s')),
+  URL_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  CHROMIUM_PATH: z.string().optional(),
+  RETENTION_SWEEP_INTERVAL: duration.default(parseDuration('1h')),
 });
 
 export type Env = z.input<typeof schema>;
@@ -105,6 +110,10 @@ export interface Config {
   shutdownGraceMs: number;
   enableDocs: boolean;
   llm: LlmConfig;
+  /** URL import (D15): hosts exempt from the SSRF address check, limits, optional Chromium. */
+  urlImport: { allowHosts: string[]; timeoutMs: number; maxBytes: number; chromiumPath: string | null };
+  /** How often the scheduled retention cleanup (D18) runs. */
+  retentionSweepIntervalMs: number;
   version: string;
 }
 
@@ -216,6 +225,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       contextMemoryChars: e.CONTEXT_MEMORY_CHARS,
       retrievalTopK: e.RETRIEVAL_TOP_K,
     },
+    urlImport: {
+      allowHosts: list.parse(e.URL_IMPORT_ALLOW_HOSTS),
+      timeoutMs: e.URL_IMPORT_TIMEOUT,
+      maxBytes: e.URL_IMPORT_MAX_BYTES,
+      chromiumPath: e.CHROMIUM_PATH ?? null,
+    },
+    retentionSweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
     version,
   });
 }

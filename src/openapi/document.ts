@@ -67,9 +67,12 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
     if (spec.access === 'user') operation.security = [{ bearerAuth: [] }];
     else operation.security = [];
     if (spec.body) {
+      const schema = jsonSchema(spec.body) as { properties?: Record<string, unknown> };
+      // Multipart routes receive the file through the upload middleware, not the zod schema.
+      if (spec.requestMediaType === 'multipart/form-data') schema.properties = { file: { type: 'string', format: 'binary' }, ...schema.properties };
       operation.requestBody = {
         required: false,
-        content: { [spec.requestMediaType ?? 'application/json']: { schema: jsonSchema(spec.body) } },
+        content: { [spec.requestMediaType ?? 'application/json']: { schema } },
       };
     }
     (paths[path] ??= {})[spec.method] = operation;

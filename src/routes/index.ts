@@ -9,7 +9,10 @@ import { conversationRoutes } from './conversations.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { integrationRoutes } from './integrations.js';
+import { hookRoutes } from './hooks.js';
+import { importRoutes } from './imports.js';
 import { invitationRoutes } from './invitations.js';
+import { settingsRoutes } from './settings.js';
 import { teamRoutes } from './team.js';
 import { workspaceRoutes } from './workspaces.js';
 
@@ -22,6 +25,9 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
     ...invitationRoutes(deps),
     ...conversationRoutes(deps),
     ...integrationRoutes(deps),
+    ...importRoutes(deps),
+    ...settingsRoutes(deps),
+    ...hookRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;

@@ -1,0 +1,17 @@
+import type { AppDeps } from '../app-deps.js';
+import { AppError } from '../http/errors.js';
+import { defineRoute, type RouteSpec } from '../http/route.js';
+
+/** U2: the old server's spec-writing developer hook. It wrote to the server's disk, so it is gone for good. */
+export function hookRoutes(_deps: AppDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'post', path: '/hooks/spec-update', operationId: 'U2', tag: 'legacy', access: 'public',
+      summary: 'Removed developer hook of the original server; always 410',
+      responses: { 410: 'This endpoint has been removed' },
+      handler: () => {
+        throw new AppError(410, 'This endpoint has been removed');
+      },
+    }),
+  ];
+}

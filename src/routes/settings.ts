@@ -1,0 +1,68 @@
+import type { AppDeps } from '../app-deps.js';
+import { defineRoute, type RouteSpec } from '../http/route.js';
+import { profileUpdateBody, retentionBody } from '../schemas/settings.js';
+import { updateProfile } from '../services/auth/session.js';
+import { deleteAccount, presentSettings, updateRetention } from '../services/settings/account.js';
+import { exportFilename, writeExport } from '../services/settings/export.js';
+import { cleanupForUser, cleanupInfo } from '../services/settings/retention.js';
+
+/** Settings, retention, export and account deletion: every route acts on the caller only. */
+export function settingsRoutes(_deps: AppDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get', path: '/settings', operationId: 'S1', tag: 'settings', access: 'user',
+      summary: 'The caller\'s profile and memory-retention settings',
+      handler: ({ user }) => presentSettings(user),
+    }),
+    defineRoute({
+      method: 'put', path: '/settings/profile', operationId: 'S2', tag: 'settings', access: 'user',
+      summary: 'Update name and/or email (each applied when non-empty)',
+      body: profileUpdateBody,
+      responses: { 400: 'Email already exists' },
+      handler: async ({ deps, user, body }) => presentSettings(await updateProfile(deps, user, body)),
+    }),
+    defineRoute({
+      method: 'put', path: '/settings/memory-retention', operationId: 'S3', tag: 'settings', access: 'user',
+      summary: 'Set autoStore and the retention period (7-days, 30-days, 90-days, indefinite-84, indefinite-forever)',
+      body: retentionBody,
+      responses: { 400: 'Invalid retention period. Must be one of: …' },
+      handler: async ({ deps, user, body }) => presentSettings(await updateRetention(deps, user, body)),
+    }),
+    defineRoute({
+      method: 'get', path: '/settings/cleanup-info', operationId: 'S4', tag: 'settings', access: 'user',
+      summary: 'When the retention cleanup next runs for the caller (snake_case keys)',
+      handler: ({ user }) => cleanupInfo(user),
+    }),
+    defineRoute({
+      method: 'post', path: '/settings/cleanup', operationId: 'S5', tag: 'settings', access: 'user',
+      summary: 'Delete conversations and memories older than the retention period in workspaces the caller owns',
+      handler: ({ deps, user }) => cleanupForUser(deps, user),
+    }),
+    defineRoute({
+      method: 'get', path: '/export', operationId: 'S6', tag: 'settings', access: 'user', raw: true,
+      summary: 'Download every workspace, conversation, memory and integration of the caller as a JSON file (not enveloped)',
+      handler: async ({ deps, user, res }) => {
+        res.status(200);
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.setHeader('Content-Disposition', `attachment; filename="${exportFilename()}"`);
+        res.setHeader('Cache-Control', 'no-store');
+        try {
+          await writeExport(deps, user.id, res);
+          res.end();
+        } catch (error) {
+          // The status line is gone; cutting the connection tells the client the file is incomplete.
+          deps.logger.error({ err: error }, 'export failed');
+          res.destroy();
+        }
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/account', operationId: 'S7', tag: 'settings', access: 'user',
+      summary: 'Delete the caller\'s account, owned workspaces, memberships, integrations and tokens (one transaction)',
+      handler: async ({ deps, user }) => {
+        await deleteAccount(deps, user.id);
+        return { message: 'Account successfully deleted' };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,36 @@
+/**
+ * Advanced URL import: the page is fetched by the SSRF-safe fetcher, then rendered by
+ * headless Chromium (playwright-core, CHROMIUM_PATH) with its network cut off, so inline
+ * scripts can build the DOM but the browser can never reach another address itself: every
+ * request is aborted, and a dead proxy with no loopback bypass catches anything else.
+ */
+import { type FetchLimits, FetchError, safeFetch } from './fetch.js';
+import { extractHtml } from './html.js';
+import { decodeText } from './text.js';
+
+export const ADVANCED_UNAVAILABLE = 'Advanced scraping not available. Playwright not installed. Use Basic mode or upgrade server.';
+
+export async function renderWithBrowser(chromiumPath: string | null, url: URL, limits: FetchLimits): Promise<{ title: string | null; text: string }> {
+  if (!chromiumPath) throw new FetchError(ADVANCED_UNAVAILABLE);
+  const page = await safeFetch(url, limits);
+  if (page.contentType !== 'text/html' && page.contentType !== 'application/xhtml+xml') {
+    throw new FetchError('Advanced mode reads web pages only; use Basic mode for this URL');
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    timeout: limits.timeoutMs,
+    args: ['--proxy-server=http://0.0.0.0:1', '--proxy-bypass-list=<-loopback>', '--host-resolver-rules=MAP * ~NOTFOUND'],
+  });
+  try {
+    const context = await browser.newContext({ serviceWorkers: 'block', javaScriptEnabled: true, offline: true });
+    const tab = await context.newPage();
+    await tab.route('**/*', (route) => route.abort());
+    await tab.setContent(decodeText(page.body, page.charset), { waitUntil: 'load', timeout: limits.timeoutMs });
+    await tab.waitForTimeout(500);
+    return extractHtml(await tab.content());
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * HTML → text with paragraphs kept. Articles are found with @mozilla/readability over a
+ * linkedom DOM (no browser, no script execution); when Readability finds nothing, the body
+ * without page chrome (script, style, nav, header, footer, aside) is used.
+ */
+import { Readability } from '@mozilla/readability';
+import { parseHTML } from 'linkedom';
+
+const BLOCKS = new Set([
+  'address', 'article', 'aside', 'blockquote', 'dd', 'div', 'dl', 'dt', 'figcaption', 'figure', 'footer', 'form',
+  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hr', 'li', 'main', 'nav', 'ol', 'p', 'pre', 'section', 'table',
+  'tbody', 'thead', 'tfoot', 'tr', 'ul', 'body', 'html',
+]);
+const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'svg', 'iframe', 'object', 'head']);
+const CHROME = 'script, style, noscript, template, nav, footer, header, aside';
+
+interface DomNode {
+  nodeType: number;
+  nodeName: string;
+  textContent: string | null;
+  childNodes: ArrayLike<DomNode>;
+}
+
+/** Walks the DOM: text is whitespace-collapsed inside a block; blocks become paragraphs. */
+export function domToText(root: DomNode): string {
+  const paragraphs: string[] = [];
+  let current = '';
+  const flush = () => {
+    const text = current.replace(/\s+/g, ' ').trim();
+    if (text) paragraphs.push(text);
+    current = '';
+  };
+  const walk = (node: DomNode) => {
+    if (node.nodeType === 3) {
+      current += node.textContent ?? '';
+      return;
+    }
+    if (node.nodeType !== 1 && node.nodeType !== 9 && node.nodeType !== 11) return;
+    const tag = node.nodeName.toLowerCase();
+    if (SKIPPED.has(tag)) return;
+    if (tag === 'br') {
+      current += ' ';
+      return;
+    }
+    if (tag === 'td' || tag === 'th') current += ' | ';
+    const block = BLOCKS.has(tag);
+    if (block) flush();
+    for (let i = 0; i < node.childNodes.length; i++) walk(node.childNodes[i]!);
+    if (block) flush();
+  };
+  walk(root);
+  return paragraphs.map((p) => p.replace(/^\|\s*/, '')).join('\n\n');
+}
+
+export interface ExtractedPage {
+  title: string | null;
+  text: string;
+}
+
+/** The readable text of an HTML document, paragraphs separated by blank lines. */
+export function extractHtml(html: string, useReadability = true): ExtractedPage {
+  const { document } = parseHTML(html);
+  const pageTitle = document.querySelector('title')?.textContent?.replace(/\s+/g, ' ').trim() || null;
+  if (useReadability) {
+    try {
+      const article = new Readability(document.cloneNode(true) as unknown as Document, { charThreshold: 200 }).parse();
+      if (article?.content) {
+        const text = domToText(parseHTML(`<html><body>${article.content}</body></html>`).document as unknown as DomNode);
+        if (text.length >= 50) return { title: article.title?.trim() || pageTitle, text };
+      }
+    } catch {
+      // Readability gives up on odd documents; the plain body below still works.
+    }
+  }
+  for (const el of document.querySelectorAll(CHROME)) el.remove();
+  const body = document.body ?? document.documentElement;
+  return { title: pageTitle, text: body ? domToText(body as unknown as DomNode) : '' };
+}

@@ -1,0 +1,188 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect, it } from 'vitest';
+import { describeEachStorage, type TestApp } from '../support/app.js';
+import { buildDocx, buildPdf, documentXml } from '../support/documents.js';
+import { registerUser } from '../support/factories.js';
+
+const PARAS = ['Alpha paragraph about tidal energy and its seasonal variation.', 'Beta paragraph on storage with pumped hydro.', 'Gamma paragraph: grid balancing at night.'];
+
+async function owner(app: TestApp) {
+  const s = await registerUser(app);
+  const ws = await app.deps.prisma.workspace.findFirstOrThrow({ where: { ownerId: s.user.id } });
+  return { s, ws, path: `/api/workspaces/${ws.id}/memories/import-file` };
+}
+
+describeEachStorage('file import', (ctx) => {
+  it('imports a real PDF and DOCX with paragraphs kept; wire shape and stored memory per §5.13', async () => {
+    const app = ctx();
+    const { s, ws, path } = await owner(app);
+    const pdf = await app.http.post(path).set(s.auth).attach('file', buildPdf([PARAS.slice(0, 2), PARAS.slice(2)]), 'Energy Notes.v2.pdf');
+    expect(pdf.status).toBe(201);
+    expect(pdf.body.data).toMatchObject({ file_type: 'pdf', original_filename: 'Energy Notes.v2.pdf', was_summarized: false });
+    const memory = pdf.body.data.memory;
+    expect(memory.title).toBe('[File] Energy Notes.v2');
+    expect(memory.tags).toEqual(['imported', 'file-upload', 'format:pdf']);
+    expect(memory.content).toContain(`${PARAS[1]}\n\n${PARAS[2]}`);
+    expect(memory.metadata).toMatchObject({ source_type: 'file', original_filename: 'Energy Notes.v2.pdf', file_type: 'pdf', file_size: expect.any(Number), was_summarized: false });
+    expect(memory).toMatchObject({ workspaceId: ws.id, version: 1, embedding: null });
+    const docx = await app.http.post(path).set(s.auth).field('summarize', 'false').attach('file', buildDocx(PARAS), 'plan.docx');
+    expect(docx.status).toBe(201);
+    expect(docx.body.data.file_type).toBe('docx');
+    expect(docx.body.data.memory.content).toBe(PARAS.join('\n\n'));
+    const rows = await app.deps.prisma.memory.findMany({ where: { workspaceId: ws.id } });
+    expect(rows.every((r) => r.embeddingStatus === 'pending' && r.authorId === s.user.id)).toBe(true);
+    expect(await app.deps.prisma.activity.count({ where: { workspaceId: ws.id, type: 'memory_created' } })).toBe(2);
+  });
+
+  it('reads text formats: encodings detected, html/json/csv/rtf/markdown converted', async () => {
+    const app = ctx();
+    const { s, path } = await owner(app);
+    const send = async (bytes: Buffer, name: string) => {
+      const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
+      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);
+      return res.body.data;
+    };
+    const text = 'Crème brûlée — naïve café.\n\nSecond paragraph here.';
+    expect((await send(Buffer.from(text, 'utf8'), 'a.txt')).memory.content).toBe(text);
+    expect((await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), 'bom.txt')).memory.content).toBe(text);
+    expect((await send(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'u16.txt')).memory.content).toBe(text);
+    expect((await send(Buffer.from(text, 'utf16le'), 'u16-nobom.txt')).memory.content).toBe(text);
+    const latin = Buffer.from('Caf\xe9 cr\xe8me \x93quoted\x94 text in windows-1252', 'latin1');
+    expect((await send(latin, 'legacy.txt')).memory.content).toBe('Café crème “quoted” text in windows-1252');
+    const md = await send(Buffer.from('# Title\n\nSome *markdown* body text.'), 'notes.md');
+    expect(md.file_type).toBe('markdown');
+    const html = await send(Buffer.from('<html><head><style>x{}</style></head><body><h1>Heading</h1><p>First para.</p><p>Second para.</p><script>bad()</script></body></html>'), 'page.htm');
+    expect(html).toMatchObject({ file_type: 'html', memory: { content: 'Heading\n\nFirst para.\n\nSecond para.' } });
+    const json = await send(Buffer.from('{"name":"probe","values":[1,2]}'), 'data.json');
+    expect(json.memory.content).toBe('{\n  "name": "probe",\n  "values": [\n    1,\n    2\n  ]\n}');
+    const csv = await send(Buffer.from('name,notes\n"Smith, J","said ""hi"""\nDoe,plain\n'), 'people.csv');
+    expect(csv.memory.content).toBe('name | notes\nSmith, J | said "hi"\nDoe | plain');
+    const rtf = await send(Buffer.from('{\\rtf1\\ansi{\\fonttbl{\\f0 Arial;}}\\f0 Hello {\\b bold} world.\\par Next paragraph.}'), 'doc.rtf');
+    expect(rtf).toMatchObject({ file_type: 'rtf', memory: { content: 'Hello bold world.\n\nNext paragraph.' } });
+  });
+
+  it('refuses bad files with string errors and stores nothing', async () => {
+    const app = ctx();
+    const { s, ws, path } = await owner(app);
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(200, 1)]);
+    const cases: [Buffer, string, number, string | RegExp][] = [
+      [png, 'photo.txt', 400, 'The file content does not match its extension (.txt)'],
+      [png, 'photo.pdf', 400, 'The file content does not match its extension (.pdf)'],
+      [Buffer.from('plain text pretending'), 'fake.docx', 400, 'The file content does not match its extension (.docx)'],
+      [Buffer.from('%PDF-1.4 garbage garbage'), 'broken.pdf', 400, /^Could not read the PDF/],
+      [Buffer.alloc(0), 'empty.txt', 400, 'The uploaded file is empty'],
+      [Buffer.from('short'), 'short.txt', 400, 'Could not extract meaningful content from the file'],
+      [Buffer.from('MZ binary'), 'tool.exe', 400, 'Unsupported file type. Supported: .pdf, .docx, .txt, .md, .html, .json, .csv'],
+      [Buffer.from('old'), 'old.doc', 400, 'Legacy .doc format is not supported. Please convert to .docx'],
+      [Buffer.from('no extension at all here'), 'README', 400, 'Unsupported file type. Supported: .pdf, .docx, .txt, .md, .html, .json, .csv'],
+    ];
+    for (const [bytes, name, status, error] of cases) {
+      const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
+      expect(res.status, name).toBe(status);
+      expect(res.body.ok).toBe(false);
+      if (typeof error === 'string') expect(res.body.error, name).toBe(error);
+      else expect(res.body.error, name).toMatch(error);
+    }
+    expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
+  });
+
+  it('refuses a zip-bomb docx before the document parser inflates it', async () => {
+    const app = ctx();
+    const { s, path } = await owner(app);
+    // ~110 MB of XML (over the 100 MB inflation ceiling) that deflates to ~100 KB.
+    const padding = Buffer.alloc(110 * 1024 * 1024, 0x20);
+    const xml = Buffer.concat([Buffer.from(documentXml(['x']).replace('<w:body>', '<w:body><!--')), padding, Buffer.from('--></w:body></w:document>')]);
+    const bomb = buildDocx([], xml);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const res = await app.http.post(path).set(s.auth).attach('file', bomb, 'bomb.docx');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('The .docx document expands beyond the allowed size');
+  });
+
+  it('answers 413 with a string for an 11 MB file, and 400 strings for multipart mistakes', async () => {
+    const app = ctx();
+    const { s, ws, path } = await owner(app);
+    const big = await app.http.post(path).set(s.auth).attach('file', Buffer.alloc(11 * 1024 * 1024, 'a'), 'big.txt');
+    expect(big.status).toBe(413);
+    expect(big.body).toEqual({ ok: false, data: null, error: 'File too large. Maximum size is 10 MB.' });
+    const none = await app.http.post(path).set(s.auth).field('summarize', 'true');
+    expect(none.body).toEqual({ ok: false, data: null, error: 'No file uploaded' });
+    const json = await app.http.post(path).set(s.auth).send({ file: 'x' });
+    expect(json.body.error).toBe('No file uploaded');
+    const two = await app.http.post(path).set(s.auth).attach('file', Buffer.from('one file content here'), 'a.txt').attach('file', Buffer.from('two file content here'), 'b.txt');
+    expect(two.status).toBe(400);
+    expect(two.body.error).toBe('Only one file can be uploaded at a time');
+    const other = await app.http.post(path).set(s.auth).attach('upload', Buffer.from('content in wrong field'), 'a.txt');
+    expect(other.body.error).toBe('Unexpected file field; send the file in the "file" field');
+    const yes = await app.http.post(path).set(s.auth).field('summarize', 'yes').attach('file', Buffer.from('valid text content'), 'a.txt');
+    expect(yes.status).toBe(400);
+    expect(yes.body.error).toBe('summarize must be "true" or "false"');
+    const wrongBoundary = await app.http
+      .post(path)
+      .set(s.auth)
+      .set('Content-Type', 'multipart/form-data; boundary=XYZ')
+      .send('--ABC\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello world text\r\n--ABC--\r\n');
+    expect(wrongBoundary.status).toBe(400);
+    expect(typeof wrongBoundary.body.error).toBe('string');
+    const noBoundary = await app.http.post(path).set(s.auth).set('Content-Type', 'multipart/form-data').send('garbage');
+    expect(noBoundary.status).toBe(400);
+    expect(typeof noBoundary.body.error).toBe('string');
+    expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
+  });
+
+  it('sanitises unicode filenames with ../ and NUL before storing or echoing them', async () => {
+    const app = ctx();
+    const { s, path } = await owner(app);
+    const server = app.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    // supertest cannot put a NUL in a filename, so the multipart body is written by hand.
+    const post = (disposition: string) => {
+      const boundary = 'chimeraBoundary42';
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; ${disposition}\r\nContent-Type: text/plain\r\n\r\n`, 'utf8'),
+        Buffer.from('Notes on the study, with enough text to import.'),
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      return new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'POST', path, headers: { ...s.auth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length } },
+          (r) => {
+            const chunks: Buffer[] = [];
+            r.on('data', (c) => chunks.push(c));
+            r.on('end', () => resolve({ status: r.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    };
+    try {
+      // RFC 5987 encoding carries the NUL and the traversal into the decoded name.
+      const encoded = await post(`filename*=UTF-8''${encodeURIComponent('../../étude\u0000 résumé 日本語.txt')}`);
+      expect(encoded.status, JSON.stringify(encoded.body)).toBe(201);
+      expect(encoded.body.data.original_filename).toBe('étude résumé 日本語.txt');
+      expect(encoded.body.data.memory.title).toBe('[File] étude résumé 日本語');
+      expect(encoded.body.data.memory.metadata.original_filename).toBe('étude résumé 日本語.txt');
+      const windows = await post(`filename="..\\..\\Windows\\notes.txt"`);
+      expect(windows.body.data.original_filename).toBe('notes.txt');
+      // A raw NUL in the part header is a malformed body.
+      const raw = await post('filename="bad\u0000name.txt"');
+      expect(raw.status).toBe(400);
+      expect(typeof raw.body.error).toBe('string');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('summarises long uploads when summarize is "true"', async () => {
+    const app = ctx();
+    const { s, path } = await owner(app);
+    const long = Array.from({ length: 40 }, (_, i) => `Paragraph ${i}: ${'measured observations of the delta '.repeat(4)}`).join('\n\n');
+    const res = await app.http.post(path).set(s.auth).field('summarize', 'true').attach('file', Buffer.from(long), 'long.md');
+    expect(res.status).toBe(201);
+    expect(res.body.data.was_summarized).toBe(true);
+    expect(res.body.data.memory.content).toMatch(/\[Content truncated from \d+ to \d+ characters\]$/);
+  });
+});

@@ -1,0 +1,127 @@
+import { expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.js';
+import { cleanupInfo, sweepExpiredContent } from '../../src/services/settings/retention.js';
+import { describeEachStorage, type TestApp } from '../support/app.js';
+import { registerUser } from '../support/factories.js';
+
+const DAY = 86_400_000;
+
+async function defaultWorkspace(app: TestApp, userId: string) {
+  return app.deps.prisma.workspace.findFirstOrThrow({ where: { ownerId: userId } });
+}
+
+/** Content of a given age: a conversation with `messages` messages and a memory, both last updated `daysAgo`. */
+async function seedAged(app: TestApp, workspaceId: string, daysAgo: number, messages = 2) {
+  const at = new Date(Date.now() - daysAgo * DAY);
+  const conv = await app.deps.prisma.conversation.create({ data: { id: newId('conv'), workspaceId, title: `c${daysAgo}`, modelId: 'model-gpt-4o' } });
+  for (let i = 0; i < messages; i++) {
+    await app.deps.prisma.chatMessage.create({ data: { id: newId('msg'), conversationId: conv.id, role: 'user', content: `m${i}`, timestamp: at } });
+  }
+  const mem = await app.deps.prisma.memory.create({ data: { id: newId('memory'), workspaceId, title: `m${daysAgo}`, content: 'x', snippet: 'x' } });
+  // updatedAt is @updatedAt, so the age is written with raw SQL after creation.
+  await app.deps.prisma.$executeRaw`UPDATE conversations SET updated_at = ${at} WHERE id = ${conv.id}`;
+  await app.deps.prisma.$executeRaw`UPDATE memories SET updated_at = ${at} WHERE id = ${mem.id}`;
+  return { conv, mem };
+}
+
+describeEachStorage('settings, retention, export, account', (ctx) => {
+  it('S1–S3: reads and updates settings; autoStore is stored; retention values validated', async () => {
+    const app = ctx();
+    const s = await registerUser(app, { name: 'Ada' });
+    const get = await app.http.get('/api/settings').set(s.auth);
+    expect(get.body).toEqual({ ok: true, error: null, data: { profile: { name: 'Ada', email: s.user.email }, memoryRetention: { autoStore: true, retentionPeriod: 'indefinite-84' } } });
+    const put = await app.http.put('/api/settings/memory-retention').set(s.auth).send({ autoStore: false, retentionPeriod: '30-days' });
+    expect(put.body.data.memoryRetention).toEqual({ autoStore: false, retentionPeriod: '30-days' });
+    expect(await app.deps.prisma.user.findUniqueOrThrow({ where: { id: s.user.id } })).toMatchObject({ autoStore: false, retentionPeriod: '30-days' });
+    const bad = await app.http.put('/api/settings/memory-retention').set(s.auth).send({ retentionPeriod: 'forever' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ ok: false, data: null, error: 'Invalid retention period. Must be one of: 7-days, 30-days, 90-days, indefinite-84, indefinite-forever' });
+    const badFlag = await app.http.put('/api/settings/memory-retention').set(s.auth).send({ autoStore: 'maybe' });
+    expect(badFlag.body.error).toBe('autoStore must be true or false');
+    const empty = await app.http.put('/api/settings/memory-retention').set(s.auth).send({ retentionPeriod: '' });
+    expect(empty.body.data.memoryRetention.retentionPeriod).toBe('30-days');
+    const other = await registerUser(app);
+    const profile = await app.http.put('/api/settings/profile').set(s.auth).send({ name: 'Ada L', email: other.user.email });
+    expect(profile.body).toEqual({ ok: false, data: null, error: 'Email already exists' });
+    const renamed = await app.http.put('/api/settings/profile').set(s.auth).send({ name: 'Ada L', email: '' });
+    expect(renamed.body.data.profile).toEqual({ name: 'Ada L', email: s.user.email });
+  });
+
+  it('S4: cleanup-info countdown, and the indefinite variant without total_seconds_remaining', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const indefinite = await app.http.get('/api/settings/cleanup-info').set(s.auth);
+    expect(indefinite.body.data).toEqual({ cleanup_date: null, days_remaining: null, hours_remaining: null, minutes_remaining: null, is_indefinite: true, retention_period: 'indefinite-84' });
+    await app.http.put('/api/settings/memory-retention').set(s.auth).send({ retentionPeriod: '7-days' });
+    const info = await app.http.get('/api/settings/cleanup-info').set(s.auth);
+    expect(Object.keys(info.body.data).sort()).toEqual(['cleanup_date', 'days_remaining', 'hours_remaining', 'is_indefinite', 'minutes_remaining', 'retention_period', 'total_seconds_remaining']);
+    expect(info.body.data).toMatchObject({ is_indefinite: false, retention_period: '7-days', days_remaining: 6 });
+    expect(new Date(info.body.data.cleanup_date).getTime()).toBe(new Date(s.user.createdAt).getTime() + 7 * DAY);
+    // 10 days after sign-up, the next cleanup is at day 14.
+    const joined = new Date('2026-01-01T00:00:00.000Z');
+    expect(cleanupInfo({ createdAt: joined, retentionPeriod: '7-days' }, new Date(joined.getTime() + 10 * DAY))).toEqual({
+      cleanup_date: '2026-01-15T00:00:00.000Z', days_remaining: 4, hours_remaining: 0, minutes_remaining: 0, total_seconds_remaining: 4 * 86400, is_indefinite: false, retention_period: '7-days',
+    });
+  });
+
+  it('S5: deletes by age under the retention period in owned workspaces only, exact counts; indefinite deletes nothing', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const other = await registerUser(app);
+    const mine = await defaultWorkspace(app, s.user.id);
+    const theirs = await defaultWorkspace(app, other.user.id);
+    await app.deps.prisma.teamMember.create({ data: { id: newId('tm'), userId: s.user.id, workspaceId: theirs.id, role: 'researcher' } });
+    const old = await seedAged(app, mine.id, 40, 3);
+    const fresh = await seedAged(app, mine.id, 2, 1);
+    const foreign = await seedAged(app, theirs.id, 40, 2);
+    const indefinite = await app.http.post('/api/settings/cleanup').set(s.auth);
+    expect(indefinite.body.data).toEqual({ workspaces_deleted: 0, conversations_deleted: 0, memories_deleted: 0, messages_deleted: 0, cleanup_time: expect.any(String) });
+    await app.http.put('/api/settings/memory-retention').set(s.auth).send({ retentionPeriod: '30-days' });
+    const res = await app.http.post('/api/settings/cleanup').set(s.auth);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ workspaces_deleted: 0, conversations_deleted: 1, memories_deleted: 1, messages_deleted: 3, cleanup_time: expect.any(String) });
+    const p = app.deps.prisma;
+    expect(await p.conversation.findUnique({ where: { id: old.conv.id } })).toBeNull();
+    expect(await p.chatMessage.count({ where: { conversationId: old.conv.id } })).toBe(0);
+    expect(await p.memory.findUnique({ where: { id: old.mem.id } })).toBeNull();
+    expect(await p.conversation.findUnique({ where: { id: fresh.conv.id } })).not.toBeNull();
+    expect(await p.conversation.findUnique({ where: { id: foreign.conv.id } })).not.toBeNull();
+    expect(await p.workspace.findUnique({ where: { id: mine.id } })).not.toBeNull();
+  });
+
+  it('the scheduled sweep applies each owner\'s period and skips when another instance holds the lock', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const keep = await registerUser(app);
+    await app.deps.prisma.user.update({ where: { id: s.user.id }, data: { retentionPeriod: '7-days' } });
+    const ws = await defaultWorkspace(app, s.user.id);
+    const keepWs = await defaultWorkspace(app, keep.user.id);
+    const old = await seedAged(app, ws.id, 8, 2);
+    const kept = await seedAged(app, keepWs.id, 400, 1);
+    const result = await sweepExpiredContent(app.deps);
+    expect(result.swept).toBe(true);
+    expect(result.conversations).toBeGreaterThanOrEqual(1);
+    expect(await app.deps.prisma.conversation.findUnique({ where: { id: old.conv.id } })).toBeNull();
+    expect(await app.deps.prisma.memory.findUnique({ where: { id: old.mem.id } })).toBeNull();
+    expect(await app.deps.prisma.conversation.findUnique({ where: { id: kept.conv.id } })).not.toBeNull();
+    if (app.storage === 'postgres') {
+      // Another instance holds the sweep lock: this round is skipped.
+      const { Client } = await import('pg');
+      const other = new Client({ connectionString: app.database.url! });
+      await other.connect();
+      await other.query('BEGIN');
+      await other.query(`SELECT pg_advisory_xact_lock(${0x43_68_69_6d_52_65_74n})`);
+      const again = await seedAged(app, ws.id, 9, 1);
+      expect(await sweepExpiredContent(app.deps)).toMatchObject({ swept: false, conversations: 0 });
+      expect(await app.deps.prisma.conversation.findUnique({ where: { id: again.conv.id } })).not.toBeNull();
+      await other.query('ROLLBACK');
+      await other.end();
+    }
+  });
+
+  it('U2: the legacy spec hook answers 410', async () => {
+    const res = await ctx().http.post('/api/hooks/spec-update').send({ method: 'GET' });
+    expect(res.status).toBe(410);
+    expect(res.body).toEqual({ ok: false, data: null, error: 'This endpoint has been removed' });
+  });
+});
