@@ -61,6 +61,14 @@ const schema = z.object({
   TRUST_PROXY: z.string().default('loopback'),
   SHUTDOWN_GRACE: duration.default(parseDuration('10s')),
   ENABLE_DOCS: bool.default(true),
+  EMBEDDING_MODEL_DIR: z.string().optional(),
+  EMBEDDING_MODEL: z.string().min(1).default('Xenova/all-MiniLM-L6-v2'),
+  EMBEDDING_ALLOW_DOWNLOAD: bool.default(false),
+  EMBEDDING_BATCH_SIZE: z.coerce.number().int().min(1).max(256).default(32),
+  EMBEDDING_CHUNK_TOKENS: z.coerce.number().int().min(16).max(512).default(256),
+  EMBEDDING_CHUNK_OVERLAP: z.coerce.number().int().min(0).max(256).default(32),
+  EMBEDDING_POLL_INTERVAL: duration.default(parseDuration('5s')),
+  SEARCH_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.2),
 });
 
 export type Env = z.input<typeof schema>;
@@ -87,6 +95,18 @@ export interface Config {
   trustProxy: string;
   shutdownGraceMs: number;
   enableDocs: boolean;
+  embeddings: {
+    modelDir: string;
+    model: string;
+    allowDownload: boolean;
+    batchSize: number;
+    chunkTokens: number;
+    chunkOverlap: number;
+    /** How often the backlog sweeper looks for pending memories written by anyone. */
+    pollIntervalMs: number;
+  };
+  /** Semantic hits below this cosine similarity are not search results. */
+  searchMinSimilarity: number;
   version: string;
 }
 
@@ -164,6 +184,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     enableDocs: e.ENABLE_DOCS,
+    embeddings: Object.freeze({
+      modelDir: resolve(e.EMBEDDING_MODEL_DIR ?? resolve(dataDir, 'models')),
+      model: e.EMBEDDING_MODEL,
+      allowDownload: e.EMBEDDING_ALLOW_DOWNLOAD,
+      batchSize: e.EMBEDDING_BATCH_SIZE,
+      chunkTokens: e.EMBEDDING_CHUNK_TOKENS,
+      chunkOverlap: e.EMBEDDING_CHUNK_OVERLAP,
+      pollIntervalMs: e.EMBEDDING_POLL_INTERVAL,
+    }),
+    searchMinSimilarity: e.SEARCH_MIN_SIMILARITY,
     version,
   });
 }

@@ -7,11 +7,13 @@ import type { RouteSpec } from '../http/route.js';
 import { authRoutes } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { memoryRoutes } from './memories.js';
 
 export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...authRoutes(deps),
     ...healthRoutes(deps),
+    ...memoryRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;
