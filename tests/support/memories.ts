@@ -21,7 +21,7 @@ export async function defaultWorkspace(app: TestApp, session: Session): Promise<
 export async function addMemory(app: TestApp, session: Session, workspaceId: string, body: Record<string, unknown>) {
   const res = await app.http.post(`/api/workspaces/${workspaceId}/memories`).set(session.auth).send(body);
   if (res.status !== 201) throw new Error(`create memory failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.data as { id: string; version: number; [k: string]: unknown };
+  return res.body.data as { id: string; version: number; snippet: string; updatedAt: string; [k: string]: unknown };
 }
 
 /** Adds `userId` to the workspace with a role (the Workspaces issue owns the invite flow). */

@@ -1,9 +1,9 @@
-/** Messages between the embedding worker thread and the main thread. */
+/** Messages between the embedding worker thread and the main thread. Every request has an id. */
 import type { ModelOptions } from './model.js';
 
 export type ToWorker =
-  | { type: 'load'; options: ModelOptions }
-  | { type: 'embed'; id: number; texts: string[]; chunk: boolean; batchSize: number };
+  | { type: 'load'; id: number; options: ModelOptions }
+  | { type: 'embed'; id: number; modelKey: string; texts: string[]; chunk: boolean; batchSize: number };
 
 export interface ChunkVector {
   text: string;
@@ -11,7 +11,10 @@ export interface ChunkVector {
 }
 
 export type FromWorker =
-  | { type: 'loaded'; modelId: string; dimensions: number }
-  | { type: 'unavailable'; reason: string }
+  | { type: 'loaded'; id: number; modelId: string; dimensions: number }
+  | { type: 'unavailable'; id: number; reason: string }
   | { type: 'embedded'; id: number; items: ChunkVector[][] }
   | { type: 'failed'; id: number; message: string };
+
+/** Models are cached in the worker under this key. */
+export const modelKey = (o: ModelOptions) => JSON.stringify([o.modelDir, o.modelName, o.allowDownload, o.chunkTokens, o.chunkOverlap]);
