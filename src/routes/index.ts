@@ -7,6 +7,7 @@ import type { RouteSpec } from '../http/route.js';
 import { authRoutes } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { mcpRoutes } from './mcp.js';
 import { memoryRoutes } from './memories.js';
 
 export function allRoutes(deps: AppDeps): RouteSpec[] {
@@ -14,6 +15,7 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
     ...authRoutes(deps),
     ...healthRoutes(deps),
     ...memoryRoutes(deps),
+    ...mcpRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;
