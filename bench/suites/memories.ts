@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as ort from 'onnxruntime-node';
+import ortModule from 'onnxruntime-node';
 import { createApp } from '../../src/app.js';
 import type { AppDeps } from '../../src/app-deps.js';
 import { createDeps, createLogger } from '../../src/bootstrap.js';
@@ -26,8 +26,10 @@ import { createWorkspaceTx } from '../../src/services/workspaces.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
 import { fmt, freshPostgresDatabase, table } from '../lib.js';
 
+const ort = ortModule as typeof import('onnxruntime-node');
 const DIMS = 384;
-const WORDS = 'the cat dog rocket launch moon mars pizza cheese recipe music guitar song weather rain storm python code database index query vector memory embedding project meeting notes alpha beta gamma'.split(' ');
+/** A 5,000-word pseudo-vocabulary, so a query matches a realistic share of memories lexically. */
+const WORDS = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}x${(i * 7919 % 997).toString(36)}`);
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 

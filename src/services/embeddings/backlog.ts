@@ -13,7 +13,7 @@ import type { ChunkVector } from './protocol.js';
 import { vectorToBytes } from './vectors.js';
 
 /** Memories embedded per worker round trip. */
-const CLAIM_SIZE = 16;
+const CLAIM_SIZE = 32;
 
 type Claimed = { id: string; workspaceId: string; title: string; content: string };
 
@@ -117,38 +117,45 @@ export class EmbeddingBacklog {
         results.push(await this.embedder.embedDocuments([embeddingText(memory)]).then((r) => r[0]!, (e: Error) => e));
       }
     }
-    for (let i = 0; i < batch.length; i++) {
-      const result = results[i]!;
-      if (result instanceof Error) await this.markFailed(batch[i]!, modelId, result.message);
-      else await this.store(batch[i]!, modelId, result);
-    }
+    const failed = batch.flatMap((m, i) => (results[i] instanceof Error ? [{ memory: m, message: (results[i] as Error).message }] : []));
+    for (const f of failed) await this.markFailed(f.memory, modelId, f.message);
+    const done = batch.flatMap((m, i) => (results[i] instanceof Error ? [] : [{ memory: m, chunks: results[i] as ChunkVector[] }]));
+    if (done.length) await this.store(done, modelId);
     return true;
   }
 
   /**
-   * Replaces the memory's chunks, unless its text changed or another sweeper finished it
-   * meanwhile. Raw SQL so that `updated_at` stays: storing vectors is not an edit.
+   * Replaces the chunks of a batch of memories in one transaction, skipping any whose text
+   * changed or that another sweeper finished meanwhile. The claim is raw SQL so that
+   * `updated_at` stays: storing vectors is not an edit.
    */
-  private async store(memory: Claimed, modelId: string, chunks: ChunkVector[]): Promise<void> {
+  private async store(done: { memory: Claimed; chunks: ChunkVector[] }[], modelId: string): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      const claimed = await tx.$executeRaw`UPDATE memories
+      const claimed = await tx.$queryRaw<{ id: string }[]>`UPDATE memories m
         SET embedding_status = 'ready', embedding_model = ${modelId}, embedding_error = NULL, embedded_at = now()
-        WHERE id = ${memory.id} AND title = ${memory.title} AND content = ${memory.content}
-          AND (embedding_status = 'pending' OR (embedding_status = 'ready' AND embedding_model <> ${modelId}))`;
-      if (claimed === 0) return;
-      await tx.memoryChunk.deleteMany({ where: { memoryId: memory.id } });
+        FROM unnest(${done.map((d) => d.memory.id)}::varchar[], ${done.map((d) => d.memory.title)}::varchar[], ${done.map((d) => d.memory.content)}::text[]) AS c(id, title, content)
+        WHERE m.id = c.id AND m.title = c.title AND m.content = c.content
+          AND (m.embedding_status = 'pending' OR (m.embedding_status = 'ready' AND m.embedding_model <> ${modelId}))
+        RETURNING m.id`;
+      const ids = new Set(claimed.map((c) => c.id));
+      if (ids.size === 0) return;
+      const stored = done.filter((d) => ids.has(d.memory.id));
+      await tx.memoryChunk.deleteMany({ where: { memoryId: { in: [...ids] } } });
       await tx.memoryChunk.createMany({
-        data: chunks.map((c, chunkIndex) => ({
-          memoryId: memory.id,
-          workspaceId: memory.workspaceId,
-          chunkIndex,
-          content: c.text,
-          vector: vectorToBytes(c.vector),
-          dimensions: c.vector.length,
-          model: modelId,
-        })),
+        data: stored.flatMap(({ memory, chunks }) =>
+          chunks.map((c, chunkIndex) => ({
+            memoryId: memory.id,
+            workspaceId: memory.workspaceId,
+            chunkIndex,
+            content: c.text,
+            vector: vectorToBytes(c.vector),
+            dimensions: c.vector.length,
+            model: modelId,
+          })),
+        ),
       });
-      await bumpIndexStamp(tx, memory.workspaceId);
+      // Sorted, so that concurrent sweepers lock stamps in the same order.
+      for (const workspaceId of [...new Set(stored.map((d) => d.memory.workspaceId))].sort()) await bumpIndexStamp(tx, workspaceId);
     });
   }
 
