@@ -52,6 +52,10 @@ function unitVector(rand: () => number): Float32Array {
   return v;
 }
 
+/** Words the tiny model's tokenizer knows (for what gets embedded). */
+const KNOWN = 'the cat dog rocket launch moon mars pizza cheese recipe music guitar song weather rain storm python code database index query vector memory embedding project meeting notes alpha beta gamma'.split(' ');
+const known = (rand: () => number, n: number) => Array.from({ length: n }, () => KNOWN[Math.floor(rand() * KNOWN.length)]).join(' ');
+
 const sentence = (rand: () => number, n: number) => Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
 
 async function benchDeps(label: string, env: Record<string, string> = {}) {
@@ -130,7 +134,7 @@ async function searchLatency(modelDir: string, modelName: string) {
 async function wrapperOverhead(modelDir: string, modelName: string) {
   const model = await loadEmbeddingModel({ modelDir, modelName, allowDownload: false, chunkTokens: 256, chunkOverlap: 32 });
   const rand = prng(3);
-  const texts = Array.from({ length: 32 }, () => sentence(rand, 40));
+  const texts = Array.from({ length: 32 }, () => known(rand, 40));
   const session = await ort.InferenceSession.create(join(modelDir, modelName, 'onnx', 'model_quantized.onnx'));
   // Raw inputs with the same shape the wrapper feeds (batch 32 × the padded length).
   const seq = 42;
@@ -172,7 +176,7 @@ async function ingestionAndEventLoop(modelDir: string, modelName: string) {
     await Promise.all(Array.from({ length: 8 }, async () => {
       while (next < total) {
         next++;
-        const res = await fetch(`${base}/api/workspaces/${workspace.id}/memories`, { method: 'POST', headers: auth, body: JSON.stringify({ title: sentence(rand, 4), content: sentence(rand, 80) }) });
+        const res = await fetch(`${base}/api/workspaces/${workspace.id}/memories`, { method: 'POST', headers: auth, body: JSON.stringify({ title: known(rand, 4), content: known(rand, 80) }) });
         if (res.status !== 201) throw new Error(`create failed ${res.status}`);
       }
     }));
@@ -185,7 +189,7 @@ async function ingestionAndEventLoop(modelDir: string, modelName: string) {
     // (3) event-loop delay while 5,000 memories are embedded and /api/health is polled.
     const bulk = 5000;
     for (let i = 0; i < bulk; i += 1000) {
-      await deps.prisma.memory.createMany({ data: Array.from({ length: 1000 }, () => ({ id: newId('memory'), workspaceId: workspace.id, title: sentence(rand, 4), content: sentence(rand, 80) })) });
+      await deps.prisma.memory.createMany({ data: Array.from({ length: 1000 }, () => ({ id: newId('memory'), workspaceId: workspace.id, title: known(rand, 4), content: known(rand, 80) })) });
     }
     const histogram = monitorEventLoopDelay({ resolution: 1 });
     const health: number[] = [];

@@ -104,8 +104,8 @@ async function semanticRanking(deps: AppDeps, workspaceIds: string[], vector: Fl
 
 /**
  * Full-text ranking with OR semantics (any query term may match; more matches rank higher).
- * websearch_to_tsquery never fails on user input; its `&` operators become `|`. The
- * expression matches the GIN index memories_fulltext_idx.
+ * websearch_to_tsquery never fails on user input; its `&` operators become `|`.
+ * `search_vector` is a stored generated column with a GIN index (see its migration).
  */
 async function lexicalRanking(deps: AppDeps, workspaceIds: string[], query: string, limit: number, tags?: string[]): Promise<string[]> {
   if (workspaceIds.length === 0) return [];
@@ -114,9 +114,9 @@ async function lexicalRanking(deps: AppDeps, workspaceIds: string[], query: stri
     FROM memories m,
          (SELECT replace(websearch_to_tsquery('english', ${query})::text, '&', '|')::tsquery AS q) t
     WHERE m.workspace_id = ANY(${workspaceIds}::varchar[])
-      AND to_tsvector('english'::regconfig, m.title || ' ' || m.content) @@ t.q
+      AND m.search_vector @@ t.q
       ${tags ? Prisma.sql`AND m.tags && ${tags}::text[]` : Prisma.empty}
-    ORDER BY ts_rank(to_tsvector('english'::regconfig, m.title || ' ' || m.content), t.q) DESC, m.updated_at DESC
+    ORDER BY ts_rank(m.search_vector, t.q) DESC, m.updated_at DESC
     LIMIT ${limit}`;
   return rows.map((r) => r.id);
 }
