@@ -117,6 +117,22 @@ describeEachStorage(
       expect(missing.body.error).toBe('Workspace not found');
     });
 
+    it('a memory close to the body limit is stored whole, indexed lexically and embedded in many chunks', async () => {
+      const app = ctx();
+      const owner = await registerUser(app);
+      const ws = await defaultWorkspace(app, owner);
+      const words = ['rocket', 'launch', 'moon', 'orbit', 'mars', 'pizza', 'cheese', 'oven'];
+      const content = `uniquestart ${Array.from({ length: 110_000 }, (_, i) => words[(i * 5) % 8]).join(' ')}`;
+      expect(content.length).toBeGreaterThan(600_000);
+      const memory = await addMemory(app, owner, ws, { title: 'Big', content });
+      const lexical = await app.http.post('/api/memories/search').set(owner.auth).send({ query: 'uniquestart', workspaceId: ws });
+      expect(lexical.body.data.results.map((r: { id: string }) => r.id)).toEqual([memory.id]);
+      await drain();
+      const stored = await app.deps.prisma.memory.findUniqueOrThrow({ where: { id: memory.id } });
+      expect(stored.content).toBe(content);
+      expect(await app.deps.prisma.memoryChunk.count({ where: { memoryId: memory.id } })).toBeGreaterThan(400);
+    });
+
     it('keeps RTL text and emoji intact; the snippet counts characters, not UTF-16 units', async () => {
       const app = ctx();
       const owner = await registerUser(app);
