@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -68,6 +69,7 @@ const schema = z.object({
   EMBEDDING_CHUNK_TOKENS: z.coerce.number().int().min(16).max(512).default(256),
   EMBEDDING_CHUNK_OVERLAP: z.coerce.number().int().min(0).max(256).default(32),
   EMBEDDING_POLL_INTERVAL: duration.default(parseDuration('5s')),
+  EMBEDDING_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   SEARCH_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.2),
 });
 
@@ -104,6 +106,8 @@ export interface Config {
     chunkOverlap: number;
     /** How often the backlog sweeper looks for pending memories written by anyone. */
     pollIntervalMs: number;
+    /** Inference threads (default: all cores but one, at least one). */
+    threads: number;
   };
   /** Semantic hits below this cosine similarity are not search results. */
   searchMinSimilarity: number;
@@ -192,6 +196,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       chunkTokens: e.EMBEDDING_CHUNK_TOKENS,
       chunkOverlap: e.EMBEDDING_CHUNK_OVERLAP,
       pollIntervalMs: e.EMBEDDING_POLL_INTERVAL,
+      threads: e.EMBEDDING_THREADS ?? Math.max(1, availableParallelism() - 1),
     }),
     searchMinSimilarity: e.SEARCH_MIN_SIMILARITY,
     version,

@@ -73,8 +73,8 @@ export class Embedder {
     private readonly config: Config['embeddings'],
     private readonly logger: Logger,
   ) {
-    const { modelDir, model, allowDownload, chunkTokens, chunkOverlap } = config;
-    this.options = { modelDir, modelName: model, allowDownload, chunkTokens, chunkOverlap };
+    const { modelDir, model, allowDownload, chunkTokens, chunkOverlap, threads } = config;
+    this.options = { modelDir, modelName: model, allowDownload, chunkTokens, chunkOverlap, threads };
   }
 
   get ready(): boolean {

@@ -6,6 +6,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, pipeline } from '@xenova/transformers';
+import ortModule from 'onnxruntime-node';
+
+const ort = ortModule as typeof import('onnxruntime-node');
 
 export interface ModelOptions {
   /** Directory holding `<modelName>/{config.json, tokenizer.json, onnx/…}`. */
@@ -18,6 +21,8 @@ export interface ModelOptions {
   chunkTokens: number;
   /** Tokens shared by consecutive chunks. */
   chunkOverlap: number;
+  /** ONNX Runtime intra-op threads; leaving a core free keeps the HTTP event loop responsive. */
+  threads?: number;
 }
 
 export interface TextChunk {
@@ -60,7 +65,22 @@ type Tokenizer = {
   model_max_length: number;
 };
 
+let threadLimit: number | null = null;
+
+/**
+ * transformers.js 2.x creates its ONNX Runtime sessions without session options; this
+ * wraps session creation once per thread to cap the runtime's thread pool.
+ */
+function limitRuntimeThreads(threads: number): void {
+  if (threadLimit !== null) return;
+  threadLimit = threads;
+  const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (model: unknown, options?: object) => Promise<unknown>;
+  (ort.InferenceSession as { create: unknown }).create = (model: unknown, options: object = {}) =>
+    create(model, { ...options, intraOpNumThreads: threadLimit!, interOpNumThreads: 1 });
+}
+
 export async function loadEmbeddingModel(options: ModelOptions): Promise<EmbeddingModel> {
+  if (options.threads) limitRuntimeThreads(options.threads);
   env.allowLocalModels = true;
   env.localModelPath = options.modelDir.endsWith('/') ? options.modelDir : `${options.modelDir}/`;
   env.cacheDir = options.modelDir;
