@@ -20,7 +20,7 @@ async function main() {
   console.log(`Downloading ${options.modelName} into ${join(options.modelDir, options.modelName)} …`);
   await loadEmbeddingModel({ ...options, allowDownload: true });
   const model = await loadEmbeddingModel({ ...options, allowDownload: false });
-  console.log(`OK: ${model.modelId} loads offline (${model.dimensions} dimensions). Restart the server to use it.`);
+  console.log(`OK: ${model.modelId} loads offline (${model.dimensions} dimensions). A running server picks it up within EMBEDDING_POLL_INTERVAL (no restart needed).`);
 }
 
 main().catch((error) => {
