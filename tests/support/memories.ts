@@ -24,7 +24,7 @@ export async function addMemory(app: TestApp, session: Session, workspaceId: str
   return res.body.data as { id: string; version: number; snippet: string; updatedAt: string; [k: string]: unknown };
 }
 
-/** Adds `userId` to the workspace with a role (the Workspaces issue owns the invite flow). */
+/** Adds `userId` to the workspace with a role, directly (tests need no invitation round trip). */
 export async function addMember(app: TestApp, workspaceId: string, userId: string, role: 'admin' | 'researcher' | 'observer') {
   await app.deps.prisma.teamMember.create({ data: { id: `tm-${Math.random().toString(16).slice(2, 14)}`, userId, workspaceId, role, status: 'online' } });
 }
