@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import type { Database, PrismaClient } from './db/client.js';
+import type { EmbeddingService } from './services/embeddings/index.js';
 import type { HealthRegistry } from './services/health.js';
+import type { VectorIndex } from './services/memories/vector-index.js';
 import type { RateLimitStoreFactory } from './http/middleware/rate-limit.js';
 
 /** Everything a route or service needs from the running server, passed explicitly. */
@@ -14,4 +16,8 @@ export interface AppDeps {
   rateLimitStore: RateLimitStoreFactory;
   /** Work started outside a request (embedding, scheduled jobs); awaited on shutdown. */
   background: Set<Promise<unknown>>;
+  /** Local embedding model and its backlog sweeper (started by the server, or by a test). */
+  embeddings: EmbeddingService;
+  /** Nearest-neighbour search over memory chunk vectors. */
+  vectorIndex: VectorIndex;
 }

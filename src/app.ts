@@ -12,6 +12,7 @@ import type { AppDeps } from './app-deps.js';
 import { AppError } from './http/errors.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { methodNotAllowedOrNotFound, mountRoutes, type RouteSpec } from './http/route.js';
+import { mcpRouter } from './mcp/server.js';
 import { allRoutes } from './routes/index.js';
 
 export interface ChimeraApp extends Express {
@@ -74,6 +75,8 @@ export function createApp(deps: AppDeps): ChimeraApp {
   mountRoutes(api, deps, specs);
   api.use(methodNotAllowedOrNotFound(deps, specs));
   app.use('/api', api);
+  // The MCP server (Streamable HTTP) lives outside /api, as MCP clients expect a bare endpoint.
+  app.use('/mcp', mcpRouter(deps));
   app.use((_req, _res, next) => next(new AppError(404, 'Not found')));
   app.use(errorHandler(deps.logger));
   app.routeSpecs = specs;

@@ -5,7 +5,9 @@ import type { AppDeps } from './app-deps.js';
 import type { Config } from './config/env.js';
 import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js';
 import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
+import { EmbeddingService } from './services/embeddings/index.js';
 import { HealthRegistry } from './services/health.js';
+import { InMemoryVectorIndex } from './services/memories/vector-index.js';
 
 export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -25,13 +27,19 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Nod
 export async function createDeps(config: Config, options: { db?: Database; logger?: Logger } = {}): Promise<AppDeps> {
   const logger = options.logger ?? createLogger(config);
   const db = options.db ?? (await openDatabase(databaseOptionsFrom(config)));
+  const background = new Set<Promise<unknown>>();
+  const health = new HealthRegistry(db, config.version);
+  const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);
+  health.register('embeddings', () => embeddings.health());
   return {
     config,
     db,
     prisma: db.prisma,
     logger,
-    health: new HealthRegistry(db, config.version),
+    health,
     rateLimitStore: createRateLimitStoreFactory(config.redisUrl),
-    background: new Set(),
+    background,
+    embeddings,
+    vectorIndex: new InMemoryVectorIndex(db.prisma),
   };
 }

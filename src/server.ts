@@ -38,6 +38,7 @@ async function main() {
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ url: `http://${config.host}:${port}/api`, storage: deps.db.kind, version: config.version }, 'Chimera API listening');
 
+  deps.embeddings.start();
   const timers = startMaintenance(deps);
   installShutdown(server, deps, timers);
 }
@@ -70,6 +71,7 @@ function installShutdown(server: Server, deps: AppDeps, timers: NodeJS.Timeout[]
     }, deps.config.shutdownGraceMs);
     grace.unref();
     await closed;
+    await deps.embeddings.stop();
     await Promise.allSettled([...deps.background]);
     await deps.rateLimitStore.close();
     await deps.db.close();

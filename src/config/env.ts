@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -83,6 +84,15 @@ const schema = z.object({
   URL_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
   CHROMIUM_PATH: z.string().optional(),
   RETENTION_SWEEP_INTERVAL: duration.default(parseDuration('1h')),
+  EMBEDDING_MODEL_DIR: z.string().optional(),
+  EMBEDDING_MODEL: z.string().min(1).default('Xenova/all-MiniLM-L6-v2'),
+  EMBEDDING_ALLOW_DOWNLOAD: bool.default(false),
+  EMBEDDING_BATCH_SIZE: z.coerce.number().int().min(1).max(256).default(32),
+  EMBEDDING_CHUNK_TOKENS: z.coerce.number().int().min(16).max(512).default(256),
+  EMBEDDING_CHUNK_OVERLAP: z.coerce.number().int().min(0).max(256).default(32),
+  EMBEDDING_POLL_INTERVAL: duration.default(parseDuration('5s')),
+  EMBEDDING_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  SEARCH_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.2),
 });
 
 export type Env = z.input<typeof schema>;
@@ -114,6 +124,20 @@ export interface Config {
   urlImport: { allowHosts: string[]; timeoutMs: number; maxBytes: number; chromiumPath: string | null };
   /** How often the scheduled retention cleanup (D18) runs. */
   retentionSweepIntervalMs: number;
+  embeddings: {
+    modelDir: string;
+    model: string;
+    allowDownload: boolean;
+    batchSize: number;
+    chunkTokens: number;
+    chunkOverlap: number;
+    /** How often the backlog sweeper looks for pending memories written by anyone. */
+    pollIntervalMs: number;
+    /** Inference threads (default: all cores but one, at least one). */
+    threads: number;
+  };
+  /** Semantic hits below this cosine similarity are not search results. */
+  searchMinSimilarity: number;
   version: string;
 }
 
@@ -232,6 +256,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       chromiumPath: e.CHROMIUM_PATH ?? null,
     },
     retentionSweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
+    embeddings: Object.freeze({
+      modelDir: resolve(e.EMBEDDING_MODEL_DIR ?? resolve(dataDir, 'models')),
+      model: e.EMBEDDING_MODEL,
+      allowDownload: e.EMBEDDING_ALLOW_DOWNLOAD,
+      batchSize: e.EMBEDDING_BATCH_SIZE,
+      chunkTokens: e.EMBEDDING_CHUNK_TOKENS,
+      chunkOverlap: e.EMBEDDING_CHUNK_OVERLAP,
+      pollIntervalMs: e.EMBEDDING_POLL_INTERVAL,
+      threads: e.EMBEDDING_THREADS ?? Math.max(1, availableParallelism() - 1),
+    }),
+    searchMinSimilarity: e.SEARCH_MIN_SIMILARITY,
     version,
   });
 }

@@ -15,6 +15,8 @@ import { invitationRoutes } from './invitations.js';
 import { settingsRoutes } from './settings.js';
 import { teamRoutes } from './team.js';
 import { workspaceRoutes } from './workspaces.js';
+import { mcpRoutes } from './mcp.js';
+import { memoryRoutes } from './memories.js';
 
 export function allRoutes(deps: AppDeps): RouteSpec[] {
   const routes: RouteSpec[] = [
@@ -28,6 +30,8 @@ export function allRoutes(deps: AppDeps): RouteSpec[] {
     ...importRoutes(deps),
     ...settingsRoutes(deps),
     ...hookRoutes(deps),
+    ...memoryRoutes(deps),
+    ...mcpRoutes(deps),
   ];
   routes.push(...docsRoutes(deps, () => routes));
   return routes;

@@ -54,6 +54,7 @@ export async function startTestApp(storage: StorageKind, env: Record<string, str
     http: supertest(app),
     logs,
     close: async () => {
+      await deps.embeddings.stop();
       await Promise.allSettled([...deps.background]);
       await deps.rateLimitStore.close();
       await db.drop();

@@ -131,7 +131,10 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
         query: input.content,
         topK: deps.config.llm.retrievalTopK + injectedIds.size,
       });
-      retrieved = results.filter((r) => !injectedIds.has(r.id)).slice(0, deps.config.llm.retrievalTopK);
+      retrieved = results
+        .map((hit) => hit.memory)
+        .filter((m) => !injectedIds.has(m.id))
+        .slice(0, deps.config.llm.retrievalTopK);
     }
     const prompt = buildSystemPrompt(injected, retrieved, deps.config.llm.contextMemoryChars);
     // Partial replies of interrupted streams are not fed back to the model.

@@ -1,0 +1,94 @@
+/**
+ * A real MCP server (Streamable HTTP, stateless: one server per request) at /mcp, behind
+ * the same bearer authentication as /api. Its tools call the same services and policies
+ * as the REST routes, scoped to the authenticated caller (D17).
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import type { AppDeps } from '../app-deps.js';
+import { AppError } from '../http/errors.js';
+import { authenticate } from '../http/middleware/authenticate.js';
+import { tagList } from '../schemas/memories.js';
+import type { AuthUser } from '../services/auth/tokens.js';
+import { getMemory, inject, list, remember, search } from '../services/mcp/memory-tools.js';
+
+const scope = {
+  workspace_id: z.string().max(50).optional().describe('Workspace to use (default: your most recently updated workspace)'),
+  conversation_id: z.string().max(50).optional().describe('Use this conversation\'s workspace'),
+};
+const noNul = (s: string) => !s.includes('\u0000');
+
+/** Runs a tool body; API errors become tool errors the model can read, not protocol failures. */
+async function toolResult(run: () => Promise<unknown>) {
+  try {
+    const value = await run();
+    return { content: [{ type: 'text' as const, text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> };
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return { isError: true, content: [{ type: 'text' as const, text: typeof error.error === 'string' ? error.error : JSON.stringify(error.error) }] };
+  }
+}
+
+export function createMcpServer(deps: AppDeps, user: AuthUser): McpServer {
+  const server = new McpServer({ name: 'chimera-memory', version: deps.config.version });
+  server.registerTool(
+    'remember',
+    {
+      description: 'Store a memory (a fact, note or document) in a Chimera workspace; it is embedded for semantic search.',
+      inputSchema: { text: z.string().min(1).refine(noNul), title: z.string().max(255).optional(), tags: tagList.optional(), ...scope },
+    },
+    (args) => toolResult(() => remember(deps, user.id, args)),
+  );
+  server.registerTool(
+    'search_memories',
+    {
+      description: 'Search memories by meaning and keywords (hybrid semantic + full-text). Returns the best matches with scores in [0,1].',
+      inputSchema: { query: z.string().min(1).refine(noNul), top_k: z.number().int().min(1).max(50).optional(), tags: tagList.optional(), ...scope },
+    },
+    (args) => toolResult(() => search(deps, user.id, args)),
+  );
+  server.registerTool(
+    'list_memories',
+    {
+      description: 'List the newest memories of a workspace, with paging.',
+      inputSchema: { limit: z.number().int().min(1).max(100).optional(), offset: z.number().int().min(0).optional(), ...scope },
+    },
+    (args) => toolResult(() => list(deps, user.id, args)),
+  );
+  server.registerTool(
+    'get_memory',
+    { description: 'Read one memory in full by its id.', inputSchema: { memory_id: z.string().min(1).max(50) } },
+    (args) => toolResult(() => getMemory(deps, user.id, args.memory_id)),
+  );
+  server.registerTool(
+    'inject_memories',
+    {
+      description: 'Get the newest memories of a workspace as one context block to prepend to a prompt.',
+      inputSchema: { max_memories: z.number().int().min(1).max(50).optional(), ...scope },
+    },
+    (args) => toolResult(() => inject(deps, user.id, args)),
+  );
+  return server;
+}
+
+/** The /mcp endpoint: POST carries JSON-RPC; GET/DELETE get 405 (stateless server, no sessions). */
+export function mcpRouter(deps: AppDeps): Router {
+  const router = express.Router();
+  router.post('/', authenticate(deps), async (req, res) => {
+    const server = createMcpServer(deps, res.locals.user as AuthUser);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  });
+  router.all('/', authenticate(deps), (_req, res) => {
+    res.setHeader('Allow', 'POST');
+    res.status(405).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
+  });
+  return router;
+}

@@ -1,0 +1,28 @@
+import type { Memory } from '../generated/prisma/client.js';
+import { roundVector } from '../services/embeddings/vectors.js';
+
+export type MemoryRow = Pick<
+  Memory,
+  'id' | 'workspaceId' | 'title' | 'content' | 'snippet' | 'tags' | 'metadata' | 'version' | 'embeddingStatus' | 'createdAt' | 'updatedAt'
+>;
+
+/**
+ * Memory (§2.1). `embedding` is the first chunk's stored vector rounded to 4 decimals, or
+ * null until the memory is embedded (D4); `embeddingStatus` tells clients which.
+ */
+export function presentMemory(m: MemoryRow, firstVector: Float32Array | null | undefined) {
+  return {
+    id: m.id,
+    workspaceId: m.workspaceId,
+    title: m.title,
+    content: m.content,
+    snippet: m.snippet,
+    tags: m.tags,
+    embedding: m.embeddingStatus === 'ready' && firstVector ? roundVector(firstVector) : null,
+    embeddingStatus: m.embeddingStatus,
+    metadata: m.metadata ?? {},
+    version: m.version,
+    createdAt: m.createdAt.toISOString(),
+    updatedAt: m.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,27 @@
+import { newId } from '../../../src/lib/ids.js';
+import { type Actor, byRole, type MatrixFixture, type MatrixRow } from '../types.js';
+
+const publicRoute = (status: number): Record<Actor, number> => ({ anonymous: status, stranger: status, observer: status, researcher: status, admin: status, owner: status });
+
+/** Legacy MCP routes aimed explicitly at a fresh workspace of the fixture's owner. */
+const inWorkspace = async (f: MatrixFixture) => ({ workspace_id: (await f.freshWorkspace()).id });
+
+async function conversationId(f: MatrixFixture): Promise<string> {
+  const ws = await f.freshWorkspace();
+  const conv = await f.app.deps.prisma.conversation.create({ data: { id: newId('conv'), workspaceId: ws.id, modelId: 'model-echo' } });
+  return conv.id;
+}
+
+export const rows: MatrixRow[] = [
+  { operationId: 'L1', prepare: () => ({ path: '/models' }), expect: publicRoute(200) },
+  // The removed chat endpoint answers 410 to those who may write in the conversation.
+  { operationId: 'L2', prepare: async (f) => ({ path: '/chat', body: { conversation_id: await conversationId(f), message: 'hi' } }), expect: byRole('researcher', 410) },
+  { operationId: 'L3', prepare: async (f) => ({ path: '/mcp/remember', body: { text: 'x', ...(await inWorkspace(f)) } }), expect: byRole('researcher', 201) },
+  { operationId: 'L4', prepare: async (f) => ({ path: '/mcp/batch-remember', body: { memories: [{ text: 'x' }], ...(await inWorkspace(f)) } }), expect: byRole('researcher', 201) },
+  { operationId: 'L5', prepare: async (f) => ({ path: '/mcp/search', body: { query: 'x', ...(await inWorkspace(f)) } }), expect: byRole('observer', 200) },
+  { operationId: 'L6', prepare: async (f) => ({ path: '/mcp/inject', body: await inWorkspace(f) }), expect: byRole('observer', 200) },
+  { operationId: 'L7', prepare: async (f) => ({ path: '/mcp/listMemories', query: await inWorkspace(f) }), expect: byRole('observer', 200) },
+  { operationId: 'L8', prepare: async (f) => ({ path: '/mcp/index/rebuild', body: await inWorkspace(f) }), expect: byRole('researcher', 200) },
+  { operationId: 'L9', prepare: async (f) => ({ path: '/mcp/index/status', query: await inWorkspace(f) }), expect: byRole('observer', 200) },
+];
+

@@ -1,0 +1,155 @@
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.js';
+import { describeEachStorage } from '../support/app.js';
+import { registerUser, type Session } from '../support/factories.js';
+import { addMember, addMemory, defaultWorkspace, tinyModelEnv } from '../support/memories.js';
+
+describeEachStorage(
+  'mcp',
+  (ctx) => {
+    let baseUrl: string;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      ctx().deps.embeddings.start();
+      await ctx().deps.embeddings.embedder.load();
+      const server = ctx().app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      close = () => new Promise((r) => server.close(() => r()));
+    });
+    afterAll(() => close?.());
+
+    async function conversationIn(workspaceId: string) {
+      return ctx().deps.prisma.conversation.create({ data: { id: newId('conv'), workspaceId, modelId: 'model-echo' } });
+    }
+
+    it('L1 is public and its total is the number of models', async () => {
+      const res = await ctx().http.get('/api/models');
+      expect(res.status).toBe(200);
+      expect(res.body.data.total).toBe(Object.keys(res.body.data.models).length);
+      expect(res.body.data.models['gpt-4o']).toBe('openai');
+    });
+
+    it('L2–L9 require the bearer token', async () => {
+      const app = ctx();
+      for (const [method, path] of [['post', '/api/chat'], ['post', '/api/mcp/remember'], ['post', '/api/mcp/batch-remember'], ['post', '/api/mcp/search'], ['post', '/api/mcp/inject'], ['get', '/api/mcp/listMemories'], ['post', '/api/mcp/index/rebuild'], ['get', '/api/mcp/index/status']] as const) {
+        const res = await app.http[method](path).send({});
+        expect(res.status, path).toBe(401);
+        expect(res.body.error).toBe('Authentication credentials were not provided.');
+      }
+      expect((await app.http.post('/mcp').send({ jsonrpc: '2.0', id: 1, method: 'tools/list' })).status).toBe(401);
+    });
+
+    it('L3 remembers into the conversation\'s workspace, else workspace_id, else the caller\'s latest workspace; never another user\'s', async () => {
+      const app = ctx();
+      const owner = await registerUser(app);
+      const stranger = await registerUser(app);
+      const ws = await defaultWorkspace(app, owner);
+      const strangerWs = await defaultWorkspace(app, stranger);
+      const conv = await conversationIn(ws);
+      const viaConv = await app.http.post('/api/mcp/remember').set(owner.auth).send({ text: 'x'.repeat(60), conversation_id: conv.id, tags: ['t'] });
+      expect(viaConv.status).toBe(201);
+      expect(viaConv.body.data).toEqual({ id: expect.stringMatching(/^memory-/), title: `${'x'.repeat(50)}...`, status: 'saved', workspace_id: ws, created_at: expect.any(String) });
+      const fallback = await app.http.post('/api/mcp/remember').set(stranger.auth).send({ text: 'mine' });
+      expect(fallback.body.data.workspace_id).toBe(strangerWs);
+      const foreignWs = await app.http.post('/api/mcp/remember').set(stranger.auth).send({ text: 'intrude', workspace_id: ws });
+      expect(foreignWs.status).toBe(403);
+      const foreignConv = await app.http.post('/api/mcp/remember').set(stranger.auth).send({ text: 'intrude', conversation_id: conv.id });
+      expect(foreignConv.status).toBe(403);
+      expect((await app.http.post('/api/mcp/remember').set(owner.auth).send({ text: 'x', conversation_id: 'conv-000000000000' })).status).toBe(404);
+      const missing = await app.http.post('/api/mcp/remember').set(owner.auth).send({});
+      expect(missing.status).toBe(400);
+      expect(missing.body.error).toBe('text required');
+      // an observer may read but not write
+      await addMember(app, ws, stranger.user.id, 'observer');
+      expect((await app.http.post('/api/mcp/remember').set(stranger.auth).send({ text: 'x', workspace_id: ws })).status).toBe(403);
+      expect((await app.http.post('/api/mcp/search').set(stranger.auth).send({ query: 'x', workspace_id: ws })).status).toBe(200);
+      expect(await app.deps.prisma.memory.count({ where: { content: 'intrude' } })).toBe(0);
+    });
+
+    it('L4–L9 work, scoped to the caller', async () => {
+      const app = ctx();
+      const owner = await registerUser(app);
+      const stranger = await registerUser(app);
+      const ws = await defaultWorkspace(app, owner);
+      await addMemory(app, stranger, await defaultWorkspace(app, stranger), { title: 'Theirs', content: 'pizza cheese secret' });
+      const batch = await app.http.post('/api/mcp/batch-remember').set(owner.auth).send({ memories: [{ text: 'pizza with cheese' }, { text: 'rocket launch', title: 'Space' }] });
+      expect(batch.status).toBe(201);
+      expect(batch.body.data.created).toBe(2);
+      expect((await app.http.post('/api/mcp/batch-remember').set(owner.auth).send({ memories: 'x' })).body.error).toBe('memories array required');
+      await app.deps.embeddings.backlog.drain();
+
+      const found = await app.http.post('/api/mcp/search').set(owner.auth).send({ query: 'pizza cheese' });
+      expect(found.status).toBe(200);
+      expect(found.body.data.results.map((r: { workspace_id: string }) => r.workspace_id)).toEqual([ws, ...(found.body.data.results.length > 1 ? [ws] : [])]);
+      expect(found.body.data.results[0]).toMatchObject({ title: 'pizza with cheese', score: expect.any(Number), created_at: expect.any(String) });
+      expect((await app.http.post('/api/mcp/search').set(owner.auth).send({})).body.error).toBe('query required');
+
+      const injected = await app.http.post('/api/mcp/inject').set(owner.auth).send({ max_memories: 1 });
+      expect(injected.body.data).toMatchObject({ injected_context: '- Space: rocket launch', memory_count: 1 });
+      const listed = await app.http.get('/api/mcp/listMemories?limit=1&offset=1').set(owner.auth);
+      expect(listed.body.data).toMatchObject({ total: 2, limit: 1, offset: 1, workspace_id: ws });
+      expect(listed.body.data.memories).toHaveLength(1);
+
+      const status = await app.http.get('/api/mcp/index/status').set(owner.auth);
+      expect(status.body.data).toMatchObject({ workspace_id: ws, total: 2, ready: 2, pending: 0, chunks: 2, model_status: 'ready' });
+      const rebuild = await app.http.post('/api/mcp/index/rebuild').set(owner.auth);
+      expect(rebuild.body.data).toMatchObject({ workspace_id: ws, queued: 2 });
+      await app.deps.embeddings.backlog.drain();
+      expect((await app.http.get('/api/mcp/index/status').set(owner.auth)).body.data).toMatchObject({ ready: 2, pending: 0 });
+
+      const conv = await conversationIn(ws);
+      const chat = await app.http.post('/api/chat').set(owner.auth).send({ conversation_id: conv.id, message: 'hi' });
+      expect(chat.status).toBe(410);
+      expect((await app.http.post('/api/chat').set(owner.auth).send({})).body.error).toBe('conversation_id and message required');
+      expect((await app.http.post('/api/chat').set(stranger.auth).send({ conversation_id: conv.id, message: 'hi' })).status).toBe(403);
+    });
+
+    async function mcpClient(session: Session) {
+      const client = new Client({ name: 'chimera-test', version: '1.0.0' });
+      const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: session.auth } });
+      await client.connect(transport);
+      return client;
+    }
+
+    it('/mcp answers the SDK client: tools, remember → search → get, scoped to the token\'s user', async () => {
+      const app = ctx();
+      const owner = await registerUser(app);
+      const stranger = await registerUser(app);
+      const ws = await defaultWorkspace(app, owner);
+      const secret = await addMemory(app, stranger, await defaultWorkspace(app, stranger), { title: 'Theirs', content: 'the secret rocket launch' });
+      const client = await mcpClient(owner);
+      try {
+        const { tools } = await client.listTools();
+        expect(tools.map((t) => t.name).sort()).toEqual(['get_memory', 'inject_memories', 'list_memories', 'remember', 'search_memories']);
+        const saved = await client.callTool({ name: 'remember', arguments: { text: 'the rocket launch to mars', tags: ['space'] } });
+        const memory = (saved.structuredContent as { id: string; workspace_id: string });
+        expect(memory.workspace_id).toBe(ws);
+        await app.deps.embeddings.backlog.drain();
+        const found = await client.callTool({ name: 'search_memories', arguments: { query: 'rocket launch' } });
+        const results = (found.structuredContent as { results: { id: string }[]; mode: string });
+        expect(results.mode).toBe('hybrid');
+        expect(results.results.map((r) => r.id)).toEqual([memory.id]);
+        const got = await client.callTool({ name: 'get_memory', arguments: { memory_id: memory.id } });
+        expect(got.structuredContent).toMatchObject({ id: memory.id, content: 'the rocket launch to mars', embedding_status: 'ready' });
+        const listed = await client.callTool({ name: 'list_memories', arguments: {} });
+        expect((listed.structuredContent as { total: number }).total).toBe(1);
+        const injected = await client.callTool({ name: 'inject_memories', arguments: {} });
+        expect((injected.structuredContent as { injected_context: string }).injected_context).toContain('rocket launch to mars');
+        const denied = await client.callTool({ name: 'get_memory', arguments: { memory_id: secret.id } });
+        expect(denied.isError).toBe(true);
+        expect(JSON.stringify(denied.content)).toContain('Access denied');
+        const foreign = await client.callTool({ name: 'remember', arguments: { text: 'x', workspace_id: await defaultWorkspace(app, stranger) } });
+        expect(foreign.isError).toBe(true);
+      } finally {
+        await client.close();
+      }
+      const bad = new Client({ name: 'chimera-test', version: '1.0.0' });
+      await expect(bad.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: { Authorization: 'Bearer nope' } } }))).rejects.toThrow();
+    });
+  },
+  tinyModelEnv(),
+);
