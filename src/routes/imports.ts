@@ -5,7 +5,7 @@ import { singleFileUpload } from '../http/middleware/upload.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import type { AuthUser } from '../services/auth/tokens.js';
 import { authorize, workspaceAccess } from '../policies/index.js';
-import { presentNewMemory } from '../presenters/imported-memory.js';
+import { presentMemory } from '../presenters/memory.js';
 import { fileImportFields, urlImportBody } from '../schemas/imports.js';
 import { importFile } from '../services/imports/file-import.js';
 import { importUrl } from '../services/imports/url-import.js';
@@ -31,7 +31,7 @@ export function importRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ deps, user, params, body }) => {
         authorize(await workspaceAccess(deps.prisma, user.id, params.workspaceId!), 'memory:import');
         const result = await importUrl(deps, params.workspaceId!, user.id, body);
-        return { memory: presentNewMemory(result.memory), source_type: result.sourceType, was_summarized: result.wasSummarized };
+        return { memory: presentMemory(result.memory, null), source_type: result.sourceType, was_summarized: result.wasSummarized };
       },
     }),
     defineRoute({
@@ -45,7 +45,7 @@ export function importRoutes(deps: AppDeps): RouteSpec[] {
         if (!req.file) throw badRequest('No file uploaded');
         const result = await importFile(deps, params.workspaceId!, user.id, { originalName: req.file.originalname, bytes: req.file.buffer, summarize: body.summarize });
         return {
-          memory: presentNewMemory(result.memory),
+          memory: presentMemory(result.memory, null),
           file_type: result.fileType,
           original_filename: result.originalFilename,
           was_summarized: result.wasSummarized,

@@ -7,7 +7,7 @@
  */
 import type { AppDeps } from '../../app-deps.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { newId } from '../../lib/ids.js';
+import { insertMemoryTx, snippetOf } from '../memories/service.js';
 import { getFullConversation } from './index.js';
 
 const TAG_RULES: [string, string[]][] = [
@@ -28,15 +28,12 @@ export function generateTags(content: string): string[] {
   return tags.length ? tags : ['general'];
 }
 
-/** §5.4: the first 150 characters, plus `...` when longer. */
-export const snippetOf = (content: string) => (content.length > 150 ? `${content.slice(0, 150)}...` : content);
-
 export function transcriptOf(messages: { role: string; content: string }[]): string {
   return messages.map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content}`).join('\n\n');
 }
 
 export async function closeConversation(deps: AppDeps, user: { id: string; autoStore: boolean }, conversationId: string) {
-  return deps.prisma.$transaction(async (tx) => {
+  const result = await deps.prisma.$transaction(async (tx) => {
     // Row lock: two concurrent closes of one conversation write one memory.
     await tx.$queryRaw`SELECT id FROM conversations WHERE id = ${conversationId} FOR UPDATE`;
     const before = await getFullConversation(tx, conversationId);
@@ -71,10 +68,8 @@ export async function closeConversation(deps: AppDeps, user: { id: string; autoS
           select: { id: true, title: true, snippet: true },
         });
       } else {
-        memory = await tx.memory.create({
-          data: { id: newId('memory'), workspaceId: before.workspaceId, authorId: user.id, embeddingStatus: 'pending', ...fields },
-          select: { id: true, title: true, snippet: true },
-        });
+        // §5.3: a close summary logs no activity.
+        memory = await insertMemoryTx(tx, { workspaceId: before.workspaceId, authorId: user.id, ...fields }, { activity: false });
       }
     }
     await tx.conversation.update({
@@ -84,4 +79,6 @@ export async function closeConversation(deps: AppDeps, user: { id: string; autoS
     const conversation = await getFullConversation(tx, conversationId);
     return { conversation, memory: memory && { id: memory.id, title: memory.title, snippet: memory.snippet } };
   });
+  if (result.memory) deps.embeddings.nudge();
+  return result;
 }

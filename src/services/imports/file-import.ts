@@ -4,7 +4,7 @@
  */
 import type { AppDeps } from '../../app-deps.js';
 import { badRequest } from '../../http/errors.js';
-import { insertMemoryTx } from '../memories/create.js';
+import { createMemory } from '../memories/service.js';
 import { extractFileText, sanitizeFilename, typeFromExtension, UnreadableFile } from './files.js';
 import { summarize, tidyText } from './text.js';
 
@@ -32,22 +32,20 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
   if (content.length < 10) throw badRequest('Could not extract meaningful content from the file');
   const summary = input.summarize ? summarize(content) : { content, summarized: false };
   const stem = filename.includes('.') ? filename.slice(0, filename.lastIndexOf('.')) : filename;
-  const memory = await deps.prisma.$transaction((tx) =>
-    insertMemoryTx(tx, {
-      workspaceId,
-      authorId,
-      title: `[File] ${Array.from(stem).slice(0, 100).join('')}`,
-      content: summary.content,
-      tags: ['imported', 'file-upload', `format:${fileType}`],
-      metadata: {
-        source_type: 'file',
-        original_filename: filename,
-        file_type: fileType,
-        file_size: input.bytes.length,
-        imported_at: new Date().toISOString(),
-        was_summarized: summary.summarized,
-      },
-    }),
-  );
+  const memory = await createMemory(deps, {
+    workspaceId,
+    authorId,
+    title: `[File] ${Array.from(stem).slice(0, 100).join('')}`,
+    content: summary.content,
+    tags: ['imported', 'file-upload', `format:${fileType}`],
+    metadata: {
+      source_type: 'file',
+      original_filename: filename,
+      file_type: fileType,
+      file_size: input.bytes.length,
+      imported_at: new Date().toISOString(),
+      was_summarized: summary.summarized,
+    },
+  });
   return { memory, fileType, originalFilename: filename, wasSummarized: summary.summarized };
 }

@@ -5,7 +5,7 @@
 import type { AppDeps } from '../../app-deps.js';
 import { badRequest } from '../../http/errors.js';
 import { BlockedUrlError, parseFetchUrl } from '../../lib/ssrf.js';
-import { insertMemoryTx } from '../memories/create.js';
+import { createMemory } from '../memories/service.js';
 import { renderWithBrowser } from './browser.js';
 import { FetchError, safeFetch } from './fetch.js';
 import { UnreadableFile, isPdf, pdfText } from './files.js';
@@ -72,21 +72,19 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
   const tags = ['imported', `source:${source.type}`];
   if (input.mode === 'advanced') tags.push('playwright-scraped');
   if (source.tag) tags.push(source.tag);
-  const memory = await deps.prisma.$transaction((tx) =>
-    insertMemoryTx(tx, {
-      workspaceId,
-      authorId,
-      title: `[Imported] ${title.slice(0, 100)}`,
-      content: summary.content,
-      tags,
-      metadata: {
-        source_url: url.toString(),
-        source_type: source.type,
-        scrape_mode: input.mode,
-        imported_at: new Date().toISOString(),
-        was_summarized: summary.summarized,
-      },
-    }),
-  );
+  const memory = await createMemory(deps, {
+    workspaceId,
+    authorId,
+    title: `[Imported] ${title.slice(0, 100)}`,
+    content: summary.content,
+    tags,
+    metadata: {
+      source_url: url.toString(),
+      source_type: source.type,
+      scrape_mode: input.mode,
+      imported_at: new Date().toISOString(),
+      was_summarized: summary.summarized,
+    },
+  });
   return { memory, sourceType: source.type, wasSummarized: summary.summarized };
 }

@@ -31,24 +31,31 @@ export interface NewMemory {
   metadata?: Record<string, unknown>;
 }
 
-/** Creates a memory (pending embedding); logs `memory_created` unless told not to (mcp/remember, §5.3). */
-export async function createMemory(deps: AppDeps, input: NewMemory, { activity = true } = {}) {
-  const memory = await deps.prisma.$transaction(async (tx) => {
-    const row = await tx.memory.create({
-      data: {
-        id: newId('memory'),
-        workspaceId: input.workspaceId,
-        authorId: input.authorId,
-        title: input.title,
-        content: input.content,
-        snippet: snippetOf(input.content),
-        tags: input.tags ?? [],
-        metadata: (input.metadata ?? {}) as Prisma.InputJsonValue,
-      },
-    });
-    if (activity) await logActivity(tx, row.workspaceId, 'memory_created', `Memory '${row.title}' created`, { memoryId: row.id, memoryTitle: row.title });
-    return row;
+/**
+ * The one way a memory row is written, inside the caller's transaction: snippet (§5.4),
+ * version 1, the author, status `pending` (the embedding backlog picks up every pending row),
+ * and the `memory_created` activity unless told not to (mcp/remember and close summaries, §5.3).
+ */
+export async function insertMemoryTx(tx: Prisma.TransactionClient, input: NewMemory, { activity = true } = {}) {
+  const row = await tx.memory.create({
+    data: {
+      id: newId('memory'),
+      workspaceId: input.workspaceId,
+      authorId: input.authorId,
+      title: input.title,
+      content: input.content,
+      snippet: snippetOf(input.content),
+      tags: input.tags ?? [],
+      metadata: (input.metadata ?? {}) as Prisma.InputJsonValue,
+    },
   });
+  if (activity) await logActivity(tx, row.workspaceId, 'memory_created', `Memory '${row.title}' created`, { memoryId: row.id, memoryTitle: row.title });
+  return row;
+}
+
+/** Creates a memory in its own transaction and wakes the embedding backlog. */
+export async function createMemory(deps: AppDeps, input: NewMemory, options: { activity?: boolean } = {}) {
+  const memory = await deps.prisma.$transaction((tx) => insertMemoryTx(tx, input, options));
   deps.embeddings.nudge();
   return memory;
 }
