@@ -12,7 +12,6 @@ import type { AppDeps } from './app-deps.js';
 import { AppError } from './http/errors.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { methodNotAllowedOrNotFound, mountRoutes, type RouteSpec } from './http/route.js';
-import { mcpRouter } from './mcp/server.js';
 import { allRoutes } from './routes/index.js';
 
 export interface ChimeraApp extends Express {
@@ -71,12 +70,17 @@ export function createApp(deps: AppDeps): ChimeraApp {
   app.use(express.urlencoded({ limit: deps.config.bodyLimit, extended: false }));
 
   const specs = allRoutes(deps);
+  const apiSpecs = specs.filter((s) => !s.root);
+  const rootSpecs = specs.filter((s) => s.root);
   const api = express.Router({ strict: false });
-  mountRoutes(api, deps, specs);
-  api.use(methodNotAllowedOrNotFound(deps, specs));
+  mountRoutes(api, deps, apiSpecs);
+  api.use(methodNotAllowedOrNotFound(deps, apiSpecs));
   app.use('/api', api);
+  const root = express.Router({ strict: false });
+  mountRoutes(root, deps, rootSpecs);
+  root.use(methodNotAllowedOrNotFound(deps, rootSpecs));
+  app.use(root);
   // The MCP server (Streamable HTTP) lives outside /api, as MCP clients expect a bare endpoint.
-  app.use('/mcp', mcpRouter(deps));
   app.use((_req, _res, next) => next(new AppError(404, 'Not found')));
   app.use(errorHandler(deps.logger));
   app.routeSpecs = specs;

@@ -35,8 +35,10 @@ export interface HandlerContext<B, Q> {
 
 export interface RouteSpec<B = any, Q = any> {
   method: Method;
-  /** Express path below /api, e.g. `/workspaces/:workspaceId`. */
+  /** Express path below /api, e.g. `/workspaces/:workspaceId` (below the server root when `root`). */
   path: string;
+  /** Mounted at the server root instead of under /api (the MCP endpoint). */
+  root?: boolean;
   /** Operation id from the contract (A1, W3, …) or a new name. */
   operationId: string;
   summary: string;

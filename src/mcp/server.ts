@@ -5,11 +5,10 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import express, { type Router } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps.js';
 import { AppError } from '../http/errors.js';
-import { authenticate } from '../http/middleware/authenticate.js';
 import { tagList } from '../schemas/memories.js';
 import type { AuthUser } from '../services/auth/tokens.js';
 import { getMemory, inject, list, remember, search } from '../services/mcp/memory-tools.js';
@@ -73,22 +72,14 @@ export function createMcpServer(deps: AppDeps, user: AuthUser): McpServer {
   return server;
 }
 
-/** The /mcp endpoint: POST carries JSON-RPC; GET/DELETE get 405 (stateless server, no sessions). */
-export function mcpRouter(deps: AppDeps): Router {
-  const router = express.Router();
-  router.post('/', authenticate(deps), async (req, res) => {
-    const server = createMcpServer(deps, res.locals.user as AuthUser);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+/** Answers one JSON-RPC POST on /mcp with a fresh server bound to the caller (stateless: no sessions). */
+export async function handleMcpRequest(deps: AppDeps, user: AuthUser, req: Request, res: Response): Promise<void> {
+  const server = createMcpServer(deps, user);
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  res.on('close', () => {
+    void transport.close();
+    void server.close();
   });
-  router.all('/', authenticate(deps), (_req, res) => {
-    res.setHeader('Allow', 'POST');
-    res.status(405).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
-  });
-  return router;
+  await server.connect(transport);
+  await transport.handleRequest(req, res, req.body);
 }

@@ -75,7 +75,10 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
         content: { [spec.requestMediaType ?? 'application/json']: { schema } },
       };
     }
-    (paths[path] ??= {})[spec.method] = operation;
+    const item = (paths[path] ??= {});
+    // Paths are relative to the /api server; root-mounted operations name their own server.
+    if (spec.root) item.servers = [{ url: (info.serverUrl ?? 'http://127.0.0.1:8000/api').replace(/\/api$/, '') }];
+    item[spec.method] = operation;
   }
   return {
     openapi: '3.1.0',

@@ -8,6 +8,7 @@ import { defineRoute, type RouteSpec } from '../http/route.js';
 import { authorize, workspaceAccess } from '../policies/index.js';
 import { batchRememberBody, chatBody, injectBody, listQuery, rememberBody, scopeBody, scopeQuery, searchBody } from '../schemas/mcp.js';
 import { SUPPORTED_MODELS } from '../services/legacy-models.js';
+import { handleMcpRequest } from '../mcp/server.js';
 import { indexStatus, inject, list, rebuildIndex, remember, rememberMany, search } from '../services/mcp/memory-tools.js';
 
 const scoped = { 400: 'No workspace available, or invalid input', 403: 'Access denied', 404: 'Workspace or conversation not found' };
@@ -67,6 +68,11 @@ export function mcpRoutes(_deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/mcp/index/status', operationId: 'L9', tag: 'mcp', access: 'user', query: scopeQuery,
       summary: 'Embedding state of the scoped workspace (model, ready/pending/failed, chunks)', responses: scoped,
       handler: ({ deps, user, query }) => indexStatus(deps, user.id, query),
+    }),
+    defineRoute({
+      method: 'post', path: '/mcp', root: true, operationId: 'mcp', tag: 'mcp', access: 'user', raw: true,
+      summary: 'Model Context Protocol server (Streamable HTTP, JSON-RPC): tools remember, search_memories, list_memories, get_memory, inject_memories',
+      handler: ({ deps, user, req, res }) => handleMcpRequest(deps, user, req, res),
     }),
   ];
 }

@@ -55,7 +55,7 @@ describeEachStorage('authorization matrix', (ctx) => {
 
   async function send(spec: RouteSpec, actor: Actor, req: PreparedRequest) {
     const app = ctx();
-    let call = app.http[spec.method](`/api${req.path}`);
+    let call = app.http[spec.method](spec.root ? req.path : `/api${req.path}`);
     if (req.query) call = call.query(req.query);
     const headers = req.headers ?? (actor === 'anonymous' ? {} : fixture.sessions[actor].auth);
     for (const [k, v] of Object.entries(headers)) call = call.set(k, v);

@@ -22,6 +22,16 @@ export const rows: MatrixRow[] = [
   { operationId: 'L6', prepare: async (f) => ({ path: '/mcp/inject', body: await inWorkspace(f) }), expect: byRole('observer', 200) },
   { operationId: 'L7', prepare: async (f) => ({ path: '/mcp/listMemories', query: await inWorkspace(f) }), expect: byRole('observer', 200) },
   { operationId: 'L8', prepare: async (f) => ({ path: '/mcp/index/rebuild', body: await inWorkspace(f) }), expect: byRole('researcher', 200) },
+  {
+    operationId: 'mcp',
+    // A JSON-RPC initialize: any authenticated user may talk to the MCP server (its tools are scoped to them).
+    prepare: (f, actor) => ({
+      path: '/mcp',
+      headers: { Accept: 'application/json, text/event-stream', ...(actor === 'anonymous' ? {} : f.sessions[actor].auth) },
+      body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'matrix', version: '1' } } },
+    }),
+    expect: { anonymous: 401, stranger: 200, observer: 200, researcher: 200, admin: 200, owner: 200 },
+  },
   { operationId: 'L9', prepare: async (f) => ({ path: '/mcp/index/status', query: await inWorkspace(f) }), expect: byRole('observer', 200) },
 ];
 
