@@ -18,6 +18,11 @@ export type StorageKind = 'pglite' | 'postgres';
 export interface Database {
   kind: StorageKind;
   prisma: PrismaClient;
+  /**
+   * A plain parameterised query on the same connections, for the hottest paths (the
+   * per-request authentication lookup), where Prisma's per-query overhead would dominate.
+   */
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Round-trip time of a trivial query in milliseconds; throws when unreachable. */
   ping(): Promise<number>;
   /** Applies pending migrations; returns the names applied. */
@@ -67,6 +72,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return {
       kind: 'pglite',
       prisma,
+      query: async <T>(sql: string, params?: unknown[]) => (await lite.query<T>(sql, params)).rows,
       ping: () => timed(() => lite.query('SELECT 1')),
       migrate: () => applyMigrations(pgliteRunner(lite)),
       close: async () => {
@@ -84,12 +90,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     query_timeout: Math.max(timeoutMs * 6, 30_000),
     keepAlive: true,
   };
-  const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig) });
+  const pool = new pg.Pool(poolConfig);
+  pool.on('error', () => {}); // an idle client losing its server must not crash the process
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // A separate connection for health pings and migrations, so they never queue behind requests.
   const side = new pg.Pool({ ...poolConfig, max: 1 });
   side.on('error', () => {}); // an idle client losing its server must not crash the process
   return {
     kind: 'postgres',
     prisma,
+    query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
     ping: () => timed(() => side.query('SELECT 1')),
     migrate: async () => {
       const client = await side.connect();
@@ -101,6 +111,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
     close: async () => {
       await prisma.$disconnect();
+      await pool.end();
       await side.end();
     },
   };

@@ -3,8 +3,7 @@
  * the same bearer authentication as /api. Its tools call the same services and policies
  * as the REST routes, scoped to the authenticated caller (D17).
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps.js';
@@ -30,7 +29,12 @@ async function toolResult(run: () => Promise<unknown>) {
   }
 }
 
-export function createMcpServer(deps: AppDeps, user: AuthUser): McpServer {
+// The SDK is loaded with the first MCP request, not at start.
+const loadSdk = () =>
+  Promise.all([import('@modelcontextprotocol/sdk/server/mcp.js'), import('@modelcontextprotocol/sdk/server/streamableHttp.js')]);
+
+export async function createMcpServer(deps: AppDeps, user: AuthUser): Promise<McpServer> {
+  const [{ McpServer }] = await loadSdk();
   const server = new McpServer({ name: 'chimera-memory', version: deps.config.version });
   server.registerTool(
     'remember',
@@ -74,7 +78,8 @@ export function createMcpServer(deps: AppDeps, user: AuthUser): McpServer {
 
 /** Answers one JSON-RPC POST on /mcp with a fresh server bound to the caller (stateless: no sessions). */
 export async function handleMcpRequest(deps: AppDeps, user: AuthUser, req: Request, res: Response): Promise<void> {
-  const server = createMcpServer(deps, user);
+  const server = await createMcpServer(deps, user);
+  const [, { StreamableHTTPServerTransport }] = await loadSdk();
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on('close', () => {
     void transport.close();

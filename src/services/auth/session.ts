@@ -109,10 +109,12 @@ interface AuthRow {
 /** The caller of an access token, or 401 with the contract's texts. One query. */
 export async function loadAuthUser(deps: AppDeps, claims: TokenClaims): Promise<AuthUser> {
   if (!/^[0-9a-f-]{36}$/i.test(claims.user_id)) throw unauthorized(INVALID_TOKEN);
-  const rows = await deps.prisma.$queryRaw<AuthRow[]>`
-    SELECT u.id::text, u.email, u.name, u.avatar, u.is_active, u.auto_store, u.retention_period, u.created_at,
-           EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = ${claims.jti}) AS revoked
-    FROM users u WHERE u.id = ${claims.user_id}::uuid`;
+  const rows = await deps.db.query<AuthRow>(
+    `SELECT u.id::text, u.email, u.name, u.avatar, u.is_active, u.auto_store, u.retention_period, u.created_at,
+            EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2) AS revoked
+       FROM users u WHERE u.id = $1::uuid`,
+    [claims.user_id, claims.jti],
+  );
   const row = rows[0];
   if (!row) throw unauthorized('User not found');
   if (row.revoked) throw unauthorized(INVALID_TOKEN);

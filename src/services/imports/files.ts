@@ -3,8 +3,6 @@
  * must start like a PDF, a DOCX must be a (safe) zip, and text formats must decode to text,
  * so a renamed binary is refused instead of being stored as garbage.
  */
-import mammoth from 'mammoth';
-import { PDFParse } from 'pdf-parse';
 import { extractHtml } from './html.js';
 import { decodeText, tidyText, utf16Endianness } from './text.js';
 import { assertSafeZip, ZipRejected } from './zip-guard.js';
@@ -97,6 +95,8 @@ export async function extractFileText(bytes: Buffer, type: FileType, limits: { m
 
 /** PDF text, pages separated by blank lines. */
 export async function pdfText(bytes: Buffer): Promise<string> {
+  // pdf.js and mammoth are loaded on first use: together they add over a second to start-up.
+  const { PDFParse } = await import('pdf-parse');
   const parser = new PDFParse({ data: new Uint8Array(bytes) });
   try {
     const result = await parser.getText();
@@ -111,6 +111,7 @@ export async function pdfText(bytes: Buffer): Promise<string> {
 async function docxText(bytes: Buffer, maxInflatedBytes: number): Promise<string> {
   try {
     assertSafeZip(bytes, { maxEntries: 2000, maxTotalBytes: maxInflatedBytes });
+    const { default: mammoth } = await import('mammoth');
     const { value } = await mammoth.extractRawText({ buffer: bytes });
     return value;
   } catch (error) {

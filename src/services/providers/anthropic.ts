@@ -1,5 +1,5 @@
 /** Anthropic messages through `@anthropic-ai/sdk` (system as a parameter, no system turns). */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../../config/env.js';
 import { connectionTestError } from './errors.js';
 import { alternateTurns } from './turns.js';
@@ -13,11 +13,17 @@ const MODEL_IDS: Record<string, string> = {
   'claude-3-haiku': 'claude-3-haiku-20240307',
 };
 
+// Loaded on first use: the SDK is a large import that most processes never need at start.
+let sdk: Promise<typeof import('@anthropic-ai/sdk')> | undefined;
+const loadSdk = () => (sdk ??= import('@anthropic-ai/sdk'));
+
 export const anthropicModelId = (name: string) => MODEL_IDS[name.toLowerCase()] ?? name;
 
 export function anthropicProvider(llm: LlmConfig): ChatProvider {
-  const client = (apiKey: string, timeout = llm.timeoutMs) =>
-    new Anthropic({ apiKey, baseURL: llm.baseUrls.anthropic, timeout, maxRetries: 0 });
+  const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<Anthropic> => {
+    const { default: Sdk } = await loadSdk();
+    return new Sdk({ apiKey, baseURL: llm.baseUrls.anthropic, timeout, maxRetries: 0 });
+  };
 
   return {
     async chat(req: ChatRequest): Promise<ChatReply> {
@@ -27,7 +33,7 @@ export function anthropicProvider(llm: LlmConfig): ChatProvider {
         max_tokens: llm.maxTokens,
         messages: alternateTurns(req.turns, 'assistant').map((t) => ({ role: t.role as 'user' | 'assistant', content: t.content })),
       };
-      const api = client(req.apiKey);
+      const api = await client(req.apiKey);
       if (!req.onDelta) {
         const message = await api.messages.create(params, { signal: req.signal });
         const content = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
@@ -56,7 +62,7 @@ export function anthropicProvider(llm: LlmConfig): ChatProvider {
     async testConnection(apiKey: string): Promise<ConnectionTestResult> {
       try {
         // Listing models checks the key without spending tokens.
-        await client(apiKey, llm.connectionTestTimeoutMs).models.list({ limit: 1 });
+        await (await client(apiKey, llm.connectionTestTimeoutMs)).models.list({ limit: 1 });
         return { ok: true, error: null };
       } catch (error) {
         return { ok: false, error: connectionTestError(error, false) };

@@ -2,10 +2,14 @@
  * OpenAI chat completions through the `openai` SDK. DeepSeek and Groq speak the same
  * protocol, so they are this provider with their own base URL (D11).
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { LlmConfig, ProviderName } from '../../config/env.js';
 import { connectionTestError } from './errors.js';
 import type { ChatProvider, ChatReply, ChatRequest, ConnectionTestResult } from './types.js';
+
+// Loaded on first use: the SDK is a large import that most processes never need at start.
+let sdk: Promise<typeof import('openai')> | undefined;
+const loadSdk = () => (sdk ??= import('openai'));
 
 type OpenAiLike = Extract<ProviderName, 'openai' | 'deepseek' | 'groq'>;
 
@@ -13,14 +17,16 @@ type OpenAiLike = Extract<ProviderName, 'openai' | 'deepseek' | 'groq'>;
 const TEST_OK_STATUSES: Record<OpenAiLike, number[]> = { openai: [], deepseek: [402], groq: [] };
 
 export function openAiCompatibleProvider(name: OpenAiLike, llm: LlmConfig): ChatProvider {
-  const client = (apiKey: string, timeout = llm.timeoutMs) =>
-    new OpenAI({ apiKey, baseURL: llm.baseUrls[name], timeout, maxRetries: 0 });
+  const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<OpenAI> => {
+    const { default: Sdk } = await loadSdk();
+    return new Sdk({ apiKey, baseURL: llm.baseUrls[name], timeout, maxRetries: 0 });
+  };
 
   return {
     async chat(req: ChatRequest): Promise<ChatReply> {
       const messages = [{ role: 'system' as const, content: req.system }, ...req.turns.map((t) => ({ role: t.role, content: t.content }))];
       const params = { model: req.model, messages, temperature: 0.7, max_tokens: llm.maxTokens };
-      const api = client(req.apiKey);
+      const api = await client(req.apiKey);
       if (!req.onDelta) {
         const completion = await api.chat.completions.create(params, { signal: req.signal });
         return {
@@ -50,7 +56,7 @@ export function openAiCompatibleProvider(name: OpenAiLike, llm: LlmConfig): Chat
 
     async testConnection(apiKey: string): Promise<ConnectionTestResult> {
       try {
-        await client(apiKey, llm.connectionTestTimeoutMs).models.list();
+        await (await client(apiKey, llm.connectionTestTimeoutMs)).models.list();
         return { ok: true, error: null };
       } catch (error) {
         const status = (error as { status?: number }).status;
