@@ -84,7 +84,7 @@ export async function extractFileText(bytes: Buffer, type: FileType, limits: { m
     default: {
       if (!looksLikeText(bytes)) throw new UnreadableFile(MISMATCH(type));
       const text = decodeText(bytes);
-      if (type === 'html') return extractHtml(text, false).text;
+      if (type === 'html') return (await extractHtml(text, false)).text;
       if (type === 'json') return prettyJson(text);
       if (type === 'csv') return csvRows(text).map((row) => row.join(' | ')).join('\n');
       if (type === 'rtf') return rtfText(text);

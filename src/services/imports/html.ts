@@ -3,8 +3,8 @@
  * linkedom DOM (no browser, no script execution); when Readability finds nothing, the body
  * without page chrome (script, style, nav, header, footer, aside) is used.
  */
-import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
+// linkedom and Readability are loaded with the first import, not at server start.
+const loadDom = () => Promise.all([import('linkedom'), import('@mozilla/readability')]);
 
 const BLOCKS = new Set([
   'address', 'article', 'aside', 'blockquote', 'dd', 'div', 'dl', 'dt', 'figcaption', 'figure', 'footer', 'form',
@@ -58,7 +58,8 @@ export interface ExtractedPage {
 }
 
 /** The readable text of an HTML document, paragraphs separated by blank lines. */
-export function extractHtml(html: string, useReadability = true): ExtractedPage {
+export async function extractHtml(html: string, useReadability = true): Promise<ExtractedPage> {
+  const [{ parseHTML }, { Readability }] = await loadDom();
   const { document } = parseHTML(html);
   const pageTitle = document.querySelector('title')?.textContent?.replace(/\s+/g, ' ').trim() || null;
   if (useReadability) {
