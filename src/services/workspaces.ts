@@ -80,7 +80,7 @@ export async function listWorkspaces(prisma: PrismaClient, userId: string, page:
                FROM "team_members" tm JOIN "users" u ON u."id" = tm."user_id"
               WHERE tm."workspace_id" = w."id"), '[]') AS "members",
            ${statsColumns}
-      FROM visible w ${statsJoins(Prisma.sql`SELECT "id" FROM visible`, now)}
+      FROM visible w ${statsJoins(now)}
      ORDER BY w."updated_at" DESC, w."id"`);
   const paged = page.limit !== undefined || page.offset !== undefined;
   const total = rows[0]?.total ?? (paged ? await prisma.workspace.count({ where: visibleTo(userId) }) : 0);
