@@ -21,7 +21,16 @@ export async function renderWithBrowser(chromiumPath: string | null, url: URL, l
     executablePath: chromiumPath,
     headless: true,
     timeout: limits.timeoutMs,
-    args: ['--proxy-server=http://0.0.0.0:1', '--proxy-bypass-list=<-loopback>', '--host-resolver-rules=MAP * ~NOTFOUND'],
+    args: [
+      '--no-sandbox', // servers often run as root, where Chromium's sandbox cannot start
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--proxy-server=http://0.0.0.0:1',
+      '--proxy-bypass-list=<-loopback>',
+      '--host-resolver-rules=MAP * ~NOTFOUND',
+    ],
   });
   try {
     const context = await browser.newContext({ serviceWorkers: 'block', javaScriptEnabled: true, offline: true });
