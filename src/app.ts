@@ -1,16 +1,15 @@
 /**
  * The Express application without listen(), so tests mount it directly.
- * Pipeline: request id + log → security headers → CORS → body parsing → /api routes
+ * Pipeline: request id + log line → security headers → CORS → body parsing → /api routes
  * (authenticate → route middleware → validate → handler → envelope) → 405/404 → error envelope.
  */
-import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import type { AppDeps } from './app-deps.js';
 import { AppError } from './http/errors.js';
 import { errorHandler } from './http/middleware/error-handler.js';
+import { requestLog } from './http/middleware/request-log.js';
 import { methodNotAllowedOrNotFound, mountRoutes, type RouteSpec } from './http/route.js';
 import { allRoutes } from './routes/index.js';
 
@@ -27,23 +26,7 @@ export function createApp(deps: AppDeps): ChimeraApp {
   app.set('etag', 'weak'); // If-None-Match → 304 on every GET (D21)
   app.set('query parser', 'simple');
 
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Only method, path and status: bodies, query strings and headers can carry secrets.
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    }),
-  );
+  app.use(requestLog(deps.logger));
   app.use(
     helmet({
       contentSecurityPolicy: {
