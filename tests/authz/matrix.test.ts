@@ -8,6 +8,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import type { RouteSpec } from '../../src/http/route.js';
 import { describeEachStorage } from '../support/app.js';
+import { mountedRoutes } from '../support/routes.js';
 import { createMatrixFixture } from './fixture.js';
 import { ACTORS, type Actor, type MatrixFixture, type MatrixRow, type PreparedRequest } from './types.js';
 
@@ -15,21 +16,6 @@ const modules = import.meta.glob<{ rows: MatrixRow[] }>('./rows/*.ts', { eager: 
 const rows = Object.entries(modules).flatMap(([file, mod]) => mod.rows.map((row) => ({ row, file: file.replace('./rows/', '') })));
 
 const routeKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
-
-/** Every (method, path) the Express app really mounted under /api. */
-function mountedRoutes(app: { router: { stack: unknown[] } }): Set<string> {
-  const found = new Set<string>();
-  type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
-  const walk = (stack: Layer[]) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') found.add(routeKey(method, layer.route.path));
-      } else if (layer.handle?.stack) walk(layer.handle.stack);
-    }
-  };
-  walk(app.router.stack as Layer[]);
-  return found;
-}
 
 /** Resource ids appearing in a path (workspace-…, conv-…, inv-…), which a refusal must not echo back with data. */
 const idsIn = (path: string) => path.match(/\b(?:workspace|tm|inv|int|conv|memory|msg|load|activity)-[0-9a-f]{12}\b/g) ?? [];
@@ -46,7 +32,7 @@ describeEachStorage('authorization matrix', (ctx) => {
   it('every mounted route has a row and every row names a mounted route', () => {
     const app = ctx().app;
     const fromSpecs = new Set(app.routeSpecs.map((s) => routeKey(s.method, s.path)));
-    expect([...mountedRoutes(app as never)].sort()).toEqual([...fromSpecs].sort());
+    expect(mountedRoutes(app).map((r) => routeKey(r.method, r.path)).sort()).toEqual([...fromSpecs].sort());
     expect(new Set(app.routeSpecs.map((s) => s.operationId)).size).toBe(app.routeSpecs.length);
     const covered = new Set(rows.map((r) => r.row.operationId));
     expect(app.routeSpecs.filter((s) => !covered.has(s.operationId)).map((s) => `${s.operationId} ${routeKey(s.method, s.path)}`), 'routes without a matrix row').toEqual([]);

@@ -37,6 +37,11 @@ export interface MatrixRow {
   expect: Record<Actor, number | number[]>;
 }
 
+/** Shorthand for public routes: the same status for everyone, anonymous included. */
+export const everyone = (status: number): Record<Actor, number> => ({
+  anonymous: status, stranger: status, observer: status, researcher: status, admin: status, owner: status,
+});
+
 /** Shorthand: the same status for every authenticated actor, 401 for anonymous. */
 export const everyUser = (status: number): Record<Actor, number> => ({
   anonymous: 401, stranger: status, observer: status, researcher: status, admin: status, owner: status,

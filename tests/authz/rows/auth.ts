@@ -1,11 +1,9 @@
 import { registerUser } from '../../support/factories.js';
-import { everyUser, type MatrixRow } from '../types.js';
-
-const publicRoute = (status: number) => ({ anonymous: status, stranger: status, observer: status, researcher: status, admin: status, owner: status });
+import { everyone, everyUser, type MatrixRow } from '../types.js';
 
 export const rows: MatrixRow[] = [
-  { operationId: 'A1', prepare: () => ({ path: '/auth/register', body: {} }), expect: publicRoute(400) },
-  { operationId: 'A2', prepare: () => ({ path: '/auth/login', body: { email: 'nobody@example.test', password: 'password123' } }), expect: publicRoute(401) },
+  { operationId: 'A1', prepare: () => ({ path: '/auth/register', body: {} }), expect: everyone(400) },
+  { operationId: 'A2', prepare: () => ({ path: '/auth/login', body: { email: 'nobody@example.test', password: 'password123' } }), expect: everyone(401) },
   {
     operationId: 'A3',
     // a throwaway session per actor, so logging out does not revoke the fixture's tokens
@@ -16,11 +14,11 @@ export const rows: MatrixRow[] = [
     },
     expect: everyUser(200),
   },
-  { operationId: 'A4', prepare: () => ({ path: '/auth/refresh', body: {} }), expect: publicRoute(400) },
+  { operationId: 'A4', prepare: () => ({ path: '/auth/refresh', body: {} }), expect: everyone(400) },
   { operationId: 'A5', prepare: () => ({ path: '/auth/profile' }), expect: everyUser(200) },
   { operationId: 'A6', prepare: () => ({ path: '/auth/profile/update', body: {} }), expect: everyUser(200) },
-  { operationId: 'U1', prepare: () => ({ path: '/health' }), expect: publicRoute(200) },
-  { operationId: 'openapi', prepare: () => ({ path: '/openapi.json' }), expect: publicRoute(200) },
-  { operationId: 'docs', prepare: () => ({ path: '/docs' }), expect: publicRoute(200) },
-  { operationId: 'docsScript', prepare: () => ({ path: '/docs/app.js' }), expect: publicRoute(200) },
+  { operationId: 'U1', prepare: () => ({ path: '/health' }), expect: everyone(200) },
+  { operationId: 'openapi', prepare: () => ({ path: '/openapi.json' }), expect: everyone(200) },
+  { operationId: 'docs', prepare: () => ({ path: '/docs' }), expect: everyone(200) },
+  { operationId: 'docsScript', prepare: () => ({ path: '/docs/app.js' }), expect: everyone(200) },
 ];

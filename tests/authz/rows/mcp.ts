@@ -1,7 +1,5 @@
 import { newId } from '../../../src/lib/ids.js';
-import { type Actor, byRole, type MatrixFixture, type MatrixRow } from '../types.js';
-
-const publicRoute = (status: number): Record<Actor, number> => ({ anonymous: status, stranger: status, observer: status, researcher: status, admin: status, owner: status });
+import { byRole, everyone, type MatrixFixture, type MatrixRow } from '../types.js';
 
 /** Legacy MCP routes aimed explicitly at a fresh workspace of the fixture's owner. */
 const inWorkspace = async (f: MatrixFixture) => ({ workspace_id: (await f.freshWorkspace()).id });
@@ -13,7 +11,7 @@ async function conversationId(f: MatrixFixture): Promise<string> {
 }
 
 export const rows: MatrixRow[] = [
-  { operationId: 'L1', prepare: () => ({ path: '/models' }), expect: publicRoute(200) },
+  { operationId: 'L1', prepare: () => ({ path: '/models' }), expect: everyone(200) },
   // The removed chat endpoint answers 410 to those who may write in the conversation.
   { operationId: 'L2', prepare: async (f) => ({ path: '/chat', body: { conversation_id: await conversationId(f), message: 'hi' } }), expect: byRole('researcher', 410) },
   { operationId: 'L3', prepare: async (f) => ({ path: '/mcp/remember', body: { text: 'x', ...(await inWorkspace(f)) } }), expect: byRole('researcher', 201) },
