@@ -40,7 +40,9 @@ export async function freshPostgresDatabase(label: string): Promise<{ url: strin
 /** Starts `npm start`'s entry with the given env on a free port and waits for health. */
 export async function startServer(env: Record<string, string>, port: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-'))): Promise<RunningServer> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  // BENCH_SERVER_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: {
       ...process.env,

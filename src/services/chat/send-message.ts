@@ -38,6 +38,8 @@ const preview = (content: string) => (content.length > 50 ? `${content.slice(0, 
 /**
  * The message, its `message_sent` activity (§5.3) and the conversation bump (§5.16) in ONE
  * statement: atomic like a transaction, but a single round trip on the hot path of every chat.
+ * Plain SQL on the pool (like the authentication lookup): Prisma's per-query CPU would be a
+ * large share of what the proxy adds to a provider call.
  */
 async function storeMessage(
   deps: AppDeps,
@@ -50,42 +52,56 @@ async function storeMessage(
     description: `Message sent in '${conversation.title}': ${preview(data.content)}`,
     metadata: { conversationId: conversation.id, messageId: id, role: data.role },
   };
-  const at = data.timestamp.toISOString();
-  const rows = await deps.prisma.$queryRaw<MessageRow[]>`
-    WITH message AS (
-      INSERT INTO chat_messages (id, conversation_id, role, content, is_pinned, metadata, author_id, timestamp)
-      VALUES (${id}, ${conversation.id}, ${data.role}, ${data.content}, false, ${JSON.stringify(data.metadata)}::jsonb, ${data.authorId}::uuid, ${at}::timestamptz)
-      RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp
-    ), activity AS (
-      INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
-      SELECT ${newId('activity')}, ${conversation.workspaceId}, 'message_sent', ${activity.description}, ${JSON.stringify(activity.metadata)}::jsonb, ${at}::timestamptz
-      FROM message
-    ), bump AS (
-      UPDATE conversations SET updated_at = ${at}::timestamptz WHERE id = ${conversation.id} AND ${bumpConversation}
-    )
-    SELECT * FROM message`;
+  const rows = await deps.db.query<MessageRow>(
+    `WITH message AS (
+       INSERT INTO chat_messages (id, conversation_id, role, content, is_pinned, metadata, author_id, timestamp)
+       VALUES ($1, $2, $3, $4, false, $5::jsonb, $6::uuid, $7::timestamptz)
+       RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp
+     ), activity AS (
+       INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
+       SELECT $8, $9, 'message_sent', $10, $11::jsonb, $7::timestamptz FROM message
+     ), bump AS (
+       UPDATE conversations SET updated_at = $7::timestamptz WHERE id = $2 AND $12::boolean
+     )
+     SELECT * FROM message`,
+    [
+      id, conversation.id, data.role, data.content, JSON.stringify(data.metadata), data.authorId, data.timestamp.toISOString(),
+      newId('activity'), conversation.workspaceId, activity.description, JSON.stringify(activity.metadata), bumpConversation,
+    ],
+  );
   return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
 }
 
-/** The active injected memories, in insertion order. */
-async function injectedMemories(deps: AppDeps, conversationId: string): Promise<ContextMemory[]> {
-  const links = await deps.prisma.conversationMemory.findMany({
-    where: { conversationId, isActive: true },
-    orderBy: [{ injectedAt: 'asc' }, { id: 'asc' }],
-    select: { memory: { select: { id: true, title: true, content: true } } },
-  });
-  return links.map((l) => l.memory);
+interface ReplyContext {
+  /** The caller's connected integrations (the model may be found through their model ids). */
+  integrations: { id: string; provider: string; modelId: string | null; apiKey: string }[];
+  /** The active injected memories, in insertion order. */
+  injected: ContextMemory[];
+  /** The messages before the new one (at most 9, so the window with it is 10), oldest first. */
+  history: { role: string; content: string; metadata: unknown }[];
+  autoRetrieve: boolean | null;
 }
 
-/** The messages before the new one (at most 9, so the window with it is 10), oldest first. */
-async function historyBefore(deps: AppDeps, conversationId: string, sentAt: Date) {
-  const rows = await deps.prisma.chatMessage.findMany({
-    where: { conversationId, timestamp: { lt: sentAt } },
-    orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
-    take: HISTORY_WINDOW - 1,
-    select: { role: true, content: true, metadata: true },
-  });
-  return rows.reverse();
+/** Everything the reply needs besides the new message, in one query. */
+async function replyContext(deps: AppDeps, userId: string, conversation: SendMessageInput['conversation'], sentAt: Date): Promise<ReplyContext> {
+  const rows = await deps.db.query<ReplyContext>(
+    `SELECT
+       (SELECT coalesce(json_agg(json_build_object('id', i.id, 'provider', i.provider, 'modelId', i.model_id, 'apiKey', i.api_key)
+                                 ORDER BY i.created_at, i.id), '[]'::json)
+          FROM integrations i WHERE i.user_id = $1::uuid AND i.status = 'connected') AS integrations,
+       (SELECT coalesce(json_agg(json_build_object('id', m.id, 'title', m.title, 'content', m.content)
+                                 ORDER BY l.injected_at, l.id), '[]'::json)
+          FROM conversation_memories l JOIN memories m ON m.id = l.memory_id
+         WHERE l.conversation_id = $2 AND l.is_active) AS injected,
+       (SELECT coalesce(json_agg(json_build_object('role', h.role, 'content', h.content, 'metadata', h.metadata)
+                                 ORDER BY h.timestamp, h.id), '[]'::json)
+          FROM (SELECT role, content, metadata, timestamp, id FROM chat_messages
+                 WHERE conversation_id = $2 AND timestamp < $3::timestamptz
+                 ORDER BY timestamp DESC, id DESC LIMIT ${HISTORY_WINDOW - 1}) h) AS history,
+       (SELECT auto_retrieve FROM workspaces WHERE id = $4) AS "autoRetrieve"`,
+    [userId, conversation.id, sentAt.toISOString(), conversation.workspaceId],
+  );
+  return rows[0]!;
 }
 
 function failure(status: number, error: string, userMessage: Message, assistantMessage?: Message) {
@@ -96,23 +112,14 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
   const { conversation, user } = input;
   const sentAt = new Date();
   // Everything the reply needs is read while the user message is written: one round trip of latency.
-  const reads = input.getAiResponse
-    ? Promise.all([
-        deps.prisma.integration.findMany({ where: { userId: user.id, status: 'connected' }, select: { id: true, provider: true, modelId: true, apiKey: true } }),
-        injectedMemories(deps, conversation.id),
-        historyBefore(deps, conversation.id, sentAt),
-        input.autoRetrieve === undefined
-          ? deps.prisma.workspace.findUnique({ where: { id: conversation.workspaceId }, select: { autoRetrieve: true } })
-          : null,
-      ])
-    : null;
+  const reads = input.getAiResponse ? replyContext(deps, user.id, conversation, sentAt) : null;
   reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
   const stored = await storeMessage(deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt }, true);
   const userMessage = presentMessage(stored);
   if (!reads) return { userMessage };
 
   try {
-    const [integrations, injected, previous, workspace] = await reads;
+    const { integrations, injected, history: previous, autoRetrieve } = await reads;
     const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
     let apiKey = '';
     if (model.provider !== 'echo') {
@@ -122,7 +129,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     }
 
     let retrieved: ContextMemory[] = [];
-    const retrieving = input.autoRetrieve ?? workspace?.autoRetrieve ?? false;
+    const retrieving = input.autoRetrieve ?? autoRetrieve ?? false;
     if (retrieving) {
       const injectedIds = new Set(injected.map((m) => m.id));
       const { results } = await searchMemories(deps, {
