@@ -3,6 +3,20 @@
  * later failure answers with `data.userMessage`. The same code serves JSON and SSE: a
  * streaming caller passes `onDelta` and `cancel`, and `onStart` tells it when the
  * provider call begins (after every check that can still answer with a plain status).
+ *
+ * Durability of the user message. It is written before the provider call and must never be
+ * lost once the client has been answered. When a reply is wanted, the client is never
+ * answered right after that write: success answers after the assistant message's write,
+ * and every failure answers after either a partial reply's write or `makeDurable` (below).
+ * Each of those is a synchronous commit, and a synchronous commit flushes the write-ahead
+ * log up to its own commit record, which includes every earlier commit, the user
+ * message's among them. So the user-message write itself need not wait for its WAL flush
+ * (`synchronous_commit = off` for that one transaction): the wait is paid once per
+ * request instead of twice, and not before the provider call. A crash of the database
+ * before a later flush can lose the message only for a request that was never answered
+ * (its connection fails, the client knows it was not sent). Without a reply wanted
+ * (`getAiResponse: false`) the answer follows the user-message write, which then commits
+ * synchronously as usual.
  */
 import type { AppDeps } from '../../app-deps.js';
 import { AppError } from '../../http/errors.js';
@@ -45,7 +59,7 @@ async function storeMessage(
   deps: AppDeps,
   conversation: SendMessageInput['conversation'],
   data: { role: 'user' | 'assistant'; content: string; authorId: string | null; metadata: Record<string, unknown>; timestamp: Date },
-  bumpConversation: boolean,
+  options: { bumpConversation: boolean; /** see the file header: only when a synchronous commit follows before any answer */ deferFlush?: boolean },
 ): Promise<MessageRow> {
   const id = newId('msg');
   const activity = {
@@ -62,11 +76,15 @@ async function storeMessage(
        SELECT $8, $9, 'message_sent', $10, $11::jsonb, $7::timestamptz FROM message
      ), bump AS (
        UPDATE conversations SET updated_at = $7::timestamptz WHERE id = $2 AND $12::boolean
+     ), commit_mode AS (
+       -- Local to this statement's transaction; read when it commits.
+       SELECT set_config('synchronous_commit', 'off', true) WHERE $13::boolean
      )
-     SELECT * FROM message`,
+     SELECT message.* FROM message LEFT JOIN commit_mode ON true`,
     [
       id, conversation.id, data.role, data.content, JSON.stringify(data.metadata), data.authorId, data.timestamp.toISOString(),
-      newId('activity'), conversation.workspaceId, activity.description, JSON.stringify(activity.metadata), bumpConversation,
+      newId('activity'), conversation.workspaceId, activity.description, JSON.stringify(activity.metadata), options.bumpConversation,
+      options.deferFlush ?? false,
     ],
   );
   return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
@@ -104,6 +122,14 @@ async function replyContext(deps: AppDeps, userId: string, conversation: SendMes
   return rows[0]!;
 }
 
+/**
+ * Makes a message written with `deferFlush` durable before a failure is answered: rewriting
+ * its row commits synchronously, which flushes the WAL past the message's own commit.
+ */
+async function makeDurable(deps: AppDeps, messageId: string): Promise<void> {
+  await deps.db.query('UPDATE chat_messages SET is_pinned = is_pinned WHERE id = $1', [messageId]);
+}
+
 function failure(status: number, error: string, userMessage: Message, assistantMessage?: Message) {
   return new AppError(status, error, assistantMessage ? { userMessage, assistantMessage } : { userMessage });
 }
@@ -114,9 +140,14 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
   // Everything the reply needs is read while the user message is written: one round trip of latency.
   const reads = input.getAiResponse ? replyContext(deps, user.id, conversation, sentAt) : null;
   reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
-  const stored = await storeMessage(deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt }, true);
+  const stored = await storeMessage(
+    deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt },
+    { bumpConversation: true, deferFlush: reads !== null },
+  );
   const userMessage = presentMessage(stored);
   if (!reads) return { userMessage };
+  // Set once a synchronous commit has followed the user message's (see the file header).
+  let durable = false;
 
   try {
     const { integrations, injected, history: previous, autoRetrieve } = await reads;
@@ -174,9 +205,10 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
             await storeMessage(deps, conversation, {
               role: 'assistant', content: error.partial, authorId: null, timestamp: replyTime(),
               metadata: { ...meta({ tokens: 0, modelVersion: model.name }), incomplete: true, error: error.kind },
-            }, false),
+            }, { bumpConversation: false }),
           )
         : undefined;
+      if (partial) durable = true;
       const text = scrub(error.message, apiKey);
       if (error.kind === 'rate_limit') throw failure(429, `AI response failed: ${text}`, userMessage, partial);
       if (error.kind === 'timeout') throw failure(504, 'AI response failed: Request timeout', userMessage, partial);
@@ -185,13 +217,20 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     }
     const assistant = await storeMessage(deps, conversation, {
       role: 'assistant', content: reply.content, authorId: null, timestamp: replyTime(), metadata: meta(reply),
-    }, false);
+    }, { bumpConversation: false });
     return { userMessage, assistantMessage: presentMessage(assistant) };
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    if (error instanceof DecryptionError) throw failure(500, `AI call failed: ${error.message}`, userMessage);
-    deps.logger.error({ err: error, conversationId: conversation.id }, 'send-message failed after the user message was stored');
-    throw failure(500, 'AI call failed: Internal error', userMessage);
+    let answer: AppError;
+    if (error instanceof AppError) answer = error;
+    else if (error instanceof DecryptionError) answer = failure(500, `AI call failed: ${error.message}`, userMessage);
+    else {
+      deps.logger.error({ err: error, conversationId: conversation.id }, 'send-message failed after the user message was stored');
+      answer = failure(500, 'AI call failed: Internal error', userMessage);
+    }
+    // Every failure carries data.userMessage, so the message must be durable first. When that
+    // fails too (the database is gone), its error is the answer: a failure without a userMessage.
+    if (!durable) await makeDurable(deps, stored.id);
+    throw answer;
   }
 }
 
