@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import pg from 'pg';
-import { fmt, freshPostgresDatabase, startServer, table } from '../lib.js';
+import { fmt, freePort, freshPostgresDatabase, startServer, table } from '../lib.js';
 
 const CONNECTIONS = 32;
 const CLOSED_MS = 5000;
@@ -146,7 +146,7 @@ async function defaultWorkspace(url: string): Promise<string> {
 export default async function run() {
   const fake = await startFakeProcess();
   const database = await freshPostgresDatabase('chat');
-  const server = await startServer({ DATABASE_URL: database.url, DATABASE_POOL_SIZE: '20', ...fake.env }, 18_431);
+  const server = await startServer({ DATABASE_URL: database.url, DATABASE_POOL_SIZE: '20', ...fake.env }, await freePort());
   try {
     const api = (path: string, init: RequestInit & { token?: string } = {}) =>
       fetch(`${server.url}/api${path}`, {
