@@ -42,7 +42,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'A conversation with its messages (oldest first) and injected memories',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:read');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:read');
         return presentConversation(await conversations.getFullConversation(deps.prisma, params.conversationId!));
       },
     }),
@@ -52,7 +52,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       body: updateConversationBody,
       responses: { 400: 'Invalid value', 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, params, body }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
         return presentConversation(await conversations.updateConversation(deps, params.conversationId!, body));
       },
     }),
@@ -61,7 +61,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Delete a conversation with its messages and injection links',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
         await conversations.deleteConversation(deps, params.conversationId!);
         return { message: 'Conversation deleted successfully' };
       },
@@ -80,7 +80,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
         502: 'Provider error (data.userMessage)', 504: 'Provider timeout (data.userMessage)',
       },
       handler: async ({ deps, user, params, body, req, res }) => {
-        const { conversation } = await conversationAccess(deps.prisma, user.id, params.conversationId!, 'message:write');
+        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write');
         const input = { user, conversation, content: body.content, getAiResponse: body.getAiResponse ?? true, autoRetrieve: body.autoRetrieve };
         if (!wantsEventStream(req, body.stream) || !input.getAiResponse) return sendMessage(deps, input);
 
@@ -113,7 +113,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       body: updateMessageBody,
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
       handler: async ({ deps, user, params, body }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'message:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write');
         return presentMessage(await conversations.updateMessage(deps, params.conversationId!, params.messageId!, body));
       },
     }),
@@ -122,7 +122,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Delete a message',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
       handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'message:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write');
         await conversations.deleteMessage(deps, params.conversationId!, params.messageId!);
         return { message: 'Message deleted successfully' };
       },
@@ -133,7 +133,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       body: injectMemoryBody,
       responses: { 400: 'memoryId required', 403: 'Access denied', 404: 'Conversation not found | Memory not found' },
       handler: async ({ deps, user, params, body }) => {
-        const { conversation } = await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
         await conversations.injectMemory(deps, conversation, body.memoryId);
         return { message: 'Memory injected successfully' };
       },
@@ -143,7 +143,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Remove an injected memory from the conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
       handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
         await conversations.removeInjection(deps, params.conversationId!, params.memoryId!);
         return { message: 'Memory removed successfully' };
       },
@@ -153,7 +153,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Pause or re-activate an injected memory',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
       handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
         return conversations.toggleInjection(deps, params.conversationId!, params.memoryId!);
       },
     }),
@@ -162,7 +162,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off)',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
         const { conversation, memory } = await closeConversation(deps, user, params.conversationId!);
         return { conversation: presentConversation(conversation), memory, message: 'Conversation closed and summarized successfully' };
       },
@@ -172,7 +172,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Reopen a closed conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.prisma, user.id, params.conversationId!, 'conversation:write');
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
         return { conversation: presentConversation(await conversations.reopenConversation(deps, params.conversationId!)), message: 'Conversation reopened successfully' };
       },
     }),

@@ -150,6 +150,42 @@ describeEachStorage('chat', (ctx) => {
     expect(await app.deps.prisma.chatMessage.count({ where: { conversationId: conv.id } })).toBe(3);
   });
 
+  it('the user message commits without waiting for its flush only when a synchronous commit follows before the answer', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const conv = await newConversation(app, s, 'model-gpt-4o');
+    // The message and its activity are inserted by one statement (same xmin); a failure answered
+    // without any later write rewrites the message's row under a synchronous commit first.
+    const rewritten = async (content: string) => {
+      const rows = await app.deps.db.query<{ same: boolean }>(
+        `SELECT m.xmin::text = a.xmin::text AS same FROM chat_messages m JOIN activities a ON a.metadata->>'messageId' = m.id
+          WHERE m.conversation_id = $1 AND m.role = 'user' AND m.content = $2`,
+        [conv.id, content],
+      );
+      expect(rows).toHaveLength(1);
+      return !rows[0]!.same;
+    };
+    expect((await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'no integration' })).status).toBe(400);
+    expect(await rewritten('no integration')).toBe(true);
+    await connect(app, s, 'openai', 'chat429');
+    expect((await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'rate limited' })).status).toBe(429);
+    expect(await rewritten('rate limited')).toBe(true);
+    const stream = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'rate limited, streaming', stream: true });
+    expect(parseSse(stream.text).at(-1)).toMatchObject({ event: 'error', data: { status: 429 } });
+    expect(await rewritten('rate limited, streaming')).toBe(true);
+    // Success: the assistant message's synchronous commit flushes the user message's too.
+    await app.deps.prisma.integration.deleteMany({ where: { userId: s.user.id } });
+    await connect(app, s, 'openai');
+    expect((await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'answered' })).status).toBe(201);
+    expect(await rewritten('answered')).toBe(false);
+    // Without a reply the answer follows the write: it commits synchronously, nothing is rewritten.
+    expect((await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'no reply', getAiResponse: false })).status).toBe(201);
+    expect(await rewritten('no reply')).toBe(false);
+    // The relaxed setting is local to that one transaction: no pooled session keeps it.
+    const settings = await Promise.all(Array.from({ length: 12 }, () => app.deps.db.query<{ synchronous_commit: string }>('SHOW synchronous_commit')));
+    expect(new Set(settings.map((rows) => rows[0]!.synchronous_commit))).toEqual(new Set(['on']));
+  });
+
   it('unknown model ids answer through echo (§5.6), needing no integration', async () => {
     const app = ctx();
     const s = await registerUser(app);

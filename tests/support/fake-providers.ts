@@ -194,7 +194,17 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
   return json(res, 200, jsonReply(provider, model, DEFAULT_REPLY));
 }
 
-export async function startFakeProviders(): Promise<FakeProviders> {
+export interface FakeProviderOptions {
+  /**
+   * How long an idle connection stays open (default 1 s, so tests shut down quickly). The
+   * server advertises it (`Keep-Alive: timeout=1`), and undici closes a socket whose advertised
+   * timeout is within its 2 s safety margin after every response: benches that want connection
+   * reuse, as with the real vendors, ask for longer.
+   */
+  keepAliveTimeoutMs?: number;
+}
+
+export async function startFakeProviders(options: FakeProviderOptions = {}): Promise<FakeProviders> {
   const requests: RecordedRequest[] = [];
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -219,7 +229,7 @@ export async function startFakeProviders(): Promise<FakeProviders> {
       res.destroy();
     }
   });
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -3,6 +3,20 @@
  * later failure answers with `data.userMessage`. The same code serves JSON and SSE: a
  * streaming caller passes `onDelta` and `cancel`, and `onStart` tells it when the
  * provider call begins (after every check that can still answer with a plain status).
+ *
+ * Durability of the user message. It is written before the provider call and must never be
+ * lost once the client has been answered. When a reply is wanted, the client is never
+ * answered right after that write: success answers after the assistant message's write,
+ * and every failure answers after either a partial reply's write or `makeDurable` (below).
+ * Each of those is a synchronous commit, and a synchronous commit flushes the write-ahead
+ * log up to its own commit record, which includes every earlier commit, the user
+ * message's among them. So the user-message write itself need not wait for its WAL flush
+ * (`synchronous_commit = off` for that one transaction): the wait is paid once per
+ * request instead of twice, and not before the provider call. A crash of the database
+ * before a later flush can lose the message only for a request that was never answered
+ * (its connection fails, the client knows it was not sent). Without a reply wanted
+ * (`getAiResponse: false`) the answer follows the user-message write, which then commits
+ * synchronously as usual.
  */
 import type { AppDeps } from '../../app-deps.js';
 import { AppError } from '../../http/errors.js';
@@ -38,54 +52,82 @@ const preview = (content: string) => (content.length > 50 ? `${content.slice(0, 
 /**
  * The message, its `message_sent` activity (§5.3) and the conversation bump (§5.16) in ONE
  * statement: atomic like a transaction, but a single round trip on the hot path of every chat.
+ * Plain SQL on the pool (like the authentication lookup): Prisma's per-query CPU would be a
+ * large share of what the proxy adds to a provider call.
  */
 async function storeMessage(
   deps: AppDeps,
   conversation: SendMessageInput['conversation'],
   data: { role: 'user' | 'assistant'; content: string; authorId: string | null; metadata: Record<string, unknown>; timestamp: Date },
-  bumpConversation: boolean,
+  options: { bumpConversation: boolean; /** see the file header: only when a synchronous commit follows before any answer */ deferFlush?: boolean },
 ): Promise<MessageRow> {
   const id = newId('msg');
   const activity = {
     description: `Message sent in '${conversation.title}': ${preview(data.content)}`,
     metadata: { conversationId: conversation.id, messageId: id, role: data.role },
   };
-  const at = data.timestamp.toISOString();
-  const rows = await deps.prisma.$queryRaw<MessageRow[]>`
-    WITH message AS (
-      INSERT INTO chat_messages (id, conversation_id, role, content, is_pinned, metadata, author_id, timestamp)
-      VALUES (${id}, ${conversation.id}, ${data.role}, ${data.content}, false, ${JSON.stringify(data.metadata)}::jsonb, ${data.authorId}::uuid, ${at}::timestamptz)
-      RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp
-    ), activity AS (
-      INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
-      SELECT ${newId('activity')}, ${conversation.workspaceId}, 'message_sent', ${activity.description}, ${JSON.stringify(activity.metadata)}::jsonb, ${at}::timestamptz
-      FROM message
-    ), bump AS (
-      UPDATE conversations SET updated_at = ${at}::timestamptz WHERE id = ${conversation.id} AND ${bumpConversation}
-    )
-    SELECT * FROM message`;
+  const rows = await deps.db.query<MessageRow>(
+    `WITH message AS (
+       INSERT INTO chat_messages (id, conversation_id, role, content, is_pinned, metadata, author_id, timestamp)
+       VALUES ($1, $2, $3, $4, false, $5::jsonb, $6::uuid, $7::timestamptz)
+       RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp
+     ), activity AS (
+       INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
+       SELECT $8, $9, 'message_sent', $10, $11::jsonb, $7::timestamptz FROM message
+     ), bump AS (
+       UPDATE conversations SET updated_at = $7::timestamptz WHERE id = $2 AND $12::boolean
+     ), commit_mode AS (
+       -- Local to this statement's transaction; read when it commits.
+       SELECT set_config('synchronous_commit', 'off', true) WHERE $13::boolean
+     )
+     SELECT message.* FROM message LEFT JOIN commit_mode ON true`,
+    [
+      id, conversation.id, data.role, data.content, JSON.stringify(data.metadata), data.authorId, data.timestamp.toISOString(),
+      newId('activity'), conversation.workspaceId, activity.description, JSON.stringify(activity.metadata), options.bumpConversation,
+      options.deferFlush ?? false,
+    ],
+  );
   return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
 }
 
-/** The active injected memories, in insertion order. */
-async function injectedMemories(deps: AppDeps, conversationId: string): Promise<ContextMemory[]> {
-  const links = await deps.prisma.conversationMemory.findMany({
-    where: { conversationId, isActive: true },
-    orderBy: [{ injectedAt: 'asc' }, { id: 'asc' }],
-    select: { memory: { select: { id: true, title: true, content: true } } },
-  });
-  return links.map((l) => l.memory);
+interface ReplyContext {
+  /** The caller's connected integrations (the model may be found through their model ids). */
+  integrations: { id: string; provider: string; modelId: string | null; apiKey: string }[];
+  /** The active injected memories, in insertion order. */
+  injected: ContextMemory[];
+  /** The messages before the new one (at most 9, so the window with it is 10), oldest first. */
+  history: { role: string; content: string; metadata: unknown }[];
+  autoRetrieve: boolean | null;
 }
 
-/** The messages before the new one (at most 9, so the window with it is 10), oldest first. */
-async function historyBefore(deps: AppDeps, conversationId: string, sentAt: Date) {
-  const rows = await deps.prisma.chatMessage.findMany({
-    where: { conversationId, timestamp: { lt: sentAt } },
-    orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
-    take: HISTORY_WINDOW - 1,
-    select: { role: true, content: true, metadata: true },
-  });
-  return rows.reverse();
+/** Everything the reply needs besides the new message, in one query. */
+async function replyContext(deps: AppDeps, userId: string, conversation: SendMessageInput['conversation'], sentAt: Date): Promise<ReplyContext> {
+  const rows = await deps.db.query<ReplyContext>(
+    `SELECT
+       (SELECT coalesce(json_agg(json_build_object('id', i.id, 'provider', i.provider, 'modelId', i.model_id, 'apiKey', i.api_key)
+                                 ORDER BY i.created_at, i.id), '[]'::json)
+          FROM integrations i WHERE i.user_id = $1::uuid AND i.status = 'connected') AS integrations,
+       (SELECT coalesce(json_agg(json_build_object('id', m.id, 'title', m.title, 'content', m.content)
+                                 ORDER BY l.injected_at, l.id), '[]'::json)
+          FROM conversation_memories l JOIN memories m ON m.id = l.memory_id
+         WHERE l.conversation_id = $2 AND l.is_active) AS injected,
+       (SELECT coalesce(json_agg(json_build_object('role', h.role, 'content', h.content, 'metadata', h.metadata)
+                                 ORDER BY h.timestamp, h.id), '[]'::json)
+          FROM (SELECT role, content, metadata, timestamp, id FROM chat_messages
+                 WHERE conversation_id = $2 AND timestamp < $3::timestamptz
+                 ORDER BY timestamp DESC, id DESC LIMIT ${HISTORY_WINDOW - 1}) h) AS history,
+       (SELECT auto_retrieve FROM workspaces WHERE id = $4) AS "autoRetrieve"`,
+    [userId, conversation.id, sentAt.toISOString(), conversation.workspaceId],
+  );
+  return rows[0]!;
+}
+
+/**
+ * Makes a message written with `deferFlush` durable before a failure is answered: rewriting
+ * its row commits synchronously, which flushes the WAL past the message's own commit.
+ */
+async function makeDurable(deps: AppDeps, messageId: string): Promise<void> {
+  await deps.db.query('UPDATE chat_messages SET is_pinned = is_pinned WHERE id = $1', [messageId]);
 }
 
 function failure(status: number, error: string, userMessage: Message, assistantMessage?: Message) {
@@ -96,23 +138,19 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
   const { conversation, user } = input;
   const sentAt = new Date();
   // Everything the reply needs is read while the user message is written: one round trip of latency.
-  const reads = input.getAiResponse
-    ? Promise.all([
-        deps.prisma.integration.findMany({ where: { userId: user.id, status: 'connected' }, select: { id: true, provider: true, modelId: true, apiKey: true } }),
-        injectedMemories(deps, conversation.id),
-        historyBefore(deps, conversation.id, sentAt),
-        input.autoRetrieve === undefined
-          ? deps.prisma.workspace.findUnique({ where: { id: conversation.workspaceId }, select: { autoRetrieve: true } })
-          : null,
-      ])
-    : null;
+  const reads = input.getAiResponse ? replyContext(deps, user.id, conversation, sentAt) : null;
   reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
-  const stored = await storeMessage(deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt }, true);
+  const stored = await storeMessage(
+    deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt },
+    { bumpConversation: true, deferFlush: reads !== null },
+  );
   const userMessage = presentMessage(stored);
   if (!reads) return { userMessage };
+  // Set once a synchronous commit has followed the user message's (see the file header).
+  let durable = false;
 
   try {
-    const [integrations, injected, previous, workspace] = await reads;
+    const { integrations, injected, history: previous, autoRetrieve } = await reads;
     const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
     let apiKey = '';
     if (model.provider !== 'echo') {
@@ -122,7 +160,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     }
 
     let retrieved: ContextMemory[] = [];
-    const retrieving = input.autoRetrieve ?? workspace?.autoRetrieve ?? false;
+    const retrieving = input.autoRetrieve ?? autoRetrieve ?? false;
     if (retrieving) {
       const injectedIds = new Set(injected.map((m) => m.id));
       const { results } = await searchMemories(deps, {
@@ -167,9 +205,10 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
             await storeMessage(deps, conversation, {
               role: 'assistant', content: error.partial, authorId: null, timestamp: replyTime(),
               metadata: { ...meta({ tokens: 0, modelVersion: model.name }), incomplete: true, error: error.kind },
-            }, false),
+            }, { bumpConversation: false }),
           )
         : undefined;
+      if (partial) durable = true;
       const text = scrub(error.message, apiKey);
       if (error.kind === 'rate_limit') throw failure(429, `AI response failed: ${text}`, userMessage, partial);
       if (error.kind === 'timeout') throw failure(504, 'AI response failed: Request timeout', userMessage, partial);
@@ -178,13 +217,20 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     }
     const assistant = await storeMessage(deps, conversation, {
       role: 'assistant', content: reply.content, authorId: null, timestamp: replyTime(), metadata: meta(reply),
-    }, false);
+    }, { bumpConversation: false });
     return { userMessage, assistantMessage: presentMessage(assistant) };
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    if (error instanceof DecryptionError) throw failure(500, `AI call failed: ${error.message}`, userMessage);
-    deps.logger.error({ err: error, conversationId: conversation.id }, 'send-message failed after the user message was stored');
-    throw failure(500, 'AI call failed: Internal error', userMessage);
+    let answer: AppError;
+    if (error instanceof AppError) answer = error;
+    else if (error instanceof DecryptionError) answer = failure(500, `AI call failed: ${error.message}`, userMessage);
+    else {
+      deps.logger.error({ err: error, conversationId: conversation.id }, 'send-message failed after the user message was stored');
+      answer = failure(500, 'AI call failed: Internal error', userMessage);
+    }
+    // Every failure carries data.userMessage, so the message must be durable first. When that
+    // fails too (the database is gone), its error is the answer: a failure without a userMessage.
+    if (!durable) await makeDurable(deps, stored.id);
+    throw answer;
   }
 }
 

@@ -3,22 +3,53 @@
  * and authorize through `conversationAccess`; these functions then do the work.
  */
 import type { AppDeps } from '../../app-deps.js';
-import type { PrismaClient } from '../../db/client.js';
+import type { Database, PrismaClient } from '../../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { notFound } from '../../http/errors.js';
 import { newId } from '../../lib/ids.js';
-import { type Action, authorize, memberSelect, roleOf } from '../../policies/index.js';
+import { type Action, authorize, roleOf } from '../../policies/index.js';
 import { logActivity } from '../activity.js';
 
 export const CONVERSATION_NOT_FOUND = 'Conversation not found';
 
-/** Loads a conversation (404 first), then checks the caller's role in its workspace (403). */
-export async function conversationAccess(prisma: PrismaClient, userId: string, conversationId: string, action: Action) {
-  // One query: the conversation with its workspace and the caller's membership.
-  const row = await prisma.conversation.findUnique({ where: { id: conversationId }, include: { workspace: { select: memberSelect(userId) } } });
+interface AccessRow {
+  id: string;
+  workspaceId: string;
+  title: string;
+  modelId: string;
+  status: string;
+  createdById: string | null;
+  summaryMemoryId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  workspaceName: string;
+  ownerId: string;
+  memberRole: string | null;
+}
+
+/**
+ * Loads a conversation (404 first), then checks the caller's role in its workspace (403).
+ * One plain query (the conversation, its workspace and the caller's membership): this runs
+ * before every conversation and chat operation, where Prisma's relation loading cost several
+ * queries' worth of CPU.
+ */
+export async function conversationAccess(db: Pick<Database, 'query'>, userId: string, conversationId: string, action: Action) {
+  const rows = await db.query<AccessRow>(
+    `SELECT c.id, c.workspace_id AS "workspaceId", c.title, c.model_id AS "modelId", c.status,
+            c.created_by_id::text AS "createdById", c.summary_memory_id AS "summaryMemoryId",
+            c.created_at AS "createdAt", c.updated_at AS "updatedAt",
+            w.name AS "workspaceName", w.owner_id::text AS "ownerId",
+            (SELECT m.role FROM team_members m WHERE m.workspace_id = w.id AND m.user_id = $2::uuid) AS "memberRole"
+       FROM conversations c JOIN workspaces w ON w.id = c.workspace_id
+      WHERE c.id = $1`,
+    [conversationId, userId],
+  );
+  const row = rows[0];
   if (!row) throw notFound(CONVERSATION_NOT_FOUND);
-  const { workspace, ...conversation } = row;
-  const access = { workspace: { id: workspace.id, name: workspace.name, ownerId: workspace.ownerId }, role: roleOf(workspace, userId) };
+  const { workspaceName, ownerId, memberRole, ...fields } = row;
+  const conversation = { ...fields, createdAt: new Date(fields.createdAt), updatedAt: new Date(fields.updatedAt) };
+  const role = roleOf({ ownerId, members: memberRole === null ? [] : [{ role: memberRole }] }, userId);
+  const access = { workspace: { id: conversation.workspaceId, name: workspaceName, ownerId }, role };
   authorize(access, action);
   return { conversation, access };
 }
