@@ -28,7 +28,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   const logger = options.logger ?? createLogger(config);
   const db = options.db ?? (await openDatabase(databaseOptionsFrom(config)));
   const background = new Set<Promise<unknown>>();
-  const health = new HealthRegistry(db, config.version);
+  const health = new HealthRegistry(db, config.version, config.databaseTimeoutMs);
   const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);
   health.register('embeddings', () => embeddings.health());
   return {
