@@ -37,7 +37,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     prisma: db.prisma,
     logger,
     health,
-    rateLimitStore: createRateLimitStoreFactory(config.redisUrl),
+    rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix),
     background,
     embeddings,
     vectorIndex: new InMemoryVectorIndex(db.prisma),

@@ -51,7 +51,13 @@ function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
   };
   const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
   hourly.unref();
-  const retention = setInterval(run('retention cleanup', () => sweepExpiredContent(deps)), deps.config.retentionSweepIntervalMs);
+  const sweep = async () => {
+    const result = await sweepExpiredContent(deps);
+    // With several instances only the one holding the lock sweeps; the others say so at debug level.
+    if (!result.swept) deps.logger.debug('retention cleanup skipped: another instance is sweeping');
+    else deps.logger.info({ conversations: result.conversations, memories: result.memories, messages: result.messages }, 'retention cleanup');
+  };
+  const retention = setInterval(run('retention cleanup', sweep), deps.config.retentionSweepIntervalMs);
   retention.unref();
   return [hourly, retention];
 }

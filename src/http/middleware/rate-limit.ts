@@ -15,14 +15,14 @@ export interface RateLimitStoreFactory {
   close(): Promise<void>;
 }
 
-export function createRateLimitStoreFactory(redisUrl: string | null): RateLimitStoreFactory {
+export function createRateLimitStoreFactory(redisUrl: string | null, keyPrefix = 'chimera:'): RateLimitStoreFactory {
   if (!redisUrl) return { create: () => undefined, close: async () => {} };
   const client = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
   client.on('error', () => {}); // reported through failing requests, not crashes
   return {
     create: (prefix) =>
       new RedisStore({
-        prefix: `chimera:rl:${prefix}:`,
+        prefix: `${keyPrefix}rl:${prefix}:`,
         sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as never,
       }),
     close: async () => {
