@@ -12,6 +12,7 @@
  *   `chat429` / `chat500`  chat rate limit / server error
  *   `malformed` chat answers 200 with a body that is not JSON
  *   `slow`      chat waits SLOW_MS before answering (beyond the test timeout)
+ *   `hang`      chat never answers: the request is held until the client gives up
  *   `cut`       the reply stops midway: the socket is destroyed after two pieces
  *   `drip`      a long stream, one piece every 50 ms (for client disconnects)
  *   `testslow` / `test500` / `nobalance`  connection tests slow / 500 / DeepSeek 402
@@ -183,6 +184,10 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
     return res.end('{"choices": [oops this is not json');
   }
   if (key.includes('slow') && !(await sleep(SLOW_MS, req))) return;
+  if (key.includes('hang')) {
+    await sleep(2 ** 31 - 1, req); // until the client closes the connection
+    return;
+  }
   if (key.includes('cut')) {
     if (streaming) return streamReply(provider, model, req, res, PIECES, { cutAfter: 2 });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
