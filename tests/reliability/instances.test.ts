@@ -203,7 +203,7 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     const kept = await direct.query<{ n: number }>('SELECT count(*)::int AS n FROM memories WHERE workspace_id = $1', [keep.workspaceId]);
     expect(kept.rows[0]!.n).toBe(N);
 
-    const runs = [...a.logLines().slice(logsBefore.a).map((l) => ({ ...l, instance: 'A' })), ...b.logLines().slice(logsBefore.b).map((l) => ({ ...l, instance: 'B' }))]
+    const runs = [...a.logLines().slice(logsBefore.a).map((l): Record<string, any> => ({ ...l, instance: 'A' })), ...b.logLines().slice(logsBefore.b).map((l): Record<string, any> => ({ ...l, instance: 'B' }))]
       .filter((l) => l.msg === 'retention cleanup');
     const deleting = runs.filter((l) => l.memories + l.conversations + l.messages > 0);
     console.log(`[instances] retention: ${runs.length} sweeps ran after the lock was released (A ${runs.filter((r) => r.instance === 'A').length}, B ${runs.filter((r) => r.instance === 'B').length}); deleting runs: ${JSON.stringify(deleting.map(({ instance, memories, conversations, messages }) => ({ instance, memories, conversations, messages })))}`);

@@ -13,6 +13,7 @@
  *   `malformed` chat answers 200 with a body that is not JSON
  *   `slow`      chat waits SLOW_MS before answering (beyond the test timeout)
  *   `hang`      chat never answers: the request is held until the client gives up
+ *   `wait`      chat answers normally after WAIT_MS (a request that is surely in flight)
  *   `cut`       the reply stops midway: the socket is destroyed after two pieces
  *   `drip`      a long stream, one piece every 50 ms (for client disconnects)
  *   `testslow` / `test500` / `nobalance`  connection tests slow / 500 / DeepSeek 402
@@ -34,6 +35,7 @@ export interface RecordedRequest {
 }
 
 export const SLOW_MS = 6000;
+export const WAIT_MS = 1500;
 export const DEFAULT_REPLY = 'Hello from the fake provider. All systems nominal.';
 const PIECES = ['Hello', ' from', ' the fake', ' provider.', ' All systems', ' nominal.'];
 
@@ -184,6 +186,7 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
     return res.end('{"choices": [oops this is not json');
   }
   if (key.includes('slow') && !(await sleep(SLOW_MS, req))) return;
+  if (key.includes('wait') && !(await sleep(WAIT_MS, req))) return;
   if (key.includes('hang')) {
     await sleep(2 ** 31 - 1, req); // until the client closes the connection
     return;
