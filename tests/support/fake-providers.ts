@@ -73,11 +73,16 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
 
 const sleep = (ms: number, req: IncomingMessage) =>
   new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(true), ms);
-    req.socket.once('close', () => {
+    const onClose = () => {
       clearTimeout(timer);
       resolve(false);
-    });
+    };
+    // Kept-alive sockets serve many requests: the listener goes when the wait ends.
+    const timer = setTimeout(() => {
+      req.socket.off('close', onClose);
+      resolve(true);
+    }, ms);
+    req.socket.once('close', onClose);
   });
 
 function errorBody(provider: FakeProvider, status: number, message: string) {
