@@ -37,7 +37,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     prisma: db.prisma,
     logger,
     health,
-    rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix),
+    rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
     background,
     embeddings,
     vectorIndex: new InMemoryVectorIndex(db.prisma),
