@@ -76,10 +76,18 @@ class Drain {
 }
 
 function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
-  const run = (name: string, job: () => Promise<unknown>) => () => {
-    const p = job().catch((error) => deps.logger.warn({ err: error }, `${name} failed`));
-    deps.background.add(p);
-    void p.finally(() => deps.background.delete(p));
+  const run = (name: string, job: () => Promise<unknown>) => {
+    let running = false; // a round that outlasts the interval is not joined by the next one
+    return () => {
+      if (running) return;
+      running = true;
+      const p = job().catch((error) => deps.logger.warn({ err: error }, `${name} failed`));
+      deps.background.add(p);
+      void p.finally(() => {
+        running = false;
+        deps.background.delete(p);
+      });
+    };
   };
   const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
   hourly.unref();
