@@ -9,6 +9,8 @@
  * opens a fresh connection and runs `SELECT 1` under the same timeout: if the database answers,
  * the query is merely slow and is left alone; if it does not, every socket that is waiting is
  * destroyed, so its query fails with a connection error (a 503) and the pool reconnects later.
+ * (Over TLS the encrypted stream bypasses the plain socket, so such connections are not watched:
+ * they keep the query timeout as their only bound.)
  */
 import { Socket } from 'node:net';
 
