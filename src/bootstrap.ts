@@ -28,7 +28,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   const logger = options.logger ?? createLogger(config);
   const db = options.db ?? (await openDatabase(databaseOptionsFrom(config)));
   const background = new Set<Promise<unknown>>();
-  const health = new HealthRegistry(db, config.version);
+  const health = new HealthRegistry(db, config.version, config.databaseTimeoutMs);
   const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);
   health.register('embeddings', () => embeddings.health());
   return {
@@ -37,7 +37,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     prisma: db.prisma,
     logger,
     health,
-    rateLimitStore: createRateLimitStoreFactory(config.redisUrl),
+    rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
     background,
     embeddings,
     vectorIndex: new InMemoryVectorIndex(db.prisma),

@@ -3,11 +3,12 @@
  * and a graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
  * finish within SHUTDOWN_GRACE, close the database).
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import { createDeps, createLogger, packageVersion } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/env.js';
+import { failure } from './http/envelope.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
 import { sweepExpiredContent } from './services/settings/retention.js';
 
@@ -28,7 +29,9 @@ async function main() {
   if (applied.length) logger.info({ applied }, 'migrations applied');
 
   const app = createApp(deps);
-  const server = app.listen(config.port, config.host);
+  const drain = new Drain();
+  const server = createServer(drain.handler(app));
+  server.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -40,34 +43,87 @@ async function main() {
 
   deps.embeddings.start();
   const timers = startMaintenance(deps);
-  installShutdown(server, deps, timers);
+  installShutdown(server, drain, deps, timers);
+}
+
+/**
+ * Once shutdown begins, the server is draining: a request that still arrives on an open
+ * keep-alive connection is refused with a 503 envelope (a proxy or client retries elsewhere)
+ * instead of being served by a process about to exit, and every response in flight tells its
+ * client to close the connection, so none is reused.
+ */
+class Drain {
+  draining = false;
+  private readonly active = new Set<ServerResponse>();
+
+  handler(app: (req: IncomingMessage, res: ServerResponse) => void) {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      if (this.draining) {
+        res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close', 'Retry-After': '5' });
+        res.end(JSON.stringify(failure('Server is shutting down')));
+        return;
+      }
+      this.active.add(res);
+      res.once('close', () => this.active.delete(res));
+      app(req, res);
+    };
+  }
+
+  start(): void {
+    this.draining = true;
+    for (const res of this.active) if (!res.headersSent) res.setHeader('Connection', 'close');
+  }
 }
 
 function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
-  const run = (name: string, job: () => Promise<unknown>) => () => {
-    const p = job().catch((error) => deps.logger.warn({ err: error }, `${name} failed`));
-    deps.background.add(p);
-    void p.finally(() => deps.background.delete(p));
+  const run = (name: string, job: () => Promise<unknown>) => {
+    let running = false; // a round that outlasts the interval is not joined by the next one
+    return () => {
+      if (running) return;
+      running = true;
+      const p = job().catch((error) => deps.logger.warn({ err: error }, `${name} failed`));
+      deps.background.add(p);
+      void p.finally(() => {
+        running = false;
+        deps.background.delete(p);
+      });
+    };
   };
   const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
   hourly.unref();
-  const retention = setInterval(run('retention cleanup', () => sweepExpiredContent(deps)), deps.config.retentionSweepIntervalMs);
+  const sweep = async () => {
+    const result = await sweepExpiredContent(deps);
+    // With several instances only the one holding the lock sweeps; the others say so at debug level.
+    if (!result.swept) deps.logger.debug('retention cleanup skipped: another instance is sweeping');
+    else deps.logger.info({ conversations: result.conversations, memories: result.memories, messages: result.messages }, 'retention cleanup');
+  };
+  const retention = setInterval(run('retention cleanup', sweep), deps.config.retentionSweepIntervalMs);
   retention.unref();
   return [hourly, retention];
 }
 
-function installShutdown(server: Server, deps: AppDeps, timers: NodeJS.Timeout[]) {
+/** After the grace period, closing the pools and the embedder may take this long before the process exits anyway. */
+const CLEANUP_MS = 2000;
+
+function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: NodeJS.Timeout[]) {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     deps.logger.info({ signal }, 'shutting down');
     timers.forEach(clearInterval);
+    drain.start();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = setTimeout(() => {
       deps.logger.warn('grace period over; closing remaining connections');
       server.closeAllConnections();
+      // Whatever still runs (a long background job, a pool that does not close) is abandoned:
+      // the database rolls back its open transactions, the embedding backlog is durable.
+      setTimeout(() => {
+        deps.logger.error('shutdown cleanup did not finish in time; exiting');
+        process.exit(1);
+      }, CLEANUP_MS).unref();
     }, deps.config.shutdownGraceMs);
     grace.unref();
     await closed;

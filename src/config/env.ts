@@ -56,6 +56,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT: z.string().default('1mb'),
   REDIS_URL: z.string().optional(),
+  /** Prefix of every key this server writes to Redis (several deployments or test runs can share one Redis). */
+  REDIS_KEY_PREFIX: z.string().max(100).default('chimera:'),
   AUTH_RATE_LIMIT_WINDOW: duration.default(parseDuration('15m')),
   AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(100),
   AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
@@ -115,6 +117,7 @@ export interface Config {
   logLevel: string;
   bodyLimit: string;
   redisUrl: string | null;
+  redisKeyPrefix: string;
   authRateLimit: { windowMs: number; perIp: number; perEmail: number };
   trustProxy: string;
   shutdownGraceMs: number;
@@ -224,6 +227,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT,
     redisUrl: e.REDIS_URL ?? null,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     authRateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW, perIp: e.AUTH_RATE_LIMIT_PER_IP, perEmail: e.AUTH_RATE_LIMIT_PER_EMAIL },
     trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE,

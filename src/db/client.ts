@@ -11,6 +11,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
+import { ConnectionWatchdog } from './watchdog.js';
 
 export type { PrismaClient };
 export type StorageKind = 'pglite' | 'postgres';
@@ -82,13 +83,26 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     };
   }
   const timeoutMs = options.timeoutMs ?? 5000;
+  // A database that stops answering without closing its connections (frozen host, partition)
+  // fails the waiting queries after about `timeoutMs` instead of the query timeout below.
+  const watchdog = new ConnectionWatchdog(timeoutMs, async () => {
+    const probe = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.query('SELECT 1');
+    } finally {
+      void probe.end().catch(() => {});
+    }
+  });
   const poolConfig = {
     connectionString: options.url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: timeoutMs,
-    // Keeps a dead or hung server from holding requests forever.
+    // The last resort for a query that never ends; the watchdog acts long before on a dead server.
     query_timeout: Math.max(timeoutMs * 6, 30_000),
     keepAlive: true,
+    stream: watchdog.stream,
   };
   const pool = new pg.Pool(poolConfig);
   pool.on('error', () => {}); // an idle client losing its server must not crash the process
@@ -113,6 +127,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await prisma.$disconnect();
       await pool.end();
       await side.end();
+      watchdog.close();
     },
   };
 }

@@ -60,6 +60,8 @@ describe('server process', () => {
     child.kill('SIGTERM');
     const res = await inFlight;
     expect(res.status).toBe(201);
+    // Draining: the client is told not to reuse the connection for a next request.
+    expect(res.headers.get('connection')).toBe('close');
     expect(await exit).toBe(0);
     await expect(fetch(`${base}/health`)).rejects.toThrow();
   }, 120_000);

@@ -12,6 +12,8 @@
  *   `chat429` / `chat500`  chat rate limit / server error
  *   `malformed` chat answers 200 with a body that is not JSON
  *   `slow`      chat waits SLOW_MS before answering (beyond the test timeout)
+ *   `hang`      chat never answers: the request is held until the client gives up
+ *   `wait`      chat answers normally after WAIT_MS (a request that is surely in flight)
  *   `cut`       the reply stops midway: the socket is destroyed after two pieces
  *   `drip`      a long stream, one piece every 50 ms (for client disconnects)
  *   `testslow` / `test500` / `nobalance`  connection tests slow / 500 / DeepSeek 402
@@ -33,6 +35,7 @@ export interface RecordedRequest {
 }
 
 export const SLOW_MS = 6000;
+export const WAIT_MS = 1500;
 export const DEFAULT_REPLY = 'Hello from the fake provider. All systems nominal.';
 const PIECES = ['Hello', ' from', ' the fake', ' provider.', ' All systems', ' nominal.'];
 
@@ -70,11 +73,16 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
 
 const sleep = (ms: number, req: IncomingMessage) =>
   new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(true), ms);
-    req.socket.once('close', () => {
+    const onClose = () => {
       clearTimeout(timer);
       resolve(false);
-    });
+    };
+    // Kept-alive sockets serve many requests: the listener goes when the wait ends.
+    const timer = setTimeout(() => {
+      req.socket.off('close', onClose);
+      resolve(true);
+    }, ms);
+    req.socket.once('close', onClose);
   });
 
 function errorBody(provider: FakeProvider, status: number, message: string) {
@@ -183,6 +191,11 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
     return res.end('{"choices": [oops this is not json');
   }
   if (key.includes('slow') && !(await sleep(SLOW_MS, req))) return;
+  if (key.includes('wait') && !(await sleep(WAIT_MS, req))) return;
+  if (key.includes('hang')) {
+    await sleep(2 ** 31 - 1, req); // until the client closes the connection
+    return;
+  }
   if (key.includes('cut')) {
     if (streaming) return streamReply(provider, model, req, res, PIECES, { cutAfter: 2 });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });

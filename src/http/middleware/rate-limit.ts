@@ -1,11 +1,14 @@
 /**
  * Rate limits for login and register (D9): per client IP and per email address.
  * Counters live in memory by default, in Redis when REDIS_URL is set, so limits hold
- * across several server instances.
+ * across several server instances. When Redis fails or stops answering, each instance
+ * counts on its own (the limits still hold per instance) instead of failing or hanging the
+ * request, and goes back to Redis a moment later.
  */
 import type { RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, type Options, rateLimit, type Store } from 'express-rate-limit';
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { RedisStore } from 'rate-limit-redis';
 import { failure } from '../envelope.js';
 
@@ -15,17 +18,138 @@ export interface RateLimitStoreFactory {
   close(): Promise<void>;
 }
 
-export function createRateLimitStoreFactory(redisUrl: string | null): RateLimitStoreFactory {
+/** How long one Redis command may take before this request counts locally. */
+export const REDIS_COMMAND_TIMEOUT_MS = 1000;
+/** After a Redis failure, how long requests count locally before Redis is tried again. */
+export const REDIS_RETRY_AFTER_MS = 2000;
+
+/** Shared by the stores of one factory: whether Redis is usable right now. */
+class RedisCircuit {
+  private retryAt = 0;
+  private degraded = false;
+
+  constructor(private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined) {}
+
+  get open(): boolean {
+    return Date.now() < this.retryAt;
+  }
+
+  failed(error: unknown): void {
+    this.retryAt = Date.now() + REDIS_RETRY_AFTER_MS;
+    if (!this.degraded) this.logger?.warn({ err: error }, 'rate-limit store (Redis) unavailable; counting per instance');
+    this.degraded = true;
+  }
+
+  succeeded(): void {
+    if (this.degraded) this.logger?.info('rate-limit store (Redis) reachable again');
+    this.degraded = false;
+  }
+}
+
+function within<T>(promise: Promise<T> | T, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+    Promise.resolve(promise).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Redis counters, with this instance's own counters whenever Redis fails or is slow. */
+class FallbackStore implements Store {
+  readonly localKeys = false;
+  readonly prefix?: string;
+  private readonly local = new MemoryStore();
+
+  constructor(
+    private readonly remote: RedisStore,
+    private readonly circuit: RedisCircuit,
+  ) {
+    this.prefix = remote.prefix;
+  }
+
+  private options: Options | undefined;
+  /** The Redis store loads its Lua scripts in init(); after a failure they are loaded again. */
+  private initialised: Promise<void> | null = null;
+
+  init(options: Options): void {
+    this.options = options;
+    this.local.init(options);
+    this.initialised = Promise.resolve(this.remote.init(options));
+    this.initialised.catch(() => {
+      this.initialised = null;
+    });
+  }
+
+  private async either<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
+    if (this.circuit.open) return local();
+    try {
+      const value = await within(
+        (async () => {
+          if (!this.initialised && this.options) this.initialised = Promise.resolve(this.remote.init(this.options));
+          await this.initialised;
+          return remote();
+        })(),
+        REDIS_COMMAND_TIMEOUT_MS,
+      );
+      this.circuit.succeeded();
+      return value;
+    } catch (error) {
+      this.initialised = null; // scripts may be gone with the server that failed
+      this.circuit.failed(error);
+      return local();
+    }
+  }
+
+  increment(key: string) {
+    return this.either(() => this.remote.increment(key), () => this.local.increment(key));
+  }
+
+  decrement(key: string) {
+    return this.either(() => this.remote.decrement(key), () => this.local.decrement(key));
+  }
+
+  async resetKey(key: string) {
+    await Promise.allSettled([this.either(() => this.remote.resetKey(key), () => undefined), this.local.resetKey(key)]);
+  }
+
+  shutdown(): void {
+    this.local.shutdown();
+  }
+}
+
+export function createRateLimitStoreFactory(redisUrl: string | null, keyPrefix = 'chimera:', logger?: Pick<Logger, 'warn' | 'info'>): RateLimitStoreFactory {
   if (!redisUrl) return { create: () => undefined, close: async () => {} };
-  const client = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  client.on('error', () => {}); // reported through failing requests, not crashes
+  const client = new Redis(redisUrl, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+  });
+  client.on('error', () => {}); // reported through the fallback's log line, not crashes
+  const circuit = new RedisCircuit(logger);
+  const stores: FallbackStore[] = [];
   return {
-    create: (prefix) =>
-      new RedisStore({
-        prefix: `chimera:rl:${prefix}:`,
-        sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as never,
-      }),
+    create: (prefix) => {
+      const store = new FallbackStore(
+        new RedisStore({
+          prefix: `${keyPrefix}rl:${prefix}:`,
+          sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as never,
+        }),
+        circuit,
+      );
+      stores.push(store);
+      return store;
+    },
     close: async () => {
+      stores.forEach((s) => s.shutdown());
       client.disconnect();
     },
   };
