@@ -1,4 +1,5 @@
 import type { AppDeps } from '../app-deps.js';
+import { sendSuccessJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { authorize, workspaceAccess } from '../policies/index.js';
 import { presentActivity } from '../presenters/activity.js';
@@ -26,7 +27,12 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/workspaces', operationId: 'W1', tag: 'workspaces', access: 'user',
       summary: 'Workspaces the caller owns or belongs to, newest update first, each with members and stats',
       query: workspaceListQuery,
-      handler: ({ user, query }) => list.list(user.id, query),
+      // Sent from the cached entries' serialized text (the same bytes as the envelope of the value).
+      raw: true,
+      handler: async ({ user, query, res }) => {
+        const result = await list.list(user.id, query);
+        sendSuccessJson(res, 200, result.json, result.etag);
+      },
     }),
     defineRoute({
       method: 'post', path: '/workspaces', operationId: 'W2', tag: 'workspaces', access: 'user', status: 201,

@@ -18,6 +18,7 @@
  * So a request costs 1 statement (plus the authentication lookup) when nothing changed,
  * and at most 4 otherwise, whatever the number of workspaces.
  */
+import { createHash } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { presentWorkspace } from '../presenters/workspace.js';
@@ -30,11 +31,26 @@ export interface ListPage {
 
 type PresentedWorkspace = ReturnType<typeof presentWorkspace>;
 
-interface Entry {
+/** A presented workspace with its serialized form and that form's digest. */
+interface Item {
+  workspace: PresentedWorkspace;
+  json: string;
+  digest: string;
+}
+
+interface Entry extends Item {
   version: string;
   /** Epoch ms (exclusive) until which the entry equals a fresh computation. */
   validUntil: number;
-  workspace: PresentedWorkspace;
+}
+
+export interface WorkspaceList {
+  workspaces: PresentedWorkspace[];
+  total: number;
+  /** `{workspaces, total}` serialized: exactly JSON.stringify of the two fields above. */
+  json: string;
+  /** Weak ETag of `json`, derived from the entries' digests instead of hashing the whole text. */
+  etag: string;
 }
 
 interface StampRow {
@@ -67,7 +83,11 @@ const pageClause = (page: ListPage) => Prisma.sql`
   ORDER BY w."updated_at" DESC, w."id"
   LIMIT ${page.limit ?? null}::int OFFSET ${page.offset ?? 0}::int`;
 
-/** Step 1: the page's ids, newest update first, with their list versions and the total. */
+/**
+ * Step 1: the page's ids, newest update first, with their list versions and the total.
+ * Its text never varies (values are parameters), so it runs as a prepared statement.
+ */
+const STAMPS_STATEMENT = 'workspace-list-stamps';
 const stampsStatement = (userId: string, page: ListPage) => Prisma.sql`
   SELECT w."id", k."list_version"::text AS "version", (count(*) OVER ())::int AS "total"
     FROM "workspaces" w LEFT JOIN "workspace_counters" k ON k."workspace_id" = w."id"
@@ -130,6 +150,13 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The list from its items; the ETag hashes the items' digests and the total, which make up the whole text. */
+function assemble(items: Item[], total: number): WorkspaceList {
+  const json = `{"workspaces":[${items.map((i) => i.json).join(',')}],"total":${total}}`;
+  const digest = createHash('sha1').update(`${items.map((i) => i.digest).join(',')}|${total}`).digest('base64').slice(0, 27);
+  return { workspaces: items.map((i) => i.workspace), total, json, etag: `W/"${Buffer.byteLength(json).toString(16)}-${digest}"` };
+}
+
 /** Most recently used entries kept per instance (a few kB each). */
 const DEFAULT_CAPACITY = 5000;
 
@@ -142,16 +169,16 @@ export class WorkspaceListCache {
   ) {}
 
   /** W1: the caller's workspaces, newest update first, with members and stats; the full list unless paged (D21). */
-  async list(userId: string, page: ListPage): Promise<{ workspaces: PresentedWorkspace[]; total: number }> {
+  async list(userId: string, page: ListPage): Promise<WorkspaceList> {
     const now = new Date();
-    const stamps = await this.run<StampRow>(stampsStatement(userId, page));
+    const stamps = await this.run<StampRow>(stampsStatement(userId, page), STAMPS_STATEMENT);
     const total = stamps[0]?.total ?? (await this.emptyPageTotal(userId, page));
-    const found = new Map<string, PresentedWorkspace>();
+    const found = new Map<string, Item>();
     const missing: string[] = [];
     for (const { id, version } of stamps) {
       const entry = this.entries.get(id);
       if (entry && version !== null && entry.version === version && now.getTime() < entry.validUntil) {
-        found.set(id, entry.workspace);
+        found.set(id, entry);
         this.touch(id, entry);
       } else {
         missing.push(id);
@@ -164,21 +191,23 @@ export class WorkspaceListCache {
       if (!unchanged) return this.computePage(userId, page, now);
       for (const row of rows) found.set(row.id, this.store(row, now));
     }
-    return { workspaces: stamps.map((s) => found.get(s.id)!), total };
+    return assemble(stamps.map((s) => found.get(s.id)!), total);
   }
 
   /** The page in one statement (a write raced the request): its rows refresh the cache. */
   private async computePage(userId: string, page: ListPage, now: Date) {
     const rows = await this.run<EntryRow>(pageStatement(userId, page, now));
-    const workspaces = rows.map((row) => this.store(row, now));
-    return { workspaces, total: rows[0]?.total ?? (await this.emptyPageTotal(userId, page)) };
+    const items = rows.map((row) => this.store(row, now));
+    return assemble(items, rows[0]?.total ?? (await this.emptyPageTotal(userId, page)));
   }
 
-  private store(row: EntryRow, now: Date): PresentedWorkspace {
+  private store(row: EntryRow, now: Date): Item {
     const workspace = deepFreeze(presentRow(row));
+    const json = JSON.stringify(workspace);
+    const item = { workspace, json, digest: createHash('sha1').update(json).digest('base64') };
     const validUntil = statsValidUntil(row);
-    if (row.version !== null && now.getTime() < validUntil) this.touch(row.id, { version: row.version, validUntil, workspace });
-    return workspace;
+    if (row.version !== null && now.getTime() < validUntil) this.touch(row.id, { ...item, version: row.version, validUntil });
+    return item;
   }
 
   /** Marks an entry most recently used and evicts the least recently used beyond capacity. */
@@ -195,7 +224,8 @@ export class WorkspaceListCache {
     return row?.n ?? 0;
   }
 
-  private run<T>(statement: Prisma.Sql) {
-    return this.db.query<T>(statement.text, statement.values);
+  /** `name`: a prepared statement (its SQL text must not vary between calls). */
+  private run<T>(statement: Prisma.Sql, name?: string) {
+    return this.db.query<T>(statement.text, statement.values, name);
   }
 }

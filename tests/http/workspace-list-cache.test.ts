@@ -32,7 +32,9 @@ type Listed = { workspaces: { id: string; name: string; members: { userId: strin
 
 /** The list as a cache-less computation gives it now, in wire form. */
 async function fresh(app: TestApp, userId: string, page = {}): Promise<Listed> {
-  return JSON.parse(JSON.stringify(await new WorkspaceListCache(app.deps.db).list(userId, page)));
+  const { workspaces, total, json } = await new WorkspaceListCache(app.deps.db).list(userId, page);
+  expect(json).toBe(JSON.stringify({ workspaces, total })); // the serialized text is the value's
+  return JSON.parse(json);
 }
 
 async function served(http: ReturnType<typeof supertest>, s: Session, query = ''): Promise<Listed> {
@@ -52,13 +54,27 @@ describeEachStorage('workspace list cache', (ctx) => {
       const mate = await registerUser(app, { name: 'Mate' });
       const ws = (await app.http.post('/api/workspaces').set(owner.auth).send({ name: 'Lab' })).body.data as { id: string };
       const instances = [app.http, other.http];
-      /** Both instances answer every user exactly as a fresh computation (and so warm their caches). */
+      const seen = new Map<string, { text: string; etag: string }>();
+      /**
+       * Both instances answer every user with exactly the bytes of a fresh computation (and
+       * so warm their caches); the ETag changes exactly when the body does.
+       */
       const exact = async (label: string) => {
         for (const s of [owner, mate]) {
-          for (const http of instances) {
+          for (const [n, http] of instances.entries()) {
             for (const query of ['', '?limit=1&offset=1']) {
               const page = query ? { limit: 1, offset: 1 } : {};
-              expect(await served(http, s, query), `${label} (${s.user.name}${query})`).toEqual(await fresh(app, s.user.id, page));
+              const res = await http.get(`/api/workspaces${query}`).set(s.auth);
+              const what = `${label} (${s.user.name}${query}, instance ${n})`;
+              expect(res.status, what).toBe(200);
+              expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+              expect(res.text, what).toBe(JSON.stringify({ ok: true, data: await fresh(app, s.user.id, page), error: null }));
+              const key = `${s.user.id}${query}${n}`;
+              const before = seen.get(key);
+              if (before) expect(res.headers.etag === before.etag, `${what}: ETag moves with the body`).toBe(res.text === before.text);
+              seen.set(key, { text: res.text, etag: String(res.headers.etag) });
+              const cached = await http.get(`/api/workspaces${query}`).set(s.auth).set('If-None-Match', String(res.headers.etag));
+              expect(cached.status, what).toBe(304);
             }
           }
         }
@@ -155,7 +171,7 @@ describeEachStorage('workspace list cache', (ctx) => {
     });
     const first = await racing.list(s.user.id, {});
     expect(first.workspaces.filter((w) => w.id === a.id || w.id === b.id).map((w) => w.name)).toEqual(['Raced', 'Raced']);
-    expect(JSON.parse(JSON.stringify(first))).toEqual(await fresh(app, s.user.id));
+    expect(JSON.parse(first.json)).toEqual(await fresh(app, s.user.id));
     expect(statements).toBe(3); // versions, misses (saw the moved versions), the page in one statement
   });
 });
