@@ -40,7 +40,8 @@ interface Item {
 
 interface Entry extends Item {
   version: string;
-  /** Epoch ms (exclusive) until which the entry equals a fresh computation. */
+  /** Epoch ms of the computation and (exclusive) until which the entry equals a fresh one. */
+  computedAt: number;
   validUntil: number;
 }
 
@@ -177,7 +178,8 @@ export class WorkspaceListCache {
     const missing: string[] = [];
     for (const { id, version } of stamps) {
       const entry = this.entries.get(id);
-      if (entry && version !== null && entry.version === version && now.getTime() < entry.validUntil) {
+      const t = now.getTime();
+      if (entry && version !== null && entry.version === version && entry.computedAt <= t && t < entry.validUntil) {
         found.set(id, entry);
         this.touch(id, entry);
       } else {
@@ -206,7 +208,8 @@ export class WorkspaceListCache {
     const json = JSON.stringify(workspace);
     const item = { workspace, json, digest: createHash('sha1').update(json).digest('base64') };
     const validUntil = statsValidUntil(row);
-    if (row.version !== null && now.getTime() < validUntil) this.touch(row.id, { ...item, version: row.version, validUntil });
+    const computedAt = now.getTime();
+    if (row.version !== null && computedAt < validUntil) this.touch(row.id, { ...item, version: row.version, computedAt, validUntil });
     return item;
   }
 
