@@ -1,6 +1,7 @@
 /**
  * GET /api/workspaces for a user with 20 workspaces × (1,000 memories, 200 conversations,
- * 5,000 messages) on a fresh PostgreSQL database: p50/p99 at 8 connections, throughput
+ * 5,000 messages) on a fresh PostgreSQL database: p50/p99 at 8 connections (also with the
+ * If-None-Match of the frontend's unchanged poll, answered 304), throughput
  * against a bare node:http + pg server doing one single-row SELECT (same run, same
  * connections), and the SQL statements one request sends.
  *
@@ -157,6 +158,9 @@ export default async function run() {
     const headers = { Authorization: `Bearer ${heavy.token}` };
     await load({ url: `${server.url}/api/workspaces`, connections: CONNECTIONS, duration: 2, headers }); // warm-up
     const api = await load({ url: `${server.url}/api/workspaces`, connections: CONNECTIONS, headers });
+    // The frontend's poll when nothing changed: If-None-Match with the last ETag → 304 (D21).
+    const etag = check.headers.get('etag') ?? '';
+    const notModified = await load({ url: `${server.url}/api/workspaces`, connections: CONNECTIONS, headers: { ...headers, 'If-None-Match': etag } });
     // The cheapest authenticated route of the same server (one query), to separate the cost
     // of the workspace list from the per-request cost every route pays.
     await load({ url: `${server.url}/api/auth/profile`, connections: CONNECTIONS, duration: 2, headers });
@@ -175,6 +179,7 @@ export default async function run() {
     const ratio = api.rps / baseline.rps;
     table([
       { case: `GET /api/workspaces (${WORKSPACES} ws)`, 'req/s': fmt(api.rps), 'p50 ms': api.p50, 'p99 ms': api.p99, errors: api.errors, non2xx: api.non2xx },
+      { case: `  same, If-None-Match → 304`, 'req/s': fmt(notModified.rps), 'p50 ms': notModified.p50, 'p99 ms': notModified.p99, errors: notModified.errors, non2xx: `${notModified.non2xx} (304s)` },
       { case: 'GET /api/auth/profile (same server)', 'req/s': fmt(profile.rps), 'p50 ms': profile.p50, 'p99 ms': profile.p99, errors: profile.errors, non2xx: profile.non2xx },
       { case: 'bare node:http + pg, 1-row SELECT', 'req/s': fmt(baseline.rps), 'p50 ms': baseline.p50, 'p99 ms': baseline.p99, errors: baseline.errors, non2xx: baseline.non2xx },
     ]);

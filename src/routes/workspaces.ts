@@ -1,4 +1,5 @@
 import type { AppDeps } from '../app-deps.js';
+import { sendSuccessJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { authorize, workspaceAccess } from '../policies/index.js';
 import { presentActivity } from '../presenters/activity.js';
@@ -6,6 +7,7 @@ import { presentStats } from '../presenters/workspace.js';
 import { activityQuery, createWorkspaceBody, updateWorkspaceBody, workspaceListQuery } from '../schemas/workspaces.js';
 import { recentActivities } from '../services/activity.js';
 import { neuralLoad, recordLoad } from '../services/neural-load.js';
+import { WorkspaceListCache } from '../services/workspace-list.js';
 import { workspaceStats } from '../services/workspace-stats.js';
 import * as workspaces from '../services/workspaces.js';
 
@@ -13,6 +15,7 @@ const ACCESS_ERRORS = { 403: 'Access denied', 404: 'Workspace not found' };
 
 export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
   const { prisma } = deps;
+  const list = new WorkspaceListCache(deps.db);
   /** Loads the workspace (404) and checks the caller may read it (403). */
   const readable = async (userId: string, workspaceId: string) => {
     const access = await workspaceAccess(prisma, userId, workspaceId);
@@ -24,7 +27,12 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/workspaces', operationId: 'W1', tag: 'workspaces', access: 'user',
       summary: 'Workspaces the caller owns or belongs to, newest update first, each with members and stats',
       query: workspaceListQuery,
-      handler: ({ user, query }) => workspaces.listWorkspaces(prisma, user.id, query),
+      // Sent from the cached entries' serialized text (the same bytes as the envelope of the value).
+      raw: true,
+      handler: async ({ user, query, res }) => {
+        const result = await list.list(user.id, query);
+        sendSuccessJson(res, 200, result.json, result.etag);
+      },
     }),
     defineRoute({
       method: 'post', path: '/workspaces', operationId: 'W2', tag: 'workspaces', access: 'user', status: 201,

@@ -27,6 +27,8 @@ export interface StatsColumns {
   stat_active: number;
   stat_recent: number;
   stat_last_activity: Date | string;
+  /** Oldest message counted in `stat_recent` (null when none): the count can only change when it leaves the window. */
+  stat_recent_oldest: Date | string | null;
 }
 
 type Db = Pick<PrismaClient, '$queryRaw'>;
@@ -45,6 +47,7 @@ export const statsColumns = Prisma.sql`
   COALESCE(k."conversations", 0)::int AS "stat_conversations",
   COALESCE(k."active_conversations", 0)::int AS "stat_active",
   COALESCE(r."recent", 0)::int AS "stat_recent",
+  r."oldest" AS "stat_recent_oldest",
   GREATEST(
     w."updated_at",
     k."last_message_at",
@@ -55,20 +58,33 @@ export const statsColumns = Prisma.sql`
 
 /**
  * Joins for `statsColumns`. Recent messages matter only up to 100 (systemLoad saturates
- * there), so each workspace reads at most 100 entries of the (workspace_id, timestamp)
- * index: the cost stays bounded however busy the workspace is.
+ * there), so each workspace reads at most the 100 newest entries of the (workspace_id,
+ * timestamp) index: the cost stays bounded however busy the workspace is. The oldest of
+ * them tells when the count next changes without a write (it leaves the window then).
  */
 export function statsJoins(now: Date) {
   const since = new Date(now.getTime() - LOAD_WINDOW_MS);
   return Prisma.sql`
     LEFT JOIN "workspace_counters" k ON k."workspace_id" = w."id"
     LEFT JOIN LATERAL (
-      SELECT count(*) AS "recent" FROM (
-        SELECT 1 FROM "chat_messages" x
+      SELECT count(*) AS "recent", min(capped."timestamp") AS "oldest" FROM (
+        SELECT x."timestamp" FROM "chat_messages" x
          WHERE x."workspace_id" = w."id" AND x."timestamp" > ${since}
+         ORDER BY x."timestamp" DESC
          LIMIT ${RECENT_MESSAGES_CAP}
       ) capped
     ) r ON true`;
+}
+
+/**
+ * Until when (epoch ms, exclusive) stats computed at `now` stay exact without any write:
+ * only the recent-message count depends on the clock, and it changes when its oldest
+ * counted message leaves the 60-minute window (with 100 or more, when the 100th newest does).
+ */
+export function statsValidUntil(row: Pick<StatsColumns, 'stat_recent_oldest'>): number {
+  if (row.stat_recent_oldest === null) return Number.POSITIVE_INFINITY;
+  // − 1 ms: the driver may round the stored microseconds up to the next millisecond.
+  return new Date(row.stat_recent_oldest).getTime() + LOAD_WINDOW_MS - 1;
 }
 
 export function statsFromRow(row: StatsColumns): WorkspaceStats {
