@@ -1,6 +1,7 @@
 /** Shared bench helpers: start the real server as a child process, load it with autocannon. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +38,26 @@ export async function freshPostgresDatabase(label: string): Promise<{ url: strin
   };
 }
 
-/** Starts `npm start`'s entry with the given env on a free port and waits for health. */
-export async function startServer(env: Record<string, string>, port: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-'))): Promise<RunningServer> {
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `npm start`'s entry with the given env on `port` (a free one when omitted) and waits
+ * for health. `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function startServer(env: Record<string, string>, port?: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-')), nodeArgs: string[] = []): Promise<RunningServer> {
+  port ??= await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: {
       ...process.env,

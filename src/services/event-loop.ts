@@ -10,14 +10,13 @@ import type { ComponentReport } from './health.js';
 export interface EventLoopWindow {
   /** Length of the window the figures describe, in seconds. */
   windowSeconds: number;
-  /** Timer lateness in milliseconds. */
+  /** How late the loop ran a timer, in milliseconds (0 = on time). */
   delayMs: { mean: number; p50: number; p99: number; max: number };
   /** Share of the window the loop spent running code rather than waiting for I/O (0–1). */
   utilization: number;
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
-const nsToMs = (ns: number) => (Number.isFinite(ns) ? round(ns / 1e6) : 0);
 
 export class EventLoopMonitor {
   private readonly histogram: IntervalHistogram;
@@ -26,7 +25,10 @@ export class EventLoopMonitor {
   private elu = performance.eventLoopUtilization();
   private last: EventLoopWindow | null = null;
 
-  constructor(readonly windowMs = 10_000, resolutionMs = 10) {
+  constructor(
+    readonly windowMs = 10_000,
+    private readonly resolutionMs = 10,
+  ) {
     this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
     this.histogram.enable();
     this.timer = setInterval(() => {
@@ -38,18 +40,20 @@ export class EventLoopMonitor {
     this.timer.unref();
   }
 
+  /**
+   * The histogram records the time between two ticks of its own timer, so an idle loop reads
+   * as the resolution; the lateness is what lies beyond it.
+   */
+  private late(ns: number): number {
+    return this.histogram.count === 0 || !Number.isFinite(ns) ? 0 : round(Math.max(0, ns / 1e6 - this.resolutionMs));
+  }
+
   /** The figures since the current window began. */
   private current(): EventLoopWindow {
     const h = this.histogram;
-    const empty = h.count === 0;
     return {
       windowSeconds: round((performance.now() - this.windowStarted) / 1000),
-      delayMs: {
-        mean: empty ? 0 : nsToMs(h.mean),
-        p50: empty ? 0 : nsToMs(h.percentile(50)),
-        p99: empty ? 0 : nsToMs(h.percentile(99)),
-        max: empty ? 0 : nsToMs(h.max),
-      },
+      delayMs: { mean: this.late(h.mean), p50: this.late(h.percentile(50)), p99: this.late(h.percentile(99)), max: this.late(h.max) },
       utilization: round(performance.eventLoopUtilization(this.elu).utilization),
     };
   }
