@@ -261,7 +261,7 @@ export interface MixResult {
   /** Connection errors and timeouts over the whole run (autocannon's own counts). */
   errors: number;
   timeouts: number;
-  /** The first few failing answers, for the report. */
+  /** The first failing answers of each kind and class, for the report. */
   failureSamples: string[];
 }
 
@@ -306,8 +306,8 @@ export async function runMix(baseUrl: string, users: SimUser[], durationSeconds:
   const etags = new Map<string, string>();
   const bump = (counts: Record<string | number, number>, key: string | number) => (counts[key] = (counts[key] ?? 0) + 1);
   const fail = (c: number, key: string, detail: string) => {
-    bump(failures[c]!, key);
-    if (failureSamples.length < 10) failureSamples.push(`${MIX[c]!.name}: ${key} ${detail.slice(0, 300)}`);
+    // the first two of each kind per class, so a rare failure is not hidden behind a common one
+    if (bump(failures[c]!, key) <= 2 && failureSamples.length < 40) failureSamples.push(`${MIX[c]!.name}: ${key} ${detail.slice(0, 300)}`);
   };
 
   let cursor = 0;
@@ -347,7 +347,8 @@ export async function runMix(baseUrl: string, users: SimUser[], durationSeconds:
     } else if (status === 304 && cls.conditional) {
       bump(ok[c]!, 304);
     } else {
-      fail(c, String(status), body);
+      // autocannon reuses its parser when it reconnects after a timeout: a reply cut there has no status
+      fail(c, status === undefined ? 'cut reply' : String(status), body);
     }
   };
 
