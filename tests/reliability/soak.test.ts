@@ -10,10 +10,11 @@
  * Asserts: every answer is the expected 2xx (or a 304 to a revalidated poll), no timeouts, no
  * connection errors, streams end with `done`, searches are semantic; the achieved rate is
  * the target (a slow server shows as a shortfall); the server survives; its RSS does not
- * grow without bound over the second half of the run.
+ * grow without bound over the second half of the run (the 10-minute run; the short one is
+ * still warming up and only bounds the total growth).
  */
 import { describe, expect, it } from 'vitest';
-import { printRates, printReport, rssSlopeLimit, runSoak } from '../../bench/soak-run.js';
+import { MIN_SLOPE_WINDOW_MINUTES, printRates, printReport, rssSlopeLimit, runSoak, SHORT_RUN_RSS_GROWTH_LIMIT_MB } from '../../bench/soak-run.js';
 
 const SHORT = process.env.RELIABILITY_SHORT === '1';
 const USERS = Number(process.env.SOAK_USERS ?? 500);
@@ -27,18 +28,24 @@ describe('soak: the frontend polling of 500 users, plus chat and search', () => 
     printReport(report);
     const limit = rssSlopeLimit(report.slopeWindowMinutes);
 
-    expect(report.serverAlive).toBe(true);
-    expect(report.mix.errors).toBe(0);
-    expect(report.mix.timeouts).toBe(0);
-    expect(report.mix.failureSamples).toEqual([]);
+    // soft: a failing run reports every broken promise at once, not just the first
+    expect.soft(report.serverAlive).toBe(true);
+    expect.soft(report.mix.errors).toBe(0);
+    expect.soft(report.mix.timeouts).toBe(0);
+    expect.soft(report.mix.failureSamples).toEqual([]);
     for (const c of report.mix.classes) {
-      expect({ class: c.name, failures: c.failures }).toEqual({ class: c.name, failures: {} });
+      expect.soft({ class: c.name, failures: c.failures }).toEqual({ class: c.name, failures: {} });
       // every class ran (one expected to run at least 5 times in the run)
-      if (c.target * SECONDS >= 5) expect(c.count, c.name).toBeGreaterThan(0);
+      if (c.target * SECONDS >= 5) expect.soft(c.count, c.name).toBeGreaterThan(0);
     }
-    expect(report.mix.achieved).toBeGreaterThan(report.mix.target * 0.9);
-    expect(report.samples.length).toBeGreaterThanOrEqual(Math.floor(SECONDS / 10));
-    expect(report.samples.every((s) => s.eventLoop !== null)).toBe(true);
-    expect(report.rssSlopeMbPerMin).toBeLessThan(limit);
+    expect.soft(report.mix.achieved).toBeGreaterThan(report.mix.target * 0.9);
+    expect.soft(report.samples.length).toBeGreaterThanOrEqual(Math.floor(SECONDS / 10));
+    expect.soft(report.samples.every((s) => s.eventLoop !== null)).toBe(true);
+    if (report.slopeWindowMinutes >= MIN_SLOPE_WINDOW_MINUTES) {
+      expect.soft(report.rssSlopeMbPerMin).toBeLessThan(limit);
+    } else {
+      // too short to see past the warm-up (see rssSlopeLimit): only a gross leak is caught here
+      expect.soft(report.samples.at(-1)!.rssMb - report.samples[0]!.rssMb).toBeLessThan(SHORT_RUN_RSS_GROWTH_LIMIT_MB);
+    }
   });
 });
