@@ -38,7 +38,7 @@ export async function freshPostgresDatabase(label: string): Promise<{ url: strin
   };
 }
 
-/** A port that is free right now on 127.0.0.1 (benches of other checkouts may hold the fixed ones). */
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -50,11 +50,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `npm start`'s entry with the given env on a free port and waits for health. */
-export async function startServer(env: Record<string, string>, port: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-'))): Promise<RunningServer> {
-  const started = performance.now();
+/**
+ * Starts `npm start`'s entry with the given env on `port` (a free one when omitted) and waits
+ * for health. `extraNodeArgs` (after BENCH_SERVER_NODE_ARGS) go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function startServer(env: Record<string, string>, port?: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-')), extraNodeArgs: string[] = []): Promise<RunningServer> {
+  port ??= await freePort();
   // BENCH_SERVER_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const nodeArgs = [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), ...extraNodeArgs];
+  const started = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: {

@@ -6,6 +6,7 @@ import type { Config } from './config/env.js';
 import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js';
 import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
 import { EmbeddingService } from './services/embeddings/index.js';
+import { processEventLoop } from './services/event-loop.js';
 import { HealthRegistry } from './services/health.js';
 import { InMemoryVectorIndex } from './services/memories/vector-index.js';
 
@@ -31,6 +32,8 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   const health = new HealthRegistry(db, config.version, config.databaseTimeoutMs);
   const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);
   health.register('embeddings', () => embeddings.health());
+  const eventLoop = processEventLoop();
+  health.register('eventLoop', () => eventLoop.health());
   return {
     config,
     db,

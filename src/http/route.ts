@@ -42,6 +42,8 @@ export interface RouteSpec<B = any, Q = any> {
   /** Operation id from the contract (A1, W3, …) or a new name. */
   operationId: string;
   summary: string;
+  /** Longer OpenAPI description (fields of a raw response, caveats). */
+  description?: string;
   tag: string;
   access: Access;
   body?: z.ZodType<B>;

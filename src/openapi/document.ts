@@ -60,6 +60,7 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
     const operation: Record<string, unknown> = {
       operationId: spec.operationId,
       summary: spec.summary,
+      ...(spec.description ? { description: spec.description } : {}),
       tags: [spec.tag],
       parameters: [...params, ...queryParameters(spec.query)],
       responses,

@@ -7,6 +7,10 @@ export function healthRoutes(_deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'get', path: '/health', operationId: 'U1', tag: 'utility', access: 'public', raw: true,
       summary: 'Service health: database reachability and latency, version, uptime, components',
+      description:
+        'data: status (healthy | unhealthy), timestamp, version, uptimeSeconds, database ("connected" or "error: …"), databaseLatencyMs, storage (pglite | postgres), ' +
+        'embeddings {status, model, dimensions, reason, backlog}, and eventLoop {status, windowSeconds, delayMs {mean, p50, p99, max}, utilization}: ' +
+        "this process's event-loop delay (how late timers fire) and busy share over the last complete 10-second window.",
       responses: { 503: 'Database unreachable (same body, ok=false)' },
       handler: async ({ deps, res }) => {
         const { healthy, body } = await deps.health.report();

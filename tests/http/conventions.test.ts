@@ -99,5 +99,14 @@ describeEachStorage('global conventions', (ctx) => {
       error: null,
       data: { status: 'healthy', database: 'connected', version: expect.any(String), uptimeSeconds: expect.any(Number), databaseLatencyMs: expect.any(Number), storage: ctx().storage },
     });
+    // event-loop delay of the serving process, for operators and the soak test
+    expect(r.body.data.eventLoop).toEqual({
+      status: 'ok',
+      windowSeconds: expect.any(Number),
+      delayMs: { mean: expect.any(Number), p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) },
+      utilization: expect.any(Number),
+    });
+    expect(r.body.data.eventLoop.utilization).toBeGreaterThanOrEqual(0);
+    expect(r.body.data.eventLoop.utilization).toBeLessThanOrEqual(1);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Maps every failure to the envelope. Known causes get their 4xx; database outages a 503;
+ * Maps every failure to the envelope. Known causes get their 4xx; database outages and an
+ * exhausted connection pool a 503;
  * anything else a generic 500 whose details stay in the log.
  */
 import type { ErrorRequestHandler } from 'express';
@@ -22,6 +23,9 @@ function fromFramework(error: unknown): AppError | null {
     if (error.code === 'P2003') return new AppError(400, 'Related resource not found');
     if (error.code === 'P2000') return new AppError(400, 'Value too long for a field');
     if (error.code === 'P1001' || error.code === 'P1002' || error.code === 'P1017') return new AppError(503, 'Database unavailable');
+    // Every pooled connection stayed busy for longer than a transaction may wait to start:
+    // overload, which passes; the transaction never began, so nothing was written.
+    if (error.code === 'P2028') return new AppError(503, 'Database busy');
   }
   if (error instanceof Prisma.PrismaClientInitializationError) return new AppError(503, 'Database unavailable');
   const text = `${e?.message ?? ''} ${e?.code ?? ''} ${(error as { cause?: { message?: string } })?.cause?.message ?? ''}`;
