@@ -1,5 +1,5 @@
 /** Shared bench helpers: start the real server as a child process, load it with autocannon. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,10 +37,17 @@ export async function freshPostgresDatabase(label: string): Promise<{ url: strin
   };
 }
 
-/** Starts `npm start`'s entry with the given env on a free port and waits for health. */
+let built = false;
+
+/** Starts `npm start`'s entry (the compiled server in dist/) with the given env on a free port and waits for health. */
 export async function startServer(env: Record<string, string>, port: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-'))): Promise<RunningServer> {
+  if (!built) {
+    // What `npm start` does first (prestart); not part of the cold start, as on any restart.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+    built = true;
+  }
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['dist/server.js'], {
     cwd: root,
     env: {
       ...process.env,

@@ -21,8 +21,9 @@ export interface Database {
   /**
    * A plain parameterised query on the same connections, for the hottest paths (the
    * per-request authentication lookup), where Prisma's per-query overhead would dominate.
+   * With a `name`, PostgreSQL parses and plans the statement once per connection and reuses it.
    */
-  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
   /** Round-trip time of a trivial query in milliseconds; throws when unreachable. */
   ping(): Promise<number>;
   /** Applies pending migrations; returns the names applied. */
@@ -99,7 +100,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     kind: 'postgres',
     prisma,
-    query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
+    query: async <T>(sql: string, params?: unknown[], name?: string) =>
+      (await (name ? pool.query({ name, text: sql, values: params }) : pool.query(sql, params))).rows as T[],
     ping: () => timed(() => side.query('SELECT 1')),
     migrate: async () => {
       const client = await side.connect();
