@@ -3,10 +3,11 @@
  * Counters live in memory by default, in Redis when REDIS_URL is set, so limits hold
  * across several server instances.
  */
+import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
-import { Redis } from 'ioredis';
-import { RedisStore } from 'rate-limit-redis';
+import type { Redis as RedisClient } from 'ioredis';
+import type { RedisStore as RedisStoreClass } from 'rate-limit-redis';
 import { failure } from '../envelope.js';
 
 export interface RateLimitStoreFactory {
@@ -17,6 +18,10 @@ export interface RateLimitStoreFactory {
 
 export function createRateLimitStoreFactory(redisUrl: string | null): RateLimitStoreFactory {
   if (!redisUrl) return { create: () => undefined, close: async () => {} };
+  // Loaded only when configured: the Redis client is a noticeable part of start-up otherwise.
+  const require = createRequire(import.meta.url);
+  const { Redis } = require('ioredis') as { Redis: typeof RedisClient };
+  const { RedisStore } = require('rate-limit-redis') as { RedisStore: typeof RedisStoreClass };
   const client = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
   client.on('error', () => {}); // reported through failing requests, not crashes
   return {
