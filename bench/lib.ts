@@ -1,5 +1,5 @@
 /** Shared bench helpers: start the real server as a child process, load it with autocannon. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,15 +51,22 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `npm start`'s entry with the given env on `port` (a free one when omitted) and waits
+ * Starts `npm start`'s entry (the compiled server in dist/) with the given env on `port` (a free one when omitted) and waits
  * for health. `extraNodeArgs` (after BENCH_SERVER_NODE_ARGS) go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
  */
+let built = false;
+
 export async function startServer(env: Record<string, string>, port?: number, dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-')), extraNodeArgs: string[] = []): Promise<RunningServer> {
+  if (!built) {
+    // What `npm start` does first (prestart); not part of the cold start, as on any restart.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
+    built = true;
+  }
   port ??= await freePort();
   // BENCH_SERVER_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), ...extraNodeArgs];
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
     cwd: root,
     env: {
       ...process.env,

@@ -3,12 +3,12 @@
  * Pipeline: request id + log line → security headers → CORS → body parsing → /api routes
  * (authenticate → route middleware → validate → handler → envelope) → 405/404 → error envelope.
  */
-import cors from 'cors';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { AppDeps } from './app-deps.js';
 import { AppError } from './http/errors.js';
+import { parseBody } from './http/middleware/body.js';
 import { errorHandler } from './http/middleware/error-handler.js';
+import { securityAndCorsHeaders } from './http/middleware/headers.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { methodNotAllowedOrNotFound, mountRoutes, type RouteSpec } from './http/route.js';
 import { allRoutes } from './routes/index.js';
@@ -28,29 +28,26 @@ export function createApp(deps: AppDeps): ChimeraApp {
 
   app.use(requestLog(deps.logger));
   app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: { defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], connectSrc: ["'self'"], frameAncestors: ["'none'"] },
+    securityAndCorsHeaders(
+      {
+        contentSecurityPolicy: {
+          useDefaults: false,
+          directives: { defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], connectSrc: ["'self'"], frameAncestors: ["'none'"] },
+        },
+        // TLS is terminated in front of the API when there is any; HSTS belongs there.
+        strictTransportSecurity: false,
+        crossOriginResourcePolicy: { policy: 'cross-origin' },
       },
-      // TLS is terminated in front of the API when there is any; HSTS belongs there.
-      strictTransportSecurity: false,
-      crossOriginResourcePolicy: { policy: 'cross-origin' },
-    }),
+      {
+        origins: deps.config.corsOrigins,
+        methods: ['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST', 'PUT'],
+        allowedHeaders: ALLOWED_HEADERS,
+        exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After'],
+        maxAgeSeconds: 86400,
+      },
+    ),
   );
-  const origins = deps.config.corsOrigins;
-  app.use(
-    cors({
-      origin: origins === '*' ? true : origins,
-      credentials: true,
-      methods: ['DELETE', 'GET', 'OPTIONS', 'PATCH', 'POST', 'PUT'],
-      allowedHeaders: ALLOWED_HEADERS,
-      exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After'],
-      maxAge: 86400,
-    }),
-  );
-  app.use(express.json({ limit: deps.config.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
-  app.use(express.urlencoded({ limit: deps.config.bodyLimit, extended: false }));
+  app.use(parseBody(deps.config.bodyLimit));
 
   const specs = allRoutes(deps);
   const apiSpecs = specs.filter((s) => !s.root);

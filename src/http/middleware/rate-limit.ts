@@ -5,11 +5,12 @@
  * counts on its own (the limits still hold per instance) instead of failing or hanging the
  * request, and goes back to Redis a moment later.
  */
+import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator, MemoryStore, type Options, rateLimit, type Store } from 'express-rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
-import { RedisStore } from 'rate-limit-redis';
+import type { RedisStore as RedisStoreClass } from 'rate-limit-redis';
 import { failure } from '../envelope.js';
 
 export interface RateLimitStoreFactory {
@@ -69,7 +70,7 @@ class FallbackStore implements Store {
   private readonly local = new MemoryStore();
 
   constructor(
-    private readonly remote: RedisStore,
+    private readonly remote: RedisStoreClass,
     private readonly circuit: RedisCircuit,
   ) {
     this.prefix = remote.prefix;
@@ -127,6 +128,10 @@ class FallbackStore implements Store {
 
 export function createRateLimitStoreFactory(redisUrl: string | null, keyPrefix = 'chimera:', logger?: Pick<Logger, 'warn' | 'info'>): RateLimitStoreFactory {
   if (!redisUrl) return { create: () => undefined, close: async () => {} };
+  // Loaded only when configured: the Redis client is a noticeable part of start-up otherwise.
+  const require = createRequire(import.meta.url);
+  const { Redis } = require('ioredis') as { Redis: typeof RedisClient };
+  const { RedisStore } = require('rate-limit-redis') as { RedisStore: typeof RedisStoreClass };
   const client = new Redis(redisUrl, {
     lazyConnect: false,
     maxRetriesPerRequest: 1,

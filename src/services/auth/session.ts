@@ -114,6 +114,7 @@ export async function loadAuthUser(deps: AppDeps, claims: TokenClaims): Promise<
             EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2) AS revoked
        FROM users u WHERE u.id = $1::uuid`,
     [claims.user_id, claims.jti],
+    'auth-user',
   );
   const row = rows[0];
   if (!row) throw unauthorized('User not found');

@@ -33,12 +33,21 @@ export interface AuthUser {
 
 // A KeyObject, not the string: given a string, jsonwebtoken first tries (and fails) to parse
 // it as a public key on every verification, which costs more than the HMAC itself.
-const keys = new WeakMap<Config, KeyObject>();
-const keyOf = (config: Config) => {
-  let key = keys.get(config);
-  if (!key) keys.set(config, (key = createSecretKey(Buffer.from(config.jwtSecret, 'utf8'))));
-  return key;
+// Next to it, the tokens this key has already verified: a client presents the same access
+// token on every request, and its signature cannot stop being valid, so a repeat costs a map
+// lookup plus the expiry check instead of a second HMAC and JSON parse. Bounded; oldest out.
+interface Verifier {
+  key: KeyObject;
+  verified: Map<string, TokenClaims>;
+}
+const verifiers = new WeakMap<Config, Verifier>();
+const verifierOf = (config: Config) => {
+  let v = verifiers.get(config);
+  if (!v) verifiers.set(config, (v = { key: createSecretKey(Buffer.from(config.jwtSecret, 'utf8')), verified: new Map() }));
+  return v;
 };
+const keyOf = (config: Config) => verifierOf(config).key;
+const VERIFIED_CACHE_SIZE = 10_000;
 
 export const INVALID_TOKEN = 'Given token not valid for any token type';
 
@@ -52,11 +61,25 @@ export function signToken(config: Config, type: TokenType, userId: string, famil
 
 /** Verifies signature, expiry and type; returns null for anything else. */
 export function verifyToken(config: Config, token: string, type: TokenType): TokenClaims | null {
-  try {
-    const claims = jwt.verify(token, keyOf(config), { algorithms: ['HS256'] }) as TokenClaims;
-    if (claims.token_type !== type || typeof claims.user_id !== 'string' || typeof claims.jti !== 'string') return null;
-    return claims;
-  } catch {
-    return null;
+  const { key, verified } = verifierOf(config);
+  let claims = verified.get(token);
+  if (claims) {
+    // jsonwebtoken's own expiry rule (no clock tolerance)
+    if (Math.floor(Date.now() / 1000) >= claims.exp) {
+      verified.delete(token);
+      return null;
+    }
+  } else {
+    try {
+      claims = jwt.verify(token, key, { algorithms: ['HS256'] }) as TokenClaims;
+    } catch {
+      return null;
+    }
+    if (typeof claims.exp === 'number') {
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(token, claims);
+    }
   }
+  if (claims.token_type !== type || typeof claims.user_id !== 'string' || typeof claims.jti !== 'string') return null;
+  return claims;
 }
