@@ -82,10 +82,22 @@ function asyncHandler(deps: AppDeps, spec: RouteSpec): RequestHandler {
   };
 }
 
+/**
+ * Path ids containing NUL name no row and cannot even be compared in PostgreSQL (text
+ * cannot hold NUL): such a path is a 404 before any query.
+ */
+const checkParams: RequestHandler = (req, _res, next) => {
+  for (const value of Object.values(req.params as Record<string, string>)) {
+    if (value.includes('\u0000')) return next(new AppError(404, 'Not found'));
+  }
+  next();
+};
+
 export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[]): void {
   for (const spec of specs) {
     const chain: RequestHandler[] = [];
     if (spec.access === 'user') chain.push(authenticate(deps));
+    if (spec.path.includes(':')) chain.push(checkParams);
     chain.push(...(spec.before ?? []));
     chain.push(asyncHandler(deps, spec));
     router[spec.method](spec.path, ...chain);

@@ -25,6 +25,37 @@ describeEachStorage('global conventions', (ctx) => {
     expect(pub.body.error).toBe('Method "DELETE" not allowed.');
   });
 
+  it('a broken percent-escape in the path is a 400 envelope, matched route or not, signed in or not', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    for (const path of ['/api/workspaces/%/stats', '/api/conversations/%ED%A0%80', '/api/memories/%E0%A4%A', '/api/integrations/%C0%AF']) {
+      for (const headers of [{}, s.auth]) {
+        const r = await app.http.get(path).set(headers);
+        expect(r.status, path).toBe(400);
+        expect(r.body).toEqual({ ok: false, data: null, error: 'Malformed URL: invalid percent-encoding' });
+      }
+    }
+  });
+
+  it('a NUL in a path id is a 404 envelope (after authentication), never a database error', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'NUL probe' })).body.data.id as string;
+    const paths = [`/api/workspaces/${ws}%00/stats`, '/api/conversations/conv-%00', `/api/workspaces/${ws}/team/%00/role`, '/api/memories/%00abc', '/api/integrations/int%00/test', '/api/invitations/%00/accept'];
+    for (const path of paths) {
+      const anon = await app.http.post(path);
+      expect(anon.status, path).toBe(401);
+      const r = await app.http.put(path).set(s.auth).send({ role: 'observer' });
+      expect([404, 405], path).toContain(r.status);
+      expect(r.body.ok).toBe(false);
+    }
+    const r = await app.http.get(`/api/workspaces/${ws}%00/stats`).set(s.auth);
+    expect(r.status).toBe(404);
+    expect(r.body).toEqual({ ok: false, data: null, error: 'Not found' });
+    const upload = await app.http.post(`/api/workspaces/${ws}%00/memories/import-file`).set(s.auth).attach('file', Buffer.from('hello there'), 'a.txt');
+    expect(upload.status).toBe(404);
+  });
+
   it('accepts a trailing slash', async () => {
     const app = ctx();
     const s = await registerUser(app);

@@ -12,6 +12,8 @@ const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|c
 
 function fromFramework(error: unknown): AppError | null {
   const e = error as { type?: string; status?: number; message?: string; code?: string; name?: string };
+  // A path with a broken percent-escape (`%`, `%E0%A4%A`, an encoded lone surrogate) cannot name anything.
+  if (error instanceof URIError) return new AppError(400, 'Malformed URL: invalid percent-encoding');
   if (e?.type === 'entity.parse.failed') return new AppError(400, `JSON parse error - ${e.message}`);
   if (e?.type === 'entity.too.large') return new AppError(413, 'Request body too large');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError(415, 'Unsupported content encoding');
