@@ -56,6 +56,49 @@ describeEachStorage('global conventions', (ctx) => {
     expect(upload.status).toBe(404);
   });
 
+  it('NUL anywhere in a body or query (ids, search terms, fields without their own check) is a 400, never a database error', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'NUL probe' })).body.data.id as string;
+    const conv = (await app.http.post(`/api/workspaces/${ws}/conversations`).set(s.auth).send({ modelId: 'model-echo' })).body.data.id as string;
+    const inject = await app.http.post(`/api/conversations/${conv}/inject-memory`).set(s.auth).send({ memoryId: 'memory-\u0000' });
+    expect(inject.status).toBe(400);
+    expect(inject.body).toEqual({ ok: false, data: null, error: 'Null characters are not allowed.' });
+    const list = await app.http.get(`/api/workspaces/${ws}/memories`).query({ search: 'a\u0000b' }).set(s.auth);
+    expect(list.status).toBe(400);
+    expect(list.body.error).toBe('Null characters are not allowed.');
+    const search = await app.http.post('/api/memories/search').set(s.auth).send({ query: 'x', workspaceId: `${ws}\u0000` });
+    expect(search.status).toBe(400);
+    expect(search.body.ok).toBe(false);
+    const invite = await app.http.post(`/api/workspaces/${ws}/team/invite`).set(s.auth).send({ email: 'a\u0000@example.test' });
+    expect(invite.status).toBe(400);
+    const mcp = await app.http.post('/mcp').set(s.auth).set('Accept', 'application/json, text/event-stream').send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_memory', arguments: { memory_id: 'm\u0000' } } });
+    expect(mcp.status).toBe(400);
+    expect(mcp.body).toEqual({ ok: false, data: null, error: 'Null characters are not allowed.' });
+  });
+
+  it('a body nested thousands of levels deep is a 400, not a stack overflow', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'Deep probe' })).body.data.id as string;
+    const deepArray = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
+    const deepObject = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const cases: [string, string, string][] = [
+      ['put', `/api/workspaces/${ws}/team/${s.user.id}/role`, `{"role":${deepArray}}`],
+      ['post', `/api/workspaces/${ws}/memories`, `{"title":"t","content":"c","metadata":${deepObject}}`],
+      ['post', '/api/auth/login', deepArray],
+      ['post', '/api/mcp/remember', `{"text":"x","metadata":${deepObject}}`],
+    ];
+    for (const [method, path, body] of cases) {
+      const r = await (app.http as any)[method](path).set(s.auth).set('Content-Type', 'application/json').send(body);
+      expect(r.status, path).toBe(400);
+      expect(r.body).toEqual({ ok: false, data: null, error: 'Request body nested deeper than 64 levels' });
+    }
+    // ordinary nesting is untouched
+    const ok = await app.http.post(`/api/workspaces/${ws}/memories`).set(s.auth).send({ title: 't', content: 'c', metadata: { a: { b: { c: [1, [2, [3]]] } } } });
+    expect(ok.status).toBe(201);
+  });
+
   it('accepts a trailing slash', async () => {
     const app = ctx();
     const s = await registerUser(app);

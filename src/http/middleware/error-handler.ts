@@ -26,6 +26,8 @@ function fromFramework(error: unknown): AppError | null {
     if (error.code === 'P1001' || error.code === 'P1002' || error.code === 'P1017') return new AppError(503, 'Database unavailable');
   }
   if (error instanceof Prisma.PrismaClientInitializationError) return new AppError(503, 'Database unavailable');
+  // Last line of defence for input the validation let through: PostgreSQL refuses NUL in text and JSON.
+  if (/invalid byte sequence for encoding "UTF8": 0x00|unsupported Unicode escape sequence/.test(String(e?.message))) return new AppError(400, 'Null characters are not allowed.');
   const text = `${e?.message ?? ''} ${e?.code ?? ''} ${(error as { cause?: { message?: string } })?.cause?.message ?? ''}`;
   if (DB_DOWN.test(text)) return new AppError(503, 'Database unavailable');
   return null;
