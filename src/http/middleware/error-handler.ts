@@ -18,6 +18,8 @@ function fromFramework(error: unknown): AppError | null {
   if (e?.type === 'entity.too.large') return new AppError(413, 'Request body too large');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError(415, 'Unsupported content encoding');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.type) return new AppError(e.status, e.message ?? 'Bad request');
+  // A body that is not the gzip/deflate/brotli its Content-Encoding claims (zlib's own error, status 400).
+  if (typeof e?.code === 'string' && /^(?:Z_|ERR_BROTLI|ERR__ERROR_FORMAT_PADDING_1)/.test(e.code)) return new AppError(400, 'Malformed compressed request body');
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (error.code === 'P2025') return new AppError(404, 'Not found');
     if (error.code === 'P2002') return new AppError(400, 'Already exists');
