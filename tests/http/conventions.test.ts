@@ -77,6 +77,27 @@ describeEachStorage('global conventions', (ctx) => {
     expect(mcp.body).toEqual({ ok: false, data: null, error: 'Null characters are not allowed.' });
   });
 
+  it('values with their own toString/valueOf keys get a 400 naming them; __proto__ keys pollute nothing', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'Proto probe' })).body.data.id as string;
+    const conv = (await app.http.post(`/api/workspaces/${ws}/conversations`).set(s.auth).send({ modelId: 'model-echo' })).body.data.id as string;
+    const json = (body: string) => ({ 'Content-Type': 'application/json', ...s.auth, body });
+    const send = (method: 'put' | 'post', path: string, h: ReturnType<typeof json>) => app.http[method](path).set({ 'Content-Type': h['Content-Type'], Authorization: h.Authorization }).send(h.body);
+    const status = await send('put', `/api/conversations/${conv}`, json('{"status":{"toString":{"polluted":true}}}'));
+    expect(status.status).toBe(400);
+    expect(status.body).toEqual({ ok: false, data: null, error: '"{"toString":{"polluted":true}}" is not a valid choice.' });
+    const role = await send('post', `/api/conversations/${conv}/messages`, json('{"content":"hi","role":[{"valueOf":{}}]}'));
+    expect(role.status).toBe(400);
+    expect(role.body.error).toEqual({ role: ['"[{"valueOf":{}}]" is not a valid choice.'] });
+    const long = await send('put', `/api/conversations/${conv}`, json(JSON.stringify({ status: 'x'.repeat(5000) })));
+    expect(long.body.error.length).toBeLessThan(140); // the echo is cut
+    const proto = await send('post', '/api/workspaces', json('{"name":"Proto","__proto__":{"isAdmin":true,"role":"owner"},"constructor":{"prototype":{"isAdmin":true}}}'));
+    expect(proto.status).toBe(201);
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+    expect(proto.body.data).not.toHaveProperty('isAdmin');
+  });
+
   it('a body nested thousands of levels deep is a 400, not a stack overflow', async () => {
     const app = ctx();
     const s = await registerUser(app);
