@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // the reliability suite has its own entry point (npm run test:reliability)
+    exclude: [...configDefaults.exclude, 'tests/reliability/**'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -35,7 +35,7 @@ import { type LocalServer, startLocalServer } from '../support/local-server.js';
 import { changedTables, createTenants, fill, type Snapshot, snapshot, type Tenants } from '../support/tenants.js';
 
 const SHORT = process.env.RELIABILITY_SHORT === '1';
-const RUNS = Number(process.env.HOSTILE_RUNS ?? (SHORT ? 10 : 80));
+const RUNS = Number(process.env.HOSTILE_RUNS ?? (SHORT ? 8 : 80));
 const STORAGES = SHORT ? storages().filter((s) => s === 'postgres') : storages();
 
 /** Operations acting on the caller's own account: each request gets a fresh account so the fixture's sessions survive. */
