@@ -12,7 +12,7 @@ import type { AuthUser } from '../services/auth/tokens.js';
 import { sendSuccess } from './envelope.js';
 import { AppError } from './errors.js';
 import { authenticate, authenticateRequest } from './middleware/authenticate.js';
-import { type ErrorStyle, isPlainObject, parseOrThrow } from './validation.js';
+import { containsNul, type ErrorStyle, isPlainObject, MAX_BODY_DEPTH, nestedDeeperThan, NUL_MESSAGE, parseOrThrow } from './validation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -69,8 +69,13 @@ function asyncHandler(deps: AppDeps, spec: RouteSpec): RequestHandler {
   return async (req: Request, res: Response) => {
     // A missing or empty body counts as {} (D1); form bodies arrive as objects too.
     const rawBody: unknown = req.body === undefined ? {} : req.body;
+    if (nestedDeeperThan(rawBody, MAX_BODY_DEPTH)) throw new AppError(400, `Request body nested deeper than ${MAX_BODY_DEPTH} levels`);
     const body = spec.body ? parseOrThrow(spec.body, rawBody, spec.bodyErrors ?? 'string') : rawBody;
     const query = spec.query ? parseOrThrow(spec.query, { ...req.query }, 'prefixed') : req.query;
+    // Fields whose schema lets NUL through (ids, search terms, free-form objects) would reach PostgreSQL with it.
+    if (containsNul(body) || containsNul(query)) {
+      throw new AppError(400, spec.bodyErrors === 'fields' ? { non_field_errors: [NUL_MESSAGE] } : NUL_MESSAGE);
+    }
     const result = await spec.handler({
       req,
       res,
@@ -84,10 +89,22 @@ function asyncHandler(deps: AppDeps, spec: RouteSpec): RequestHandler {
   };
 }
 
+/**
+ * Path ids containing NUL name no row and cannot even be compared in PostgreSQL (text
+ * cannot hold NUL): such a path is a 404 before any query.
+ */
+const checkParams: RequestHandler = (req, _res, next) => {
+  for (const value of Object.values(req.params as Record<string, string>)) {
+    if (value.includes('\u0000')) return next(new AppError(404, 'Not found'));
+  }
+  next();
+};
+
 export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[]): void {
   for (const spec of specs) {
     const chain: RequestHandler[] = [];
     if (spec.access === 'user') chain.push(authenticate(deps));
+    if (spec.path.includes(':')) chain.push(checkParams);
     chain.push(...(spec.before ?? []));
     chain.push(asyncHandler(deps, spec));
     router[spec.method](spec.path, ...chain);

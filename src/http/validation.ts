@@ -20,6 +20,45 @@ const pythonType = (value: unknown): string => {
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+export const NUL_MESSAGE = 'Null characters are not allowed.';
+
+/**
+ * True when any string (value or key) anywhere in `value` contains NUL, which PostgreSQL
+ * cannot store or even compare in text and JSON. Iterative: nesting depth cannot overflow the stack.
+ */
+export function containsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v && typeof v === 'object') {
+      for (const [k, item] of Object.entries(v)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
+}
+
+/** Deepest nesting a request body may have; deeper input would overflow recursive code (messages, JSON.stringify). */
+export const MAX_BODY_DEPTH = 64;
+
+/** True when arrays/objects nest deeper than `max` levels (checked iteratively). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push([item, depth + 1]);
+  }
+  return false;
+}
+
 export function nonObjectMessage(value: unknown): string {
   return `Invalid data. Expected a dictionary, but got ${pythonType(value)}.`;
 }

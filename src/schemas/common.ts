@@ -5,6 +5,23 @@
 import { z } from 'zod';
 
 type Issue = { input?: unknown };
+
+/**
+ * A user-sent value as an error message may echo it: at most 100 characters, and never by
+ * calling the value's own methods (`{"toString": {}}` makes String() throw).
+ */
+function shown(value: unknown): string {
+  let out: string;
+  if (value === null || typeof value !== 'object') out = String(value);
+  else {
+    try {
+      out = JSON.stringify(value) ?? typeof value;
+    } catch {
+      out = Array.isArray(value) ? 'list' : 'dict';
+    }
+  }
+  return out.length > 100 ? `${out.slice(0, 100)}…` : out;
+}
 const typeError = (what: string) => (issue: Issue) =>
   issue.input === undefined ? 'This field is required.' : issue.input === null ? 'This field may not be null.' : what;
 
@@ -14,7 +31,7 @@ export const msg = {
   minLength: (n: number) => `Ensure this field has at least ${n} characters.`,
   maxLength: (n: number) => `Ensure this field has no more than ${n} characters.`,
   email: 'Enter a valid email address.',
-  choice: (value: unknown) => `"${String(value)}" is not a valid choice.`,
+  choice: (value: unknown) => `"${shown(value)}" is not a valid choice.`,
   integer: 'A valid integer is required.',
   boolean: 'Must be a valid boolean.',
 };

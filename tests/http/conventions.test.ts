@@ -25,6 +25,101 @@ describeEachStorage('global conventions', (ctx) => {
     expect(pub.body.error).toBe('Method "DELETE" not allowed.');
   });
 
+  it('a broken percent-escape in the path is a 400 envelope, matched route or not, signed in or not', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    for (const path of ['/api/workspaces/%/stats', '/api/conversations/%ED%A0%80', '/api/memories/%E0%A4%A', '/api/integrations/%C0%AF']) {
+      for (const headers of [{}, s.auth]) {
+        const r = await app.http.get(path).set(headers);
+        expect(r.status, path).toBe(400);
+        expect(r.body).toEqual({ ok: false, data: null, error: 'Malformed URL: invalid percent-encoding' });
+      }
+    }
+  });
+
+  it('a NUL in a path id is a 404 envelope (after authentication), never a database error', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'NUL probe' })).body.data.id as string;
+    const paths = [`/api/workspaces/${ws}%00/stats`, '/api/conversations/conv-%00', `/api/workspaces/${ws}/team/%00/role`, '/api/memories/%00abc', '/api/integrations/int%00/test', '/api/invitations/%00/accept'];
+    for (const path of paths) {
+      const anon = await app.http.post(path);
+      expect(anon.status, path).toBe(401);
+      const r = await app.http.put(path).set(s.auth).send({ role: 'observer' });
+      expect([404, 405], path).toContain(r.status);
+      expect(r.body.ok).toBe(false);
+    }
+    const r = await app.http.get(`/api/workspaces/${ws}%00/stats`).set(s.auth);
+    expect(r.status).toBe(404);
+    expect(r.body).toEqual({ ok: false, data: null, error: 'Not found' });
+    const upload = await app.http.post(`/api/workspaces/${ws}%00/memories/import-file`).set(s.auth).attach('file', Buffer.from('hello there'), 'a.txt');
+    expect(upload.status).toBe(404);
+  });
+
+  it('NUL anywhere in a body or query (ids, search terms, fields without their own check) is a 400, never a database error', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'NUL probe' })).body.data.id as string;
+    const conv = (await app.http.post(`/api/workspaces/${ws}/conversations`).set(s.auth).send({ modelId: 'model-echo' })).body.data.id as string;
+    const inject = await app.http.post(`/api/conversations/${conv}/inject-memory`).set(s.auth).send({ memoryId: 'memory-\u0000' });
+    expect(inject.status).toBe(400);
+    expect(inject.body).toEqual({ ok: false, data: null, error: 'Null characters are not allowed.' });
+    const list = await app.http.get(`/api/workspaces/${ws}/memories`).query({ search: 'a\u0000b' }).set(s.auth);
+    expect(list.status).toBe(400);
+    expect(list.body.error).toBe('Null characters are not allowed.');
+    const search = await app.http.post('/api/memories/search').set(s.auth).send({ query: 'x', workspaceId: `${ws}\u0000` });
+    expect(search.status).toBe(400);
+    expect(search.body.ok).toBe(false);
+    const invite = await app.http.post(`/api/workspaces/${ws}/team/invite`).set(s.auth).send({ email: 'a\u0000@example.test' });
+    expect(invite.status).toBe(400);
+    const mcp = await app.http.post('/mcp').set(s.auth).set('Accept', 'application/json, text/event-stream').send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_memory', arguments: { memory_id: 'm\u0000' } } });
+    expect(mcp.status).toBe(400);
+    expect(mcp.body).toEqual({ ok: false, data: null, error: 'Null characters are not allowed.' });
+  });
+
+  it('values with their own toString/valueOf keys get a 400 naming them; __proto__ keys pollute nothing', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'Proto probe' })).body.data.id as string;
+    const conv = (await app.http.post(`/api/workspaces/${ws}/conversations`).set(s.auth).send({ modelId: 'model-echo' })).body.data.id as string;
+    const json = (body: string) => ({ 'Content-Type': 'application/json', ...s.auth, body });
+    const send = (method: 'put' | 'post', path: string, h: ReturnType<typeof json>) => app.http[method](path).set({ 'Content-Type': h['Content-Type'], Authorization: h.Authorization }).send(h.body);
+    const status = await send('put', `/api/conversations/${conv}`, json('{"status":{"toString":{"polluted":true}}}'));
+    expect(status.status).toBe(400);
+    expect(status.body).toEqual({ ok: false, data: null, error: '"{"toString":{"polluted":true}}" is not a valid choice.' });
+    const role = await send('post', `/api/conversations/${conv}/messages`, json('{"content":"hi","role":[{"valueOf":{}}]}'));
+    expect(role.status).toBe(400);
+    expect(role.body.error).toEqual({ role: ['"[{"valueOf":{}}]" is not a valid choice.'] });
+    const long = await send('put', `/api/conversations/${conv}`, json(JSON.stringify({ status: 'x'.repeat(5000) })));
+    expect(long.body.error.length).toBeLessThan(140); // the echo is cut
+    const proto = await send('post', '/api/workspaces', json('{"name":"Proto","__proto__":{"isAdmin":true,"role":"owner"},"constructor":{"prototype":{"isAdmin":true}}}'));
+    expect(proto.status).toBe(201);
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+    expect(proto.body.data).not.toHaveProperty('isAdmin');
+  });
+
+  it('a body nested thousands of levels deep is a 400, not a stack overflow', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const ws = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'Deep probe' })).body.data.id as string;
+    const deepArray = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
+    const deepObject = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const cases: [string, string, string][] = [
+      ['put', `/api/workspaces/${ws}/team/${s.user.id}/role`, `{"role":${deepArray}}`],
+      ['post', `/api/workspaces/${ws}/memories`, `{"title":"t","content":"c","metadata":${deepObject}}`],
+      ['post', '/api/auth/login', deepArray],
+      ['post', '/api/mcp/remember', `{"text":"x","metadata":${deepObject}}`],
+    ];
+    for (const [method, path, body] of cases) {
+      const r = await (app.http as any)[method](path).set(s.auth).set('Content-Type', 'application/json').send(body);
+      expect(r.status, path).toBe(400);
+      expect(r.body).toEqual({ ok: false, data: null, error: 'Request body nested deeper than 64 levels' });
+    }
+    // ordinary nesting is untouched
+    const ok = await app.http.post(`/api/workspaces/${ws}/memories`).set(s.auth).send({ title: 't', content: 'c', metadata: { a: { b: { c: [1, [2, [3]]] } } } });
+    expect(ok.status).toBe(201);
+  });
+
   it('accepts a trailing slash', async () => {
     const app = ctx();
     const s = await registerUser(app);

@@ -62,6 +62,14 @@ describeEachStorage('file import', (ctx) => {
     expect(rtf).toMatchObject({ file_type: 'rtf', memory: { content: 'Hello bold world.\n\nNext paragraph.' } });
   });
 
+  it('an .html file holding plain text (no markup) is imported as text, not a 500', async () => {
+    const app = ctx();
+    const { s, path } = await owner(app);
+    const r = await app.http.post(path).set(s.auth).attach('file', Buffer.from('Just a sentence in a file named like a web page, nothing more.'), 'page.html');
+    expect(r.status).toBe(201);
+    expect(r.body.data.memory.content).toBe('Just a sentence in a file named like a web page, nothing more.');
+  });
+
   it('refuses bad files with string errors and stores nothing', async () => {
     const app = ctx();
     const { s, ws, path } = await owner(app);

@@ -13,10 +13,14 @@ const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|c
 
 function fromFramework(error: unknown): AppError | null {
   const e = error as { type?: string; status?: number; message?: string; code?: string; name?: string };
+  // A path with a broken percent-escape (`%`, `%E0%A4%A`, an encoded lone surrogate) cannot name anything.
+  if (error instanceof URIError) return new AppError(400, 'Malformed URL: invalid percent-encoding');
   if (e?.type === 'entity.parse.failed') return new AppError(400, `JSON parse error - ${e.message}`);
   if (e?.type === 'entity.too.large') return new AppError(413, 'Request body too large');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError(415, 'Unsupported content encoding');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.type) return new AppError(e.status, e.message ?? 'Bad request');
+  // A body that is not the gzip/deflate/brotli its Content-Encoding claims (zlib's own error, status 400).
+  if (typeof e?.code === 'string' && /^(?:Z_|ERR_BROTLI|ERR__ERROR_FORMAT_PADDING_1)/.test(e.code)) return new AppError(400, 'Malformed compressed request body');
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (error.code === 'P2025') return new AppError(404, 'Not found');
     if (error.code === 'P2002') return new AppError(400, 'Already exists');
@@ -28,6 +32,8 @@ function fromFramework(error: unknown): AppError | null {
     if (error.code === 'P2028') return new AppError(503, 'Database busy');
   }
   if (error instanceof Prisma.PrismaClientInitializationError) return new AppError(503, 'Database unavailable');
+  // Last line of defence for input the validation let through: PostgreSQL refuses NUL in text and JSON.
+  if (/invalid byte sequence for encoding "UTF8": 0x00|unsupported Unicode escape sequence/.test(String(e?.message))) return new AppError(400, 'Null characters are not allowed.');
   const text = `${e?.message ?? ''} ${e?.code ?? ''} ${(error as { cause?: { message?: string } })?.cause?.message ?? ''}`;
   if (DB_DOWN.test(text)) return new AppError(503, 'Database unavailable');
   return null;

@@ -60,7 +60,10 @@ export interface ExtractedPage {
 /** The readable text of an HTML document, paragraphs separated by blank lines. */
 export async function extractHtml(html: string, useReadability = true): Promise<ExtractedPage> {
   const [{ parseHTML }, { Readability }] = await loadDom();
-  const { document } = parseHTML(html);
+  let { document } = parseHTML(html);
+  // Text without markup (a .html file that is not HTML) gives linkedom no root element, and
+  // then its document.body getter throws: read such input as the body of a page.
+  if (!document.documentElement) ({ document } = parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`));
   const pageTitle = document.querySelector('title')?.textContent?.replace(/\s+/g, ' ').trim() || null;
   if (useReadability) {
     try {
