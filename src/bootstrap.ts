@@ -40,6 +40,6 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     rateLimitStore: createRateLimitStoreFactory(config.redisUrl),
     background,
     embeddings,
-    vectorIndex: new InMemoryVectorIndex(db.prisma),
+    vectorIndex: new InMemoryVectorIndex(db),
   };
 }
