@@ -70,7 +70,7 @@ interface Quantized {
   boundE: Float64Array;
 }
 
-interface WorkspaceMatrix {
+export interface WorkspaceMatrix {
   version: bigint;
   model: string;
   dimensions: number;
@@ -231,8 +231,14 @@ function quantizeRows(f32: Float32Array, i8: Int8Array, matrix: number, codes: n
  */
 const summationError = (stride: number) => 2 * (stride / 16 + 6) * 2 ** -24 + 1e-12;
 
+/** What one scan did (the benchmark prints it). */
+export interface ScanStats {
+  /** Rows scored in float32: all of them in a single pass, the candidates after an int8 pass. */
+  rescored: number;
+}
+
 /** The best `limit` memories of one workspace matrix with score ≥ minScore, best first. */
-export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery): VectorHit[] {
+export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: ScanStats): VectorHit[] {
   const memories = m.memoryIds.length;
   if (m.rows === 0 || query.limit <= 0 || query.vector.length !== m.dimensions) return [];
   const { f32, at, stride, kernel } = m;
@@ -247,6 +253,7 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery): VectorHit[
 
   if (!m.quantized || !(qNorm > 0) || !Number.isFinite(qNorm)) {
     kernel.dotF32(at.matrix, m.rows, stride, at.query, at.out);
+    if (stats) stats.rescored = m.rows;
     const scores = f32.subarray(at.out >> 2, (at.out >> 2) + m.rows);
     for (let j = 0; j < memories; j++) {
       let best = -Infinity;
@@ -297,6 +304,7 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery): VectorHit[
     }
   }
   kernel.dotF32Rows(at.matrix, at.idx, count, stride, at.query, at.rescored);
+  if (stats) stats.rescored = count;
   const exact = f32.subarray(at.rescored >> 2, (at.rescored >> 2) + count);
   let c = 0;
   while (c < count) {
