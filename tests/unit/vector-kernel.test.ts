@@ -154,7 +154,7 @@ function workspace(seed: number, memories: number, dims: number): { chunks: Chun
 }
 
 const build = (chunks: Chunk[], dims: number, kernel: 'wasm' | 'js', quantizeFrom: number) =>
-  buildMatrix(chunks, { version: 1n, model: 'm', dimensions: dims, kernel, quantizeFrom });
+  buildMatrix(chunks, { version: 1n, model: 'm', dimensions: dims, kernel, quantizeFrom, wasmFrom: 0 });
 
 describe('two-pass scan', () => {
   it('returns exactly the full float32 scan’s hits (ids, scores, order), in both kernels', () => {
@@ -174,6 +174,10 @@ describe('two-pass scan', () => {
           expect(exact.quantized).toBeNull();
           expect(twoPass.quantized).not.toBeNull();
           expect(js.kernel.kind).toBe('js');
+          expect(twoPass.kernel.kind).toBe('wasm');
+          // Small workspaces stay on the JavaScript kernel by default.
+          const byDefault = buildMatrix(chunks, { version: 1n, model: 'm', dimensions: dims, kernel: 'wasm', quantizeFrom: 0 });
+          expect(byDefault.kernel.kind).toBe(chunks.length < 1024 ? 'js' : 'wasm');
           const rand = prng(seed + 1);
           const allowed = filtered ? new Set(exact.memoryIds.filter(() => rand() < 0.5)) : undefined;
           for (const vector of [centres[0]!, unit(rand, dims, centres[1], 0.3), unit(rand, dims)]) {
@@ -257,7 +261,7 @@ for (const storage of storages()) {
       await prisma.memoryChunk.create({ data: { memoryId: ids[0]!, workspaceId: ws.id, chunkIndex: 99, content: 'x', vector: vectorToBytes(centres[0]!), dimensions: dims, model: 'other' } });
       await prisma.workspaceIndexStamp.create({ data: { workspaceId: ws.id, version: 1 } });
 
-      const twoPass = new InMemoryVectorIndex(t.db, { quantizeFrom: 1 });
+      const twoPass = new InMemoryVectorIndex(t.db, { quantizeFrom: 1, wasmFrom: 0 });
       const plain = new InMemoryVectorIndex(t.db, { kernel: 'js' });
       const query = { workspaceIds: [ws.id, 'workspace-unknown'], vector: centres[0]!, model: 'm', limit: 15, minScore: 0.1 };
       const first = await twoPass.search(query);

@@ -44,10 +44,17 @@ export interface InMemoryVectorIndexOptions {
   kernel?: KernelKind;
   /** Workspaces with at least this many chunks get the int8 first pass (SIMD kernel only). */
   quantizeFrom?: number;
+  /**
+   * Workspaces with at least this many chunks use the SIMD kernel. Each WebAssembly memory
+   * reserves a large range of address space, so thousands of small workspaces stay on the
+   * JavaScript kernel (same scores, and fast enough at that size).
+   */
+  wasmFrom?: number;
 }
 
 /** Below this many rows a single float32 pass is as fast as two. */
 const DEFAULT_QUANTIZE_FROM = 4096;
+const DEFAULT_WASM_FROM = 1024;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -93,10 +100,12 @@ export class InMemoryVectorIndex implements VectorIndex {
   private readonly loading = new Map<string, Promise<WorkspaceMatrix>>();
   private readonly kernelKind: KernelKind;
   private readonly quantizeFrom: number;
+  private readonly wasmFrom: number;
 
   constructor(private readonly db: Pick<Database, 'query'>, options: InMemoryVectorIndexOptions = {}) {
     this.kernelKind = options.kernel ?? 'wasm';
     this.quantizeFrom = options.quantizeFrom ?? DEFAULT_QUANTIZE_FROM;
+    this.wasmFrom = options.wasmFrom ?? DEFAULT_WASM_FROM;
   }
 
   async search(query: VectorQuery): Promise<VectorHit[]> {
@@ -136,7 +145,7 @@ export class InMemoryVectorIndex implements VectorIndex {
       'SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = $1 AND model = $2 AND dimensions = $3',
       [workspaceId, model, dimensions],
     );
-    const loaded = buildMatrix(chunks, { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom });
+    const loaded = buildMatrix(chunks, { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
     const current = this.matrices.get(workspaceId);
     if (!current || current.version <= version) this.matrices.set(workspaceId, loaded);
     return loaded;
@@ -149,6 +158,8 @@ interface BuildOptions {
   dimensions: number;
   kernel: KernelKind;
   quantizeFrom: number;
+  /** Default 1024 (see InMemoryVectorIndexOptions). */
+  wasmFrom?: number;
 }
 
 /**
@@ -166,11 +177,12 @@ export function buildMatrix(chunks: { memory_id: string; vector: Uint8Array }[],
     return at;
   };
   const at = { matrix: reserve(rows * stride * 4), query: reserve(stride * 4), out: reserve(rows * 4), idx: reserve(rows * 4), rescored: reserve(rows * 4) };
+  const kind: KernelKind = o.kernel === 'wasm' && rows >= (o.wasmFrom ?? DEFAULT_WASM_FROM) ? 'wasm' : 'js';
   // The int8 pass only pays off with the SIMD kernel.
-  const quantize = rows >= o.quantizeFrom && rows > 0 && o.kernel === 'wasm';
+  const quantize = rows >= o.quantizeFrom && rows > 0 && kind === 'wasm';
   const codes = quantize ? reserve(rows * stride) : 0;
   const query16 = quantize ? reserve(stride * 2) : 0;
-  const kernel = createKernel(Math.max(bytes, 16), o.kernel);
+  const kernel = createKernel(Math.max(bytes, 16), kind);
   const { buffer } = kernel;
   const f32 = new Float32Array(buffer);
   const counts = new Map<string, number>();

@@ -55,7 +55,12 @@ export const wasmKernelAvailable = () => compiledModule() !== null;
 export function createKernel(bytes: number, prefer: KernelKind = 'wasm'): Kernel {
   const module = prefer === 'wasm' && bytes <= WASM_MAX_BYTES ? compiledModule() : null;
   if (!module) return new JsKernel(new ArrayBuffer(align16(bytes)));
-  const instance = new WebAssembly.Instance(module, {});
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(module, {});
+  } catch {
+    return new JsKernel(new ArrayBuffer(align16(bytes))); // e.g. out of address space for another memory
+  }
   const memory = instance.exports.memory as WebAssembly.Memory;
   const pages = Math.ceil(bytes / WASM_PAGE) - memory.buffer.byteLength / WASM_PAGE;
   if (pages > 0) {
