@@ -43,6 +43,6 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
     background,
     embeddings,
-    vectorIndex: new InMemoryVectorIndex(db.prisma),
+    vectorIndex: new InMemoryVectorIndex(db),
   };
 }

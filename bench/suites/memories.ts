@@ -22,6 +22,7 @@ import { newId } from '../../src/lib/ids.js';
 import { loadEmbeddingModel } from '../../src/services/embeddings/model.js';
 import { vectorToBytes } from '../../src/services/embeddings/vectors.js';
 import { retrieve } from '../../src/services/memories/search.js';
+import { buildMatrix, type ScanStats, searchMatrix } from '../../src/services/memories/vector-index.js';
 import { createWorkspaceTx } from '../../src/services/workspaces.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
 import { fmt, freshPostgresDatabase, table } from '../lib.js';
@@ -89,6 +90,7 @@ async function seed(deps: AppDeps, workspaceId: string, chunks: number, model: s
 
 async function searchLatency(modelDir: string, modelName: string) {
   const rows: Record<string, string | number>[] = [];
+  const kernels: Record<string, string | number>[] = [];
   for (const chunks of [10_000, 100_000]) {
     const { deps, workspace, drop } = await benchDeps(`search${chunks}`, { EMBEDDING_MODEL_DIR: modelDir, EMBEDDING_MODEL: modelName });
     try {
@@ -109,26 +111,78 @@ async function searchLatency(modelDir: string, modelName: string) {
         await deps.vectorIndex.search({ workspaceIds: [workspace.id], vector: q.vector, model: modelName, limit: 50, minScore: 0.2 });
         vectorOnly.push(performance.now() - t);
       }
+      // Lexical-only retrieval (no query vector): the full-text query and the row fetch alone.
+      const lexicalOnly: number[] = [];
+      // Every memory eligible (minScore −1): the two-pass scan's worst case, the threshold set by the top-k alone.
+      const vectorAll: number[] = [];
+      for (const q of queries) {
+        let t = performance.now();
+        await retrieve(deps, { workspaceIds: [workspace.id], query: q.text, vector: null, topK: 10 });
+        lexicalOnly.push(performance.now() - t);
+        t = performance.now();
+        await deps.vectorIndex.search({ workspaceIds: [workspace.id], vector: q.vector, model: modelName, limit: 50, minScore: -1 });
+        vectorAll.push(performance.now() - t);
+      }
       const embed: number[] = [];
       for (const q of queries.slice(0, 100)) {
         const t = performance.now();
         await deps.embeddings.embedder.embedQuery(q.text);
         embed.push(performance.now() - t);
       }
-      [hybrid, vectorOnly, embed].forEach((l) => l.sort((a, b) => a - b));
+      [hybrid, vectorOnly, vectorAll, lexicalOnly, embed].forEach((l) => l.sort((a, b) => a - b));
       rows.push({
         chunks,
         'hybrid p50 ms': fmt(percentile(hybrid, 50), 2), 'hybrid p95 ms': fmt(percentile(hybrid, 95), 2),
         'vector-only p50 ms': fmt(percentile(vectorOnly, 50), 2), 'vector-only p95 ms': fmt(percentile(vectorOnly, 95), 2),
+        'vector-only minScore -1 p95 ms': fmt(percentile(vectorAll, 95), 2),
+        'lexical-only p50 ms': fmt(percentile(lexicalOnly, 50), 2), 'lexical-only p95 ms': fmt(percentile(lexicalOnly, 95), 2),
         'cold index load ms': fmt(coldMs, 0),
         'query embed p50 ms (tiny, worker)': fmt(percentile(embed, 50), 2),
       });
+      kernels.push(...(await kernelCpu(deps, workspace.id, modelName, chunks, queries.map((q) => q.vector))));
     } finally {
       await drop();
     }
   }
   console.log('Search latency (one workspace, 10 chunks per memory, retrieval excludes query embedding; target p95 ≤ 25 ms at 100k):');
   table(rows);
+  console.log('Vector scan alone, CPU time per query (process CPU, in isolation; top 50 memories):');
+  table(kernels);
+}
+
+/**
+ * The scan kernels on the same chunks, without the database: CPU time per query of the exact
+ * float32 scan (WebAssembly SIMD and the JavaScript fallback) and of the int8 + float32
+ * rescoring two-pass scan, with the rows it rescored.
+ */
+async function kernelCpu(deps: AppDeps, workspaceId: string, model: string, chunks: number, vectors: Float32Array[]) {
+  const stored = await deps.db.query<{ memory_id: string; vector: Uint8Array }>(
+    'SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = $1 ORDER BY memory_id, chunk_index', [workspaceId]);
+  const variants = [
+    { scan: 'two-pass int8 + f32 rescoring (wasm)', kernel: 'wasm' as const, quantizeFrom: 0 },
+    { scan: 'exact f32 (wasm SIMD)', kernel: 'wasm' as const, quantizeFrom: Infinity },
+    { scan: 'exact f32 (JavaScript fallback)', kernel: 'js' as const, quantizeFrom: Infinity },
+  ];
+  const out: Record<string, string | number>[] = [];
+  for (const v of variants) {
+    const matrix = buildMatrix(stored, { version: 1n, model, dimensions: DIMS, kernel: v.kernel, quantizeFrom: v.quantizeFrom });
+    for (const minScore of [0.2, -1]) {
+      const n = v.kernel === 'js' ? 20 : vectors.length;
+      const stats: ScanStats = { rescored: 0 };
+      let rescored = 0;
+      const cpu: number[] = [];
+      for (const vector of vectors.slice(0, n)) {
+        const before = process.cpuUsage();
+        searchMatrix(matrix, { workspaceIds: [workspaceId], vector, model, limit: 50, minScore }, stats);
+        const used = process.cpuUsage(before);
+        cpu.push((used.user + used.system) / 1000);
+        rescored += stats.rescored;
+      }
+      cpu.sort((a, b) => a - b);
+      out.push({ chunks, scan: v.scan, minScore, 'CPU ms/query p50': fmt(percentile(cpu, 50), 2), 'CPU ms/query mean': fmt(cpu.reduce((a, b) => a + b, 0) / n, 2), 'rows rescored/query': fmt(rescored / n, 0) });
+    }
+  }
+  return out;
 }
 
 async function wrapperOverhead(modelDir: string, modelName: string) {
@@ -226,7 +280,9 @@ async function ingestionAndEventLoop(modelDir: string, modelName: string) {
 export default async function run() {
   const modelDir = mkdtempSync(join(tmpdir(), 'chimera-bench-model-'));
   const modelName = writeTinyModel(modelDir);
-  await wrapperOverhead(modelDir, modelName);
-  await searchLatency(modelDir, modelName);
-  await ingestionAndEventLoop(modelDir, modelName);
+  // BENCH_MEMORIES=search (or ingest) runs one part.
+  const only = process.env.BENCH_MEMORIES;
+  if (!only || only === 'ingest') await wrapperOverhead(modelDir, modelName);
+  if (!only || only === 'search') await searchLatency(modelDir, modelName);
+  if (!only || only === 'ingest') await ingestionAndEventLoop(modelDir, modelName);
 }

@@ -5,7 +5,6 @@
  * returns the most recently updated memories.
  */
 import type { AppDeps } from '../../app-deps.js';
-import { Prisma } from '../../generated/prisma/client.js';
 import type { MemoryRow } from '../../presenters/memory.js';
 import { readableWorkspaceIds } from '../../policies/index.js';
 
@@ -35,6 +34,10 @@ export interface SearchResult {
   /** Milliseconds spent embedding the query and retrieving (reported separately by the benchmark). */
   timings: { embedMs: number; retrieveMs: number };
 }
+
+/** The columns of a MemoryRow under their TypeScript names, for plain SQL on the search path. */
+const MEMORY_ROW_COLUMNS = `id, workspace_id AS "workspaceId", title, content, snippet, tags, metadata, version,
+  embedding_status AS "embeddingStatus", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Reciprocal-rank-fusion constant (the usual 60). */
 const RRF_K = 60;
@@ -67,20 +70,18 @@ export async function retrieve(deps: AppDeps, input: RetrieveInput): Promise<{ m
   const start = performance.now();
   const candidates = Math.max(input.topK * 4, 50);
   const model = deps.embeddings.embedder.modelId;
-  const [semantic, lexical] = await Promise.all([
-    input.vector && model
-      ? semanticRanking(deps, input.workspaceIds, input.vector, model, candidates, input.tags)
-      : Promise.resolve(null),
-    lexicalRanking(deps, input.workspaceIds, input.query, candidates, input.tags),
-  ]);
-  const fused = fuse(semantic, lexical).slice(0, input.topK);
-  const rows = fused.length ? await deps.prisma.memory.findMany({ where: { id: { in: fused.map((f) => f.id) } } }) : [];
+  // The full-text query goes out first, so PostgreSQL ranks while this process scans vectors.
+  const lexical = lexicalRanking(deps, input.workspaceIds, input.query, candidates, input.tags);
+  const semantic = input.vector && model ? semanticRanking(deps, input.workspaceIds, input.vector, model, candidates, input.tags) : Promise.resolve(null);
+  const [semanticIds, lexicalIds] = await Promise.all([semantic, lexical]);
+  const fused = fuse(semanticIds, lexicalIds).slice(0, input.topK);
+  const rows = fused.length ? await deps.db.query<MemoryRow>(`SELECT ${MEMORY_ROW_COLUMNS} FROM memories WHERE id = ANY($1::varchar[])`, [fused.map((f) => f.id)]) : [];
   const byId = new Map(rows.map((r) => [r.id, r]));
   const results = fused.flatMap((f) => {
     const memory = byId.get(f.id);
     return memory ? [{ memory, score: f.score, matchType: f.matchType }] : [];
   });
-  return { mode: semantic ? 'hybrid' : 'lexical', results, retrieveMs: performance.now() - start };
+  return { mode: semanticIds ? 'hybrid' : 'lexical', results, retrieveMs: performance.now() - start };
 }
 
 async function recentMemories(deps: AppDeps, workspaceIds: string[], topK: number, tags?: string[]): Promise<SearchResult> {
@@ -95,7 +96,7 @@ async function recentMemories(deps: AppDeps, workspaceIds: string[], topK: numbe
 async function semanticRanking(deps: AppDeps, workspaceIds: string[], vector: Float32Array, model: string, limit: number, tags?: string[]): Promise<string[]> {
   let allowed: Set<string> | undefined;
   if (tags) {
-    const rows = await deps.prisma.memory.findMany({ where: { workspaceId: { in: workspaceIds }, tags: { hasSome: tags } }, select: { id: true } });
+    const rows = await deps.db.query<{ id: string }>('SELECT id FROM memories WHERE workspace_id = ANY($1::varchar[]) AND tags && $2::text[]', [workspaceIds, tags]);
     allowed = new Set(rows.map((r) => r.id));
   }
   const hits = await deps.vectorIndex.search({ workspaceIds, vector, model, limit, minScore: deps.config.searchMinSimilarity, allowed });
@@ -109,15 +110,18 @@ async function semanticRanking(deps: AppDeps, workspaceIds: string[], vector: Fl
  */
 async function lexicalRanking(deps: AppDeps, workspaceIds: string[], query: string, limit: number, tags?: string[]): Promise<string[]> {
   if (workspaceIds.length === 0) return [];
-  const rows = await deps.prisma.$queryRaw<{ id: string }[]>`
-    SELECT m.id
-    FROM memories m,
-         (SELECT replace(websearch_to_tsquery('english', ${query})::text, '&', '|')::tsquery AS q) t
-    WHERE m.workspace_id = ANY(${workspaceIds}::varchar[])
-      AND m.search_vector @@ t.q
-      ${tags ? Prisma.sql`AND m.tags && ${tags}::text[]` : Prisma.empty}
-    ORDER BY ts_rank(m.search_vector, t.q) DESC, m.updated_at DESC
-    LIMIT ${limit}`;
+  // Plain parameterised SQL on the pool: this runs on every search (no Prisma round of query building).
+  const rows = await deps.db.query<{ id: string }>(
+    `SELECT m.id
+     FROM memories m,
+          (SELECT replace(websearch_to_tsquery('english', $1)::text, '&', '|')::tsquery AS q) t
+     WHERE m.workspace_id = ANY($2::varchar[])
+       AND m.search_vector @@ t.q
+       ${tags ? 'AND m.tags && $4::text[]' : ''}
+     ORDER BY ts_rank(m.search_vector, t.q) DESC, m.updated_at DESC
+     LIMIT $3`,
+    tags ? [query, workspaceIds, limit, tags] : [query, workspaceIds, limit],
+  );
   return rows.map((r) => r.id);
 }
 
