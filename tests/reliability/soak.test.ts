@@ -4,8 +4,9 @@
  * embeddings on the tiny model), against a real server process on a throwaway PostgreSQL
  * database, loopback only. The mix lives in bench/load-mix.ts (`npm run soak` runs it alone).
  *
- * 10 minutes by default; RELIABILITY_SHORT=1 (CI) runs 40 s of load. SOAK_USERS and
- * SOAK_SECONDS override both.
+ * 500 users for 10 minutes by default. RELIABILITY_SHORT=1 (CI) is a smoke run of the same
+ * mix: 200 users for 40 s, so a busy CI machine checks behaviour, not capacity; the capacity
+ * claim is the full run's. SOAK_USERS and SOAK_SECONDS override both.
  *
  * Asserts: every answer is the expected 2xx (or a 304 to a revalidated poll), no timeouts, no
  * connection errors, streams end with `done`, searches are semantic; the achieved rate is
@@ -17,10 +18,10 @@ import { describe, expect, it } from 'vitest';
 import { MIN_SLOPE_WINDOW_MINUTES, printRates, printReport, rssSlopeLimit, runSoak, SHORT_RUN_RSS_GROWTH_LIMIT_MB } from '../../bench/soak-run.js';
 
 const SHORT = process.env.RELIABILITY_SHORT === '1';
-const USERS = Number(process.env.SOAK_USERS ?? 500);
+const USERS = Number(process.env.SOAK_USERS ?? (SHORT ? 200 : 500));
 const SECONDS = Number(process.env.SOAK_SECONDS ?? (SHORT ? 40 : 600));
 
-describe('soak: the frontend polling of 500 users, plus chat and search', () => {
+describe('soak: the frontend polling of many users, plus chat and search', () => {
   // seeding 500 users takes from ~30 s on an idle machine to several minutes on a busy one
   it(`${USERS} users for ${SECONDS} s: no errors, no timeouts, bounded RSS`, { timeout: (SECONDS + 900) * 1000 }, async () => {
     printRates(USERS);
