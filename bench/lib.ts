@@ -127,6 +127,12 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
 
 export const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
+/** The p-th percentile (0–100) of ascending `sorted`, by rank floor(p% × n); NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
 export function table(rows: Record<string, string | number>[]): void {
   console.table(rows);
 }

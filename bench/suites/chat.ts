@@ -24,17 +24,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import pg from 'pg';
-import { fmt, freePort, freshPostgresDatabase, startServer, table } from '../lib.js';
+import { fmt, freePort, freshPostgresDatabase, percentile, startServer, table } from '../lib.js';
 
 const CONNECTIONS = 32;
 const CLOSED_MS = 5000;
 const OPEN_MS = Number(process.env.BENCH_CHAT_OPEN_SECONDS ?? 10) * 1000;
 const PROMPT = 'Summarise the plan for the staging cluster in one sentence.';
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** CPU milliseconds (user + system) a process has used so far; NaN where /proc is missing. */
 function cpuMs(pid: number | undefined): number {

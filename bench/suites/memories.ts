@@ -25,14 +25,13 @@ import { retrieve } from '../../src/services/memories/search.js';
 import { buildMatrix, type ScanStats, searchMatrix } from '../../src/services/memories/vector-index.js';
 import { createWorkspaceTx } from '../../src/services/workspaces.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
-import { fmt, freshPostgresDatabase, table } from '../lib.js';
+import { fmt, freshPostgresDatabase, percentile, table } from '../lib.js';
 
 const ort = ortModule as typeof import('onnxruntime-node');
 const DIMS = 384;
 /** A 5,000-word pseudo-vocabulary, so a query matches a realistic share of memories lexically. */
 const WORDS = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}x${(i * 7919 % 997).toString(36)}`);
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 function prng(seed: number) {
   return () => {

@@ -25,6 +25,7 @@
  *      workspace counters match the rows.
  */
 import pg from 'pg';
+import { percentile } from '../../bench/lib.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeProviders, startFakeProviders, WAIT_MS } from '../support/fake-providers.js';
 import {
@@ -52,10 +53,8 @@ const GRACE_MS = 3000;
 /** Closing the pools and the embedder after the grace period. */
 const CLEANUP_MS = 2500;
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-};
+/** Percentile of unsorted latencies (0 for none: the log line stays numeric). */
+const latencyPercentile = (values: number[], p: number) => (values.length ? percentile([...values].sort((x, y) => x - y), p) : 0);
 
 interface TrafficSample extends HttpResult {
   kind: 'write' | 'read';
@@ -251,7 +250,7 @@ describe('faults (one server process on PostgreSQL)', () => {
       const hungAt = Date.now();
       for (let i = 0; Date.now() - hungAt < LLM_TIMEOUT_MS - 3000; i++) during.push(...(await probeRound(i)));
       const results = await Promise.all(chats);
-      const stats = (list: HttpResult[]) => `p50 ${percentile(list.map((r) => r.ms), 50)} ms, p99 ${percentile(list.map((r) => r.ms), 99)} ms, max ${Math.max(...list.map((r) => r.ms))} ms (n=${list.length})`;
+      const stats = (list: HttpResult[]) => `p50 ${latencyPercentile(list.map((r) => r.ms), 50)} ms, p99 ${latencyPercentile(list.map((r) => r.ms), 99)} ms, max ${Math.max(...list.map((r) => r.ms))} ms (n=${list.length})`;
       console.log(`[faults-providers] other requests before: ${stats(baseline)}; while ${HANGING} chats hang: ${stats(during)}; chats ended after ${results.map((r) => Math.round(r.ms)).join(', ')} ms`);
 
       expect(during.length).toBeGreaterThanOrEqual(10);
