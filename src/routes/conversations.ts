@@ -7,11 +7,11 @@ import { presentConversation, presentConversationListItem, presentMessage } from
 import {
   createConversationBody, injectMemoryBody, listConversationsQuery, sendMessageBody, updateConversationBody, updateMessageBody,
 } from '../schemas/conversations.js';
-import { sendMessage } from '../services/chat/send-message.js';
+import { type SendMessagePreloaded, sendMessage, sendMessagePreload } from '../services/chat/send-message.js';
 import * as conversations from '../services/conversations/index.js';
 import { closeConversation } from '../services/conversations/close.js';
 
-const { conversationAccess } = conversations;
+const { conversationAccess, conversationAccessPreload } = conversations;
 const tag = 'conversations';
 
 export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
@@ -38,36 +38,36 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'get', path: '/conversations/:conversationId', operationId: 'C3', tag, access: 'user',
+      method: 'get', path: '/conversations/:conversationId', operationId: 'C3', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'A conversation with its messages (oldest first) and injected memories',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:read');
+      handler: async ({ deps, user, params, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:read', preloaded);
         return presentConversation(await conversations.getFullConversation(deps.prisma, params.conversationId!));
       },
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId', operationId: 'C4', tag, access: 'user',
+      method: 'put', path: '/conversations/:conversationId', operationId: 'C4', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Rename a conversation or set its status',
       body: updateConversationBody,
       responses: { 400: 'Invalid value', 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params, body }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
+      handler: async ({ deps, user, params, body, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
         return presentConversation(await conversations.updateConversation(deps, params.conversationId!, body));
       },
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId', operationId: 'C5', tag, access: 'user',
+      method: 'delete', path: '/conversations/:conversationId', operationId: 'C5', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Delete a conversation with its messages and injection links',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
+      handler: async ({ deps, user, params, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
         await conversations.deleteConversation(deps, params.conversationId!);
         return { message: 'Conversation deleted successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/messages', operationId: 'C6', tag, access: 'user', status: 201,
+      method: 'post', path: '/conversations/:conversationId/messages', operationId: 'C6', tag, access: 'user', status: 201, preload: sendMessagePreload,
       summary:
         'Send a message and get the model\'s reply. With "stream": true or Accept: text/event-stream the reply streams as ' +
         'Server-Sent Events: `delta` {text}…, then `done` {userMessage, assistantMessage} or `error` {status, error, userMessage}.',
@@ -79,9 +79,12 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
         429: 'Provider rate limit (data.userMessage)', 500: 'AI call failed (data.userMessage)',
         502: 'Provider error (data.userMessage)', 504: 'Provider timeout (data.userMessage)',
       },
-      handler: async ({ deps, user, params, body, req, res }) => {
-        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write');
-        const input = { user, conversation, content: body.content, getAiResponse: body.getAiResponse ?? true, autoRetrieve: body.autoRetrieve };
+      handler: async ({ deps, user, params, body, req, res, preloaded }) => {
+        const pre = preloaded as SendMessagePreloaded | undefined;
+        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write', pre?.access);
+        const input = {
+          user, conversation, content: body.content, getAiResponse: body.getAiResponse ?? true, autoRetrieve: body.autoRetrieve, context: pre?.context,
+        };
         if (!wantsEventStream(req, body.stream) || !input.getAiResponse) return sendMessage(deps, input);
 
         let stream: ReturnType<typeof openEventStream> | undefined;
@@ -108,71 +111,71 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C7', tag, access: 'user',
+      method: 'put', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C7', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Pin or unpin a message',
       body: updateMessageBody,
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
-      handler: async ({ deps, user, params, body }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write');
+      handler: async ({ deps, user, params, body, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write', preloaded);
         return presentMessage(await conversations.updateMessage(deps, params.conversationId!, params.messageId!, body));
       },
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C8', tag, access: 'user',
+      method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C8', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Delete a message',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
-      handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write');
+      handler: async ({ deps, user, params, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write', preloaded);
         await conversations.deleteMessage(deps, params.conversationId!, params.messageId!);
         return { message: 'Message deleted successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/inject-memory', operationId: 'C9', tag, access: 'user',
+      method: 'post', path: '/conversations/:conversationId/inject-memory', operationId: 'C9', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Inject a memory of the same workspace into the conversation context (get-or-create)',
       body: injectMemoryBody,
       responses: { 400: 'memoryId required', 403: 'Access denied', 404: 'Conversation not found | Memory not found' },
-      handler: async ({ deps, user, params, body }) => {
-        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
+      handler: async ({ deps, user, params, body, preloaded }) => {
+        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
         await conversations.injectMemory(deps, conversation, body.memoryId);
         return { message: 'Memory injected successfully' };
       },
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId/inject-memory/:memoryId', operationId: 'C10', tag, access: 'user',
+      method: 'delete', path: '/conversations/:conversationId/inject-memory/:memoryId', operationId: 'C10', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Remove an injected memory from the conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
-      handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
+      handler: async ({ deps, user, params, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
         await conversations.removeInjection(deps, params.conversationId!, params.memoryId!);
         return { message: 'Memory removed successfully' };
       },
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'C11', tag, access: 'user',
+      method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'C11', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Pause or re-activate an injected memory',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
-      handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
+      handler: async ({ deps, user, params, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
         return conversations.toggleInjection(deps, params.conversationId!, params.memoryId!);
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/close', operationId: 'C12', tag, access: 'user',
+      method: 'post', path: '/conversations/:conversationId/close', operationId: 'C12', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off)',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
+      handler: async ({ deps, user, params, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
         const { conversation, memory } = await closeConversation(deps, user, params.conversationId!);
         return { conversation: presentConversation(conversation), memory, message: 'Conversation closed and summarized successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'C13', tag, access: 'user',
+      method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'C13', tag, access: 'user', preload: conversationAccessPreload,
       summary: 'Reopen a closed conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write');
+      handler: async ({ deps, user, params, preloaded }) => {
+        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
         return { conversation: presentConversation(await conversations.reopenConversation(deps, params.conversationId!)), message: 'Conversation reopened successfully' };
       },
     }),

@@ -7,7 +7,7 @@ import { presentStats } from '../presenters/workspace.js';
 import { activityQuery, createWorkspaceBody, updateWorkspaceBody, workspaceListQuery } from '../schemas/workspaces.js';
 import { recentActivities } from '../services/activity.js';
 import { neuralLoad, recordLoad } from '../services/neural-load.js';
-import { WorkspaceListCache } from '../services/workspace-list.js';
+import { stampsPreload, WorkspaceListCache } from '../services/workspace-list.js';
 import { workspaceStats } from '../services/workspace-stats.js';
 import * as workspaces from '../services/workspaces.js';
 
@@ -29,8 +29,9 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       query: workspaceListQuery,
       // Sent from the cached entries' serialized text (the same bytes as the envelope of the value).
       raw: true,
-      handler: async ({ user, query, res }) => {
-        const result = await list.list(user.id, query);
+      preload: ({ userId, query }) => stampsPreload(userId, query),
+      handler: async ({ user, query, res, preloaded }) => {
+        const result = await list.list(user.id, query, preloaded);
         sendSuccessJson(res, 200, result.json, result.etag);
       },
     }),

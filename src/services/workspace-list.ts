@@ -15,11 +15,13 @@
  *      statement, as without a cache.
  * The only part of an entry that depends on the clock is systemLoad's count of messages in
  * the last 60 minutes; an entry expires when its oldest counted message leaves the window.
- * So a request costs 1 statement (plus the authentication lookup) when nothing changed,
- * and at most 4 otherwise, whatever the number of workspaces.
+ * Step 1 rides along with the authentication lookup (`stampsPreload`, RouteSpec.preload),
+ * so a request costs 1 statement in all when nothing changed, and at most 4 otherwise,
+ * whatever the number of workspaces.
  */
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/client.js';
+import type { Preload } from './auth/session.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { presentWorkspace } from '../presenters/workspace.js';
 import { type StatsColumns, statsColumns, statsFromRow, statsJoins, statsValidUntil } from './workspace-stats.js';
@@ -95,6 +97,18 @@ const stampsStatement = (userId: string, page: ListPage) => Prisma.sql`
    WHERE w."id" IN (${visibleIds(userId)})
    ${pageClause(page)}`;
 
+/** Step 1 as one JSON value, [[id, version, total], …] in page order, to ride along with another statement. */
+export const stampsPreload = (userId: string, page: ListPage): Preload => ({
+  name: STAMPS_STATEMENT,
+  sql: Prisma.sql`
+    SELECT coalesce(json_agg(json_build_array(s."id", s."version", s."total") ORDER BY s."ord"), '[]'::json)
+      FROM (SELECT w."id", k."list_version"::text AS "version", (count(*) OVER ())::int AS "total",
+                   row_number() OVER (ORDER BY w."updated_at" DESC, w."id") AS "ord"
+              FROM "workspaces" w LEFT JOIN "workspace_counters" k ON k."workspace_id" = w."id"
+             WHERE w."id" IN (${visibleIds(userId)})
+             ${pageClause(page)}) s`,
+});
+
 /** Workspace rows with members, stats and list version, in one statement. */
 function entriesStatement(source: Prisma.Sql, now: Date, extra: Prisma.Sql = Prisma.empty) {
   return Prisma.sql`
@@ -169,10 +183,15 @@ export class WorkspaceListCache {
     private readonly capacity = DEFAULT_CAPACITY,
   ) {}
 
-  /** W1: the caller's workspaces, newest update first, with members and stats; the full list unless paged (D21). */
-  async list(userId: string, page: ListPage): Promise<WorkspaceList> {
+  /**
+   * W1: the caller's workspaces, newest update first, with members and stats; the full list
+   * unless paged (D21). `preloaded`: step 1's answer when `stampsPreload` already read it.
+   */
+  async list(userId: string, page: ListPage, preloaded?: unknown): Promise<WorkspaceList> {
     const now = new Date();
-    const stamps = await this.run<StampRow>(stampsStatement(userId, page), STAMPS_STATEMENT);
+    const stamps = Array.isArray(preloaded)
+      ? (preloaded as [string, string | null, number][]).map(([id, version, total]) => ({ id, version, total }))
+      : await this.run<StampRow>(stampsStatement(userId, page), STAMPS_STATEMENT);
     const total = stamps[0]?.total ?? (await this.emptyPageTotal(userId, page));
     const found = new Map<string, Item>();
     const missing: string[] = [];

@@ -1,22 +1,26 @@
 /**
  * Bearer authentication (the only scheme accepted). One query loads the user and checks
- * the token's jti against the revocation list, so an authenticated request costs one round trip.
+ * the token's jti against the revocation list, so an authenticated request costs one round
+ * trip; a route's preload (RouteSpec.preload) rides along in the same statement.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppDeps } from '../../app-deps.js';
-import { loadAuthUser } from '../../services/auth/session.js';
+import { loadAuthUser, type Preload } from '../../services/auth/session.js';
 import { INVALID_TOKEN, verifyToken } from '../../services/auth/tokens.js';
 import { unauthorized } from '../errors.js';
 
-export function authenticate(deps: AppDeps): RequestHandler {
+/** Builds a route's preload for the verified caller, or null when this request has none. */
+export type PreloadFor = (req: Request, userId: string) => Preload | null;
+
+export function authenticate(deps: AppDeps, preload?: PreloadFor): RequestHandler {
   return async (req, res, next) => {
-    await authenticateRequest(deps, req, res);
+    await authenticateRequest(deps, req, res, preload);
     next();
   };
 }
 
-/** Sets res.locals.user from the Bearer token, or throws the 401 of the contract. */
-export async function authenticateRequest(deps: AppDeps, req: Request, res: Response): Promise<void> {
+/** Sets res.locals.user (and res.locals.preloaded) from the Bearer token, or throws the 401 of the contract. */
+export async function authenticateRequest(deps: AppDeps, req: Request, res: Response, preload?: PreloadFor): Promise<void> {
   if (res.locals.user) return;
   const header = req.headers.authorization;
   if (!header) throw unauthorized('Authentication credentials were not provided.');
@@ -25,5 +29,7 @@ export async function authenticateRequest(deps: AppDeps, req: Request, res: Resp
   if (parts.length !== 2) throw unauthorized('Authorization header must contain two space-delimited values');
   const claims = verifyToken(deps.config, parts[1]!, 'access');
   if (!claims) throw unauthorized(INVALID_TOKEN);
-  res.locals.user = await loadAuthUser(deps, claims);
+  const { user, preloaded } = await loadAuthUser(deps, claims, preload?.(req, claims.user_id) ?? undefined);
+  res.locals.user = user;
+  res.locals.preloaded = preloaded;
 }

@@ -106,21 +106,32 @@ interface AuthRow {
   revoked: boolean;
 }
 
-/** The caller of an access token, or 401 with the contract's texts. One query. */
-export async function loadAuthUser(deps: AppDeps, claims: TokenClaims): Promise<AuthUser> {
+/**
+ * A read that rides along with the authentication lookup (see RouteSpec.preload): `sql`
+ * yields one value, `name` names the combined prepared statement (its text must not vary).
+ */
+export interface Preload {
+  name: string;
+  sql: Prisma.Sql;
+}
+
+/**
+ * The caller of an access token, or 401 with the contract's texts. One query, which also
+ * carries the route's preload when it has one (its value is `preloaded`, undefined without).
+ */
+export async function loadAuthUser(deps: AppDeps, claims: TokenClaims, preload?: Preload): Promise<{ user: AuthUser; preloaded: unknown }> {
   if (!/^[0-9a-f-]{36}$/i.test(claims.user_id)) throw unauthorized(INVALID_TOKEN);
-  const rows = await deps.db.query<AuthRow>(
-    `SELECT u.id::text, u.email, u.name, u.avatar, u.is_active, u.auto_store, u.retention_period, u.created_at,
-            EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2) AS revoked
-       FROM users u WHERE u.id = $1::uuid`,
-    [claims.user_id, claims.jti],
-    'auth-user',
-  );
+  const statement = Prisma.sql`
+    SELECT u.id::text, u.email, u.name, u.avatar, u.is_active, u.auto_store, u.retention_period, u.created_at,
+           EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = ${claims.jti}) AS revoked
+           ${preload ? Prisma.sql`, (${preload.sql}) AS preloaded` : Prisma.empty}
+      FROM users u WHERE u.id = ${claims.user_id}::uuid`;
+  const rows = await deps.db.query<AuthRow & { preloaded?: unknown }>(statement.text, statement.values, preload ? `auth-user+${preload.name}` : 'auth-user');
   const row = rows[0];
   if (!row) throw unauthorized('User not found');
   if (row.revoked) throw unauthorized(INVALID_TOKEN);
   if (!row.is_active) throw unauthorized('User is inactive');
-  return {
+  const user: AuthUser = {
     id: row.id,
     email: row.email,
     name: row.name,
@@ -131,6 +142,7 @@ export async function loadAuthUser(deps: AppDeps, claims: TokenClaims): Promise<
     createdAt: new Date(row.created_at),
     token: { jti: claims.jti, exp: claims.exp },
   };
+  return { user, preloaded: row.preloaded };
 }
 
 /** A6 / S2: applies name and email when truthy; email must stay unique. */

@@ -19,10 +19,13 @@
  * synchronously as usual.
  */
 import type { AppDeps } from '../../app-deps.js';
+import { Prisma } from '../../generated/prisma/client.js';
 import { AppError } from '../../http/errors.js';
 import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import { type MessageRow, presentMessage } from '../../presenters/conversation.js';
+import type { Preload } from '../auth/session.js';
+import { conversationAccessSql } from '../conversations/index.js';
 import { revealKey } from '../integrations/index.js';
 import { searchMemories } from '../memories/search.js';
 import { resolveModel } from '../providers/catalog.js';
@@ -36,6 +39,8 @@ export interface SendMessageInput {
   getAiResponse: boolean;
   /** Request flag; when undefined the workspace's autoRetrieve setting decides. */
   autoRetrieve?: boolean;
+  /** The reply context as `sendMessagePreload` read it (before the new message was written). */
+  context?: ReplyContext;
   onStart?: () => void;
   onDelta?: (text: string) => void;
   cancel?: AbortSignal;
@@ -90,7 +95,7 @@ async function storeMessage(
   return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
 }
 
-interface ReplyContext {
+export interface ReplyContext {
   /** The caller's connected integrations (the model may be found through their model ids). */
   integrations: { id: string; provider: string; modelId: string | null; apiKey: string }[];
   /** The active injected memories, in insertion order. */
@@ -100,26 +105,51 @@ interface ReplyContext {
   autoRetrieve: boolean | null;
 }
 
-/** Everything the reply needs besides the new message, in one query. */
+/**
+ * Everything the reply needs besides the new message, as one JSON value: the messages
+ * before `before` (all of them when null: read before the new one is written).
+ */
+const replyContextSql = (userId: string, conversationId: string, before: Date | null) => Prisma.sql`
+  SELECT json_build_object(
+    'integrations',
+      (SELECT coalesce(json_agg(json_build_object('id', i."id", 'provider', i."provider", 'modelId', i."model_id", 'apiKey', i."api_key")
+                                ORDER BY i."created_at", i."id"), '[]'::json)
+         FROM "integrations" i WHERE i."user_id" = ${userId}::uuid AND i."status" = 'connected'),
+    'injected',
+      (SELECT coalesce(json_agg(json_build_object('id', m."id", 'title', m."title", 'content', m."content")
+                                ORDER BY l."injected_at", l."id"), '[]'::json)
+         FROM "conversation_memories" l JOIN "memories" m ON m."id" = l."memory_id"
+        WHERE l."conversation_id" = ${conversationId} AND l."is_active"),
+    'history',
+      (SELECT coalesce(json_agg(json_build_object('role', h."role", 'content', h."content", 'metadata', h."metadata")
+                                ORDER BY h."timestamp", h."id"), '[]'::json)
+         FROM (SELECT "role", "content", "metadata", "timestamp", "id" FROM "chat_messages"
+                WHERE "conversation_id" = ${conversationId} AND "timestamp" < ${before?.toISOString() ?? 'infinity'}::timestamptz
+                ORDER BY "timestamp" DESC, "id" DESC LIMIT ${HISTORY_WINDOW - 1}) h),
+    'autoRetrieve',
+      (SELECT w."auto_retrieve" FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
+
 async function replyContext(deps: AppDeps, userId: string, conversation: SendMessageInput['conversation'], sentAt: Date): Promise<ReplyContext> {
-  const rows = await deps.db.query<ReplyContext>(
-    `SELECT
-       (SELECT coalesce(json_agg(json_build_object('id', i.id, 'provider', i.provider, 'modelId', i.model_id, 'apiKey', i.api_key)
-                                 ORDER BY i.created_at, i.id), '[]'::json)
-          FROM integrations i WHERE i.user_id = $1::uuid AND i.status = 'connected') AS integrations,
-       (SELECT coalesce(json_agg(json_build_object('id', m.id, 'title', m.title, 'content', m.content)
-                                 ORDER BY l.injected_at, l.id), '[]'::json)
-          FROM conversation_memories l JOIN memories m ON m.id = l.memory_id
-         WHERE l.conversation_id = $2 AND l.is_active) AS injected,
-       (SELECT coalesce(json_agg(json_build_object('role', h.role, 'content', h.content, 'metadata', h.metadata)
-                                 ORDER BY h.timestamp, h.id), '[]'::json)
-          FROM (SELECT role, content, metadata, timestamp, id FROM chat_messages
-                 WHERE conversation_id = $2 AND timestamp < $3::timestamptz
-                 ORDER BY timestamp DESC, id DESC LIMIT ${HISTORY_WINDOW - 1}) h) AS history,
-       (SELECT auto_retrieve FROM workspaces WHERE id = $4) AS "autoRetrieve"`,
-    [userId, conversation.id, sentAt.toISOString(), conversation.workspaceId],
-  );
-  return rows[0]!;
+  const statement = replyContextSql(userId, conversation.id, sentAt);
+  const rows = await deps.db.query<{ context: ReplyContext }>(`SELECT (${statement.text}) AS context`, statement.values);
+  return rows[0]!.context;
+}
+
+/**
+ * C6's preload: the conversation's access row and the reply context, read with the
+ * authentication lookup, so a chat costs two round trips before the provider call
+ * (that one and the user message's write).
+ */
+export const sendMessagePreload = ({ userId, params }: { userId: string; params: Record<string, string> }): Preload => ({
+  name: 'send-message',
+  sql: Prisma.sql`SELECT json_build_object('access', (${conversationAccessSql(userId, params.conversationId!)}),
+                                           'context', (${replyContextSql(userId, params.conversationId!, null)}))`,
+});
+
+/** What `sendMessagePreload` read, when it ran. */
+export interface SendMessagePreloaded {
+  access: unknown;
+  context: ReplyContext;
 }
 
 /**
@@ -137,8 +167,8 @@ function failure(status: number, error: string, userMessage: Message, assistantM
 export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SendMessageResult> {
   const { conversation, user } = input;
   const sentAt = new Date();
-  // Everything the reply needs is read while the user message is written: one round trip of latency.
-  const reads = input.getAiResponse ? replyContext(deps, user.id, conversation, sentAt) : null;
+  // Everything the reply needs was preloaded, or is read while the user message is written: one round trip of latency.
+  const reads = !input.getAiResponse ? null : input.context ? Promise.resolve(input.context) : replyContext(deps, user.id, conversation, sentAt);
   reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
   const stored = await storeMessage(
     deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt },
