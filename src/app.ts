@@ -10,7 +10,7 @@ import { parseBody } from './http/middleware/body.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { securityAndCorsHeaders } from './http/middleware/headers.js';
 import { requestLog } from './http/middleware/request-log.js';
-import { methodNotAllowedOrNotFound, mountRoutes, type RouteSpec } from './http/route.js';
+import { resourceRouters, type RouteSpec } from './http/route.js';
 import { allRoutes } from './routes/index.js';
 
 export interface ChimeraApp extends Express {
@@ -50,17 +50,9 @@ export function createApp(deps: AppDeps): ChimeraApp {
   app.use(parseBody(deps.config.bodyLimit));
 
   const specs = allRoutes(deps);
-  const apiSpecs = specs.filter((s) => !s.root);
-  const rootSpecs = specs.filter((s) => s.root);
-  const api = express.Router({ strict: false });
-  mountRoutes(api, deps, apiSpecs);
-  api.use(methodNotAllowedOrNotFound(deps, apiSpecs));
-  app.use('/api', api);
-  const root = express.Router({ strict: false });
-  mountRoutes(root, deps, rootSpecs);
-  root.use(methodNotAllowedOrNotFound(deps, rootSpecs));
-  app.use(root);
+  app.use('/api', resourceRouters(deps, specs.filter((s) => !s.root)));
   // The MCP server (Streamable HTTP) lives outside /api, as MCP clients expect a bare endpoint.
+  app.use(resourceRouters(deps, specs.filter((s) => s.root)));
   app.use((_req, _res, next) => next(new AppError(404, 'Not found')));
   app.use(errorHandler(deps.logger));
   app.routeSpecs = specs;

@@ -4,7 +4,7 @@
  * The same list mounts the Express routes, answers 405s, builds the OpenAPI document
  * and feeds the authorization-matrix test, so none of them can drift apart.
  */
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { match } from 'path-to-regexp';
 import type { z } from 'zod';
 import type { AppDeps } from '../app-deps.js';
@@ -130,15 +130,37 @@ function preloadOf(spec: RouteSpec): PreloadFor | undefined {
   };
 }
 
-export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[]): void {
+export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[], base = ''): void {
   for (const spec of specs) {
     const chain: RequestHandler[] = [];
     if (spec.access === 'user') chain.push(authenticate(deps, preloadOf(spec)));
     if (spec.path.includes(':')) chain.push(checkParams);
     chain.push(...(spec.before ?? []));
     chain.push(asyncHandler(deps, spec));
-    router[spec.method](spec.path, ...chain);
+    router[spec.method](spec.path.slice(base.length) || '/', ...chain);
   }
+}
+
+/**
+ * The routes on one router per resource (the first path segment), each mounted at its
+ * segment, then the 405/404 handler: a request walks the routes of its own resource only,
+ * not every route of the API. Paths must start with a literal segment.
+ */
+export function resourceRouters(deps: AppDeps, specs: RouteSpec[]): Router {
+  const top = express.Router({ strict: false });
+  const byResource = new Map<string, RouteSpec[]>();
+  for (const spec of specs) {
+    const segment = spec.path.split('/')[1] ?? '';
+    if (!segment || segment.startsWith(':')) throw new Error(`${spec.operationId}: a route path must start with a literal segment (${spec.path})`);
+    byResource.set(segment, [...(byResource.get(segment) ?? []), spec]);
+  }
+  for (const [segment, group] of byResource) {
+    const router = express.Router({ strict: false });
+    mountRoutes(router, deps, group, `/${segment}`);
+    top.use(`/${segment}`, router);
+  }
+  top.use(methodNotAllowedOrNotFound(deps, specs));
+  return top;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AppDeps } from '../app-deps.js';
-import { failure, success } from '../http/envelope.js';
+import { failure, sendEnvelope, success } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 
 export function healthRoutes(_deps: AppDeps): RouteSpec[] {
@@ -15,8 +15,7 @@ export function healthRoutes(_deps: AppDeps): RouteSpec[] {
       handler: async ({ deps, res }) => {
         const { healthy, body } = await deps.health.report();
         res.setHeader('Cache-Control', 'no-store');
-        if (healthy) res.status(200).json(success(body));
-        else res.status(503).json(failure('Database unavailable', body));
+        sendEnvelope(res, healthy ? 200 : 503, healthy ? success(body) : failure('Database unavailable', body));
       },
     }),
   ];

@@ -3,6 +3,8 @@ import type { ChimeraApp } from '../../src/app.js';
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
   handle?: { stack?: Layer[] };
+  /** The mount path of a router (app.use('/api', router)). */
+  rawPath?: string;
 }
 
 /**
@@ -12,17 +14,18 @@ interface Layer {
  */
 export function mountedRoutes(app: ChimeraApp): { method: string; path: string }[] {
   const out: { method: string; path: string }[] = [];
-  const walk = (stack: Layer[]) => {
+  const walk = (stack: Layer[], prefix: string) => {
     for (const layer of stack) {
       if (layer.route) {
+        const path = layer.route.path === '/' && prefix ? prefix : prefix + layer.route.path;
         for (const [method, on] of Object.entries(layer.route.methods)) {
-          if (on && method !== '_all') out.push({ method: method.toUpperCase(), path: layer.route.path });
+          if (on && method !== '_all') out.push({ method: method.toUpperCase(), path: path.replace(/^\/api(?=\/)/, '') });
         }
       } else if (layer.handle?.stack) {
-        walk(layer.handle.stack);
+        walk(layer.handle.stack, typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? prefix + layer.rawPath : prefix);
       }
     }
   };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
   return out;
 }

@@ -6,7 +6,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Prisma } from '../../generated/prisma/client.js';
-import { failure } from '../envelope.js';
+import { failure, sendEnvelope } from '../envelope.js';
 import { AppError } from '../errors.js';
 
 const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|terminating connection|the database system is (starting|shutting) up|Closed|server closed the connection/i;
@@ -50,10 +50,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (known) {
       for (const [k, v] of Object.entries(known.headers)) res.setHeader(k, v);
       if (known.status === 503) res.setHeader('Retry-After', '5');
-      res.status(known.status).json(failure(known.error, known.data));
+      sendEnvelope(res, known.status, failure(known.error, known.data));
       return;
     }
     logger.error({ err: error, reqId: req.id }, 'unhandled error');
-    res.status(500).json(failure('Internal server error'));
+    sendEnvelope(res, 500, failure('Internal server error'));
   };
 }

@@ -6,12 +6,12 @@
  * request, and goes back to Redis a moment later.
  */
 import { createRequire } from 'node:module';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, MemoryStore, type Options, rateLimit, type Store } from 'express-rate-limit';
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisStore as RedisStoreClass } from 'rate-limit-redis';
-import { failure } from '../envelope.js';
+import { failure, sendEnvelope } from '../envelope.js';
 
 export interface RateLimitStoreFactory {
   /** A store for one limiter; `prefix` keeps limiters apart. Undefined → in-memory store. */
@@ -171,8 +171,8 @@ export function authRateLimits(
     windowMs: options.windowMs,
     standardHeaders: 'draft-7' as const,
     legacyHeaders: false,
-    handler: (_req: unknown, res: { status(n: number): { json(b: unknown): void } }) => {
-      res.status(429).json(failure(MESSAGE));
+    handler: (_req: Request, res: Response) => {
+      sendEnvelope(res, 429, failure(MESSAGE));
     },
   };
   const byIp = rateLimit({
