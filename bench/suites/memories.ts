@@ -85,6 +85,11 @@ async function seed(deps: AppDeps, workspaceId: string, chunks: number, model: s
     });
   }
   await deps.prisma.workspaceIndexStamp.upsert({ where: { workspaceId }, create: { workspaceId, version: 1 }, update: { version: { increment: 1 } } });
+  // Planner statistics, as autovacuum keeps them on a running database (it analyzes a table
+  // within about a minute of this many new rows). Without them, right after a bulk load, the
+  // planner takes the workspace index over the full-text one: lexical-only search costs about
+  // 16 ms at 10,000 memories instead of 3 (measured by hand with EXPLAIN ANALYZE).
+  await deps.db.query('ANALYZE memories, memory_chunks');
 }
 
 async function searchLatency(modelDir: string, modelName: string) {
