@@ -23,9 +23,22 @@ export function openEventStream(req: Request, res: Response, status = 200): Even
   res.setHeader('X-Accel-Buffering', 'no'); // proxies must not buffer the stream
   res.flushHeaders();
   req.socket.setNoDelay(true);
+  // Events sent in one turn of the event loop (the deltas of one provider read) leave in one
+  // write: the socket is corked at the first and uncorked once the turn's callbacks have run.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!res.writableEnded) res.uncork(); // end() uncorks fully by itself
+  };
   return {
     send(event, data) {
-      if (!res.writableEnded && !res.destroyed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (res.writableEnded || res.destroyed) return;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(uncork);
+      }
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
     end() {
       if (!res.writableEnded) res.end();

@@ -1,6 +1,7 @@
 /** Anthropic messages through `@anthropic-ai/sdk` (system as a parameter, no system turns). */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../../config/env.js';
+import { clientCache } from './client-cache.js';
 import { connectionTestError } from './errors.js';
 import { alternateTurns } from './turns.js';
 import type { ChatProvider, ChatReply, ChatRequest, ConnectionTestResult } from './types.js';
@@ -20,9 +21,11 @@ const loadSdk = () => (sdk ??= import('@anthropic-ai/sdk'));
 export const anthropicModelId = (name: string) => MODEL_IDS[name.toLowerCase()] ?? name;
 
 export function anthropicProvider(llm: LlmConfig): ChatProvider {
+  let cached: ((apiKey: string, timeout: number) => Anthropic) | undefined;
   const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<Anthropic> => {
     const { default: Sdk } = await loadSdk();
-    return new Sdk({ apiKey, baseURL: llm.baseUrls.anthropic, timeout, maxRetries: 0 });
+    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls.anthropic, timeout: ms, maxRetries: 0 }));
+    return cached(apiKey, timeout);
   };
 
   return {

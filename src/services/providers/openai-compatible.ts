@@ -4,6 +4,7 @@
  */
 import type OpenAI from 'openai';
 import type { LlmConfig, ProviderName } from '../../config/env.js';
+import { clientCache } from './client-cache.js';
 import { connectionTestError } from './errors.js';
 import type { ChatProvider, ChatReply, ChatRequest, ConnectionTestResult } from './types.js';
 
@@ -17,9 +18,11 @@ type OpenAiLike = Extract<ProviderName, 'openai' | 'deepseek' | 'groq'>;
 const TEST_OK_STATUSES: Record<OpenAiLike, number[]> = { openai: [], deepseek: [402], groq: [] };
 
 export function openAiCompatibleProvider(name: OpenAiLike, llm: LlmConfig): ChatProvider {
+  let cached: ((apiKey: string, timeout: number) => OpenAI) | undefined;
   const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<OpenAI> => {
     const { default: Sdk } = await loadSdk();
-    return new Sdk({ apiKey, baseURL: llm.baseUrls[name], timeout, maxRetries: 0 });
+    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls[name], timeout: ms, maxRetries: 0 }));
+    return cached(apiKey, timeout);
   };
 
   return {
