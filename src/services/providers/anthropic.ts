@@ -3,6 +3,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../../config/env.js';
 import { clientCache } from './client-cache.js';
 import { connectionTestError } from './errors.js';
+import { providerFetch } from './fetch.js';
 import { alternateTurns } from './turns.js';
 import type { ChatProvider, ChatReply, ChatRequest, ConnectionTestResult } from './types.js';
 
@@ -24,7 +25,7 @@ export function anthropicProvider(llm: LlmConfig): ChatProvider {
   let cached: ((apiKey: string, timeout: number) => Anthropic) | undefined;
   const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<Anthropic> => {
     const { default: Sdk } = await loadSdk();
-    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls.anthropic, timeout: ms, maxRetries: 0 }));
+    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls.anthropic, timeout: ms, maxRetries: 0, fetch: providerFetch }));
     return cached(apiKey, timeout);
   };
 

@@ -6,6 +6,7 @@ import type OpenAI from 'openai';
 import type { LlmConfig, ProviderName } from '../../config/env.js';
 import { clientCache } from './client-cache.js';
 import { connectionTestError } from './errors.js';
+import { providerFetch } from './fetch.js';
 import type { ChatProvider, ChatReply, ChatRequest, ConnectionTestResult } from './types.js';
 
 // Loaded on first use: the SDK is a large import that most processes never need at start.
@@ -21,7 +22,7 @@ export function openAiCompatibleProvider(name: OpenAiLike, llm: LlmConfig): Chat
   let cached: ((apiKey: string, timeout: number) => OpenAI) | undefined;
   const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<OpenAI> => {
     const { default: Sdk } = await loadSdk();
-    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls[name], timeout: ms, maxRetries: 0 }));
+    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls[name], timeout: ms, maxRetries: 0, fetch: providerFetch }));
     return cached(apiKey, timeout);
   };
 
