@@ -79,18 +79,21 @@ async function storeMessage(
      ), activity AS (
        INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
        SELECT $8, $9, 'message_sent', $10, $11::jsonb, $7::timestamptz FROM message
-     ), bump AS (
-       UPDATE conversations SET updated_at = $7::timestamptz WHERE id = $2 AND $12::boolean
-     ), commit_mode AS (
+     ),${
+       // Left out rather than made conditional: an UPDATE of no rows still runs the
+       // conversation table's statement triggers.
+       options.bumpConversation ? ' bump AS (UPDATE conversations SET updated_at = $7::timestamptz WHERE id = $2),' : ''
+     } commit_mode AS (
        -- Local to this statement's transaction; read when it commits.
-       SELECT set_config('synchronous_commit', 'off', true) WHERE $13::boolean
+       SELECT set_config('synchronous_commit', 'off', true) WHERE $12::boolean
      )
      SELECT message.* FROM message LEFT JOIN commit_mode ON true`,
     [
       id, conversation.id, data.role, data.content, JSON.stringify(data.metadata), data.authorId, data.timestamp.toISOString(),
-      newId('activity'), conversation.workspaceId, activity.description, JSON.stringify(activity.metadata), options.bumpConversation,
-      options.deferFlush ?? false,
+      newId('activity'), conversation.workspaceId, activity.description, JSON.stringify(activity.metadata), options.deferFlush ?? false,
     ],
+    // Prepared (planned once per connection): it runs twice per chat.
+    options.bumpConversation ? 'store-message-bump' : 'store-message',
   );
   return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
 }
@@ -131,7 +134,7 @@ const replyContextSql = (userId: string, conversationId: string, before: Date | 
 
 async function replyContext(deps: AppDeps, userId: string, conversation: SendMessageInput['conversation'], sentAt: Date): Promise<ReplyContext> {
   const statement = replyContextSql(userId, conversation.id, sentAt);
-  const rows = await deps.db.query<{ context: ReplyContext }>(`SELECT (${statement.text}) AS context`, statement.values);
+  const rows = await deps.db.query<{ context: ReplyContext }>(`SELECT (${statement.text}) AS context`, statement.values, 'reply-context');
   return rows[0]!.context;
 }
 
@@ -157,7 +160,7 @@ export interface SendMessagePreloaded {
  * its row commits synchronously, which flushes the WAL past the message's own commit.
  */
 async function makeDurable(deps: AppDeps, messageId: string): Promise<void> {
-  await deps.db.query('UPDATE chat_messages SET is_pinned = is_pinned WHERE id = $1', [messageId]);
+  await deps.db.query('UPDATE chat_messages SET is_pinned = is_pinned WHERE id = $1', [messageId], 'make-durable');
 }
 
 function failure(status: number, error: string, userMessage: Message, assistantMessage?: Message) {

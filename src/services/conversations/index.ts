@@ -59,7 +59,7 @@ export async function conversationAccess(db: Pick<Database, 'query'>, userId: st
   let row = preloaded as AccessRow | null | undefined;
   if (row === undefined) {
     const statement = conversationAccessSql(userId, conversationId);
-    row = (await db.query<{ access: AccessRow | null }>(`SELECT (${statement.text}) AS access`, statement.values))[0]?.access ?? null;
+    row = (await db.query<{ access: AccessRow | null }>(`SELECT (${statement.text}) AS access`, statement.values, 'conversation-access'))[0]?.access ?? null;
   }
   if (!row) throw notFound(CONVERSATION_NOT_FOUND);
   const { workspaceName, ownerId, memberRole, ...fields } = row;
