@@ -136,3 +136,31 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 export function table(rows: Record<string, string | number>[]): void {
   console.table(rows);
 }
+
+/**
+ * Loads the targets one after another, `rounds` times over. A shared machine has noisy
+ * periods; interleaving puts the baseline and the API in the same periods, and a ratio is
+ * taken per round (`median` of those is what the suites report). Each run gets a 1 s warm-up.
+ */
+export async function interleaved<K extends string>(targets: Record<K, autocannon.Options>, rounds = 3): Promise<Record<K, LoadResult[]>> {
+  const out = Object.fromEntries(Object.keys(targets).map((k) => [k, [] as LoadResult[]])) as Record<K, LoadResult[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const key of Object.keys(targets) as K[]) {
+      await load({ ...targets[key], duration: 1 });
+      out[key].push(await load(targets[key]));
+    }
+  }
+  return out;
+}
+
+/** The median of numbers (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The run of `runs` whose throughput is the median one (odd counts), for its latencies. */
+export function medianRun(runs: LoadResult[]): LoadResult {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
+}

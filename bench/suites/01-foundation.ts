@@ -6,7 +6,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmt, freshPostgresDatabase, load, type LoadResult, root, startServer } from '../lib.js';
+import { fmt, freshPostgresDatabase, interleaved, median, medianRun, root, startServer } from '../lib.js';
+
+/** Rounds of baseline, API on PostgreSQL, API on PGlite, in turn (see `interleaved`). */
+const ROUNDS = 3;
 
 async function startBaseline(databaseUrl: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts'], {
@@ -44,27 +47,33 @@ export default async function run(): Promise<void> {
     cold.push({ storage: 'pglite (first start, creates the database)', 'cold start → health 200 (ms)': fmt(first.coldStartMs, 0) });
     for (const s of servers) cold.push({ storage: s.storage, 'cold start → health 200 (ms)': fmt(s.server.coldStartMs, 0) });
     const pgUser = await registerAndToken(servers[0]!.server.url);
+    const liteUser = await registerAndToken(servers[1]!.server.url);
     const baseline = await startBaseline(pgDb.url);
     try {
       for (const connections of [8, 32]) {
-        const base = await load({ url: `${baseline.url}/profile/${pgUser.userId}`, connections });
-        const result = (label: string, r: LoadResult) =>
+        const runs = await interleaved({
+          baseline: { url: `${baseline.url}/profile/${pgUser.userId}`, connections },
+          postgres: { url: `${servers[0]!.server.url}/api/auth/profile`, connections, headers: { authorization: `Bearer ${pgUser.token}` } },
+          pglite: { url: `${servers[1]!.server.url}/api/auth/profile`, connections, headers: { authorization: `Bearer ${liteUser.token}` } },
+        }, ROUNDS);
+        const ratios = (key: 'postgres' | 'pglite', of: 'rps' | 'p99') => runs[key].map((r, i) => r[of] / Math.max(runs.baseline[i]![of], 1));
+        const result = (label: string, key: 'baseline' | 'postgres' | 'pglite') => {
+          const r = medianRun(runs[key]);
           rows.push({
             target: label,
             connections,
             'req/s': fmt(r.rps, 0),
             'p50 ms': r.p50,
             'p99 ms': r.p99,
-            'throughput ×baseline': fmt(r.rps / base.rps, 2),
-            'p99 ×baseline': fmt(r.p99 / Math.max(base.p99, 1), 2),
-            errors: r.errors + r.non2xx,
+            'throughput ×baseline': key === 'baseline' ? '1.00' : fmt(median(ratios(key, 'rps')), 2),
+            'p99 ×baseline': key === 'baseline' ? '1.00' : fmt(median(ratios(key, 'p99')), 2),
+            'ratio per round': key === 'baseline' ? runs.baseline.map((b) => fmt(b.rps, 0)).join(' / ') + ' req/s' : ratios(key, 'rps').map((x) => fmt(x, 2)).join(' / '),
+            errors: runs[key].reduce((n, x) => n + x.errors + x.non2xx, 0),
           });
-        result('baseline node:http+pg', base);
-        for (const s of servers) {
-          const user = s.storage === 'postgres' ? pgUser : await registerAndToken(s.server.url);
-          const r = await load({ url: `${s.server.url}/api/auth/profile`, connections, headers: { authorization: `Bearer ${user.token}` } });
-          result(`API on ${s.storage}`, r);
-        }
+        };
+        result('baseline node:http+pg', 'baseline');
+        result('API on postgres', 'postgres');
+        result('API on pglite', 'pglite');
       }
     } finally {
       await baseline.stop();
@@ -73,7 +82,7 @@ export default async function run(): Promise<void> {
   } finally {
     await pgDb.drop();
   }
-  console.log('GET /api/auth/profile vs bare baseline (5 s per run; targets on PostgreSQL: ≥0.5× throughput, p99 ≤ 2× baseline)');
+  console.log(`GET /api/auth/profile vs bare baseline (${ROUNDS} interleaved rounds of 5 s per target; ratios: the median of the rounds' ratios; req/s and latencies: the median round; targets on PostgreSQL: ≥0.5× throughput, p99 ≤ 2× baseline)`);
   console.table(rows);
   console.log('Cold start (targets: ≤ 2 s PostgreSQL, ≤ 4 s PGlite)');
   console.table(cold);
