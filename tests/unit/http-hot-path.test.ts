@@ -1,7 +1,8 @@
 /**
  * The request hot path's shortcuts behave exactly like what they replace: the one-pass
- * security/CORS headers against helmet() + cors() in a row, and the verified-token cache
- * against a fresh jsonwebtoken verification (expiry, secret, token type).
+ * security/CORS headers against helmet() + cors() in a row, the verified-token cache
+ * against a fresh jsonwebtoken verification (expiry, secret, token type), and the JSON writer
+ * against Express's res.json (headers, weak ETag, 304, HEAD).
  */
 import cors from 'cors';
 import express from 'express';
@@ -10,6 +11,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
+import { sendSuccess, success } from '../../src/http/envelope.js';
 import { type CorsSettings, securityAndCorsHeaders } from '../../src/http/middleware/headers.js';
 import { signToken, verifyToken } from '../../src/services/auth/tokens.js';
 import { TEST_ENV } from '../support/app.js';
@@ -98,5 +100,39 @@ describe('verified-token cache', () => {
     expect(verifyToken(other, token, 'access')).toBeNull();
     const forged = jwt.sign({ token_type: 'access', user_id: 'x', jti: 'y', exp: 9e9 }, 'wrong', { algorithm: 'HS256' });
     expect(verifyToken(config, forged, 'access')).toBeNull();
+  });
+});
+
+describe('the JSON writer', () => {
+  const values: unknown[] = [{ a: 1, text: 'naïve — 😀' }, [], null, 'plain', { nested: { deep: [1, 2, { x: 'y'.repeat(5000) }] } }];
+  const pair = () => {
+    const expressJson = express().set('etag', 'weak');
+    const ours = express().set('etag', 'weak');
+    for (const app of [expressJson, ours]) {
+      values.forEach((value, i) => {
+        for (const method of ['get', 'post'] as const) {
+          app[method](`/v${i}`, (_req, res) => (app === ours ? sendSuccess(res, method === 'post' ? 201 : 200, value) : res.status(method === 'post' ? 201 : 200).json(success(value))));
+        }
+      });
+    }
+    return { expressJson, ours };
+  };
+
+  it('sends what res.json sends: status, type, length, weak ETag, body; 304 on a matching If-None-Match; HEAD without body', async () => {
+    const { expressJson, ours } = pair();
+    const pick = (r: request.Response) => ({ status: r.status, type: r.headers['content-type'], length: r.headers['content-length'], etag: r.headers.etag, text: r.text });
+    for (let i = 0; i < values.length; i++) {
+      const [a, b] = await Promise.all([request(expressJson).get(`/v${i}`), request(ours).get(`/v${i}`)]);
+      expect(pick(b)).toEqual(pick(a));
+      expect(b.headers.etag).toMatch(/^W\/"/);
+      for (const inm of [String(a.headers.etag), `"other", ${a.headers.etag}`, '*', 'W/"nope"']) {
+        const [x, y] = await Promise.all([request(expressJson).get(`/v${i}`).set('If-None-Match', inm), request(ours).get(`/v${i}`).set('If-None-Match', inm)]);
+        expect({ ...pick(y), type: y.headers['content-type'] }, inm).toEqual({ ...pick(x), type: x.headers['content-type'] });
+      }
+      const [p, q] = await Promise.all([request(expressJson).post(`/v${i}`).set('If-None-Match', String(a.headers.etag)), request(ours).post(`/v${i}`).set('If-None-Match', String(a.headers.etag))]);
+      expect(pick(q)).toEqual(pick(p));
+      const [h1, h2] = await Promise.all([request(expressJson).head(`/v${i}`), request(ours).head(`/v${i}`)]);
+      expect(pick(h2)).toEqual(pick(h1));
+    }
   });
 });
