@@ -14,6 +14,15 @@ import { applyMigrations, type SqlRunner } from './migrations.js';
 import { ConnectionWatchdog } from './watchdog.js';
 
 export type { PrismaClient };
+
+/**
+ * Runs a statement that yields one value (a JSON-building fragment, the form a route's
+ * preload takes) on its own, as a prepared statement under `name`.
+ */
+export async function queryValue<T>(db: Pick<Database, 'query'>, statement: { text: string; values: unknown[] }, name: string): Promise<T> {
+  const rows = await db.query<{ value: T }>(`SELECT (${statement.text}) AS value`, statement.values, name);
+  return rows[0]!.value;
+}
 export type StorageKind = 'pglite' | 'postgres';
 
 export interface Database {

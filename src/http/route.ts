@@ -105,12 +105,7 @@ function asyncHandler(deps: AppDeps, spec: RouteSpec): RequestHandler {
  * Path ids containing NUL name no row and cannot even be compared in PostgreSQL (text
  * cannot hold NUL): such a path is a 404 before any query.
  */
-const checkParams: RequestHandler = (req, _res, next) => {
-  for (const value of Object.values(req.params as Record<string, string>)) {
-    if (value.includes('\u0000')) return next(new AppError(404, 'Not found'));
-  }
-  next();
-};
+const checkParams: RequestHandler = (req, _res, next) => next(containsNul(req.params) ? new AppError(404, 'Not found') : undefined);
 
 /** The spec's preload for a request, or null when its params or query would not pass validation. */
 function preloadOf(spec: RouteSpec): PreloadFor | undefined {

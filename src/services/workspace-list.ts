@@ -20,7 +20,7 @@
  * whatever the number of workspaces.
  */
 import { createHash } from 'node:crypto';
-import type { Database } from '../db/client.js';
+import { type Database, queryValue } from '../db/client.js';
 import type { Preload } from './auth/session.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { presentWorkspace } from '../presenters/workspace.js';
@@ -56,11 +56,8 @@ export interface WorkspaceList {
   etag: string;
 }
 
-interface StampRow {
-  id: string;
-  version: string | null;
-  total: number;
-}
+/** One workspace of step 1: id, list version, total of the page's query. */
+type StampTuple = [id: string, version: string | null, total: number];
 
 type MemberJson = { id: string; userId: string; workspaceId: string; role: string; status: string; joinedAt: string; name: string; email: string };
 
@@ -87,19 +84,12 @@ const pageClause = (page: ListPage) => Prisma.sql`
   LIMIT ${page.limit ?? null}::int OFFSET ${page.offset ?? 0}::int`;
 
 /**
- * Step 1: the page's ids, newest update first, with their list versions and the total.
- * Its text never varies (values are parameters), so it runs as a prepared statement.
+ * Step 1: the page's ids, newest update first, with their list versions and the total, as
+ * one JSON value [[id, version, total], …] in page order, so it can ride along with the
+ * authentication lookup. Its text never varies (values are parameters): a prepared statement.
  */
-const STAMPS_STATEMENT = 'workspace-list-stamps';
-const stampsStatement = (userId: string, page: ListPage) => Prisma.sql`
-  SELECT w."id", k."list_version"::text AS "version", (count(*) OVER ())::int AS "total"
-    FROM "workspaces" w LEFT JOIN "workspace_counters" k ON k."workspace_id" = w."id"
-   WHERE w."id" IN (${visibleIds(userId)})
-   ${pageClause(page)}`;
-
-/** Step 1 as one JSON value, [[id, version, total], …] in page order, to ride along with another statement. */
 export const stampsPreload = (userId: string, page: ListPage): Preload => ({
-  name: STAMPS_STATEMENT,
+  name: 'workspace-list-stamps',
   sql: Prisma.sql`
     SELECT coalesce(json_agg(json_build_array(s."id", s."version", s."total") ORDER BY s."ord"), '[]'::json)
       FROM (SELECT w."id", k."list_version"::text AS "version", (count(*) OVER ())::int AS "total",
@@ -189,9 +179,12 @@ export class WorkspaceListCache {
    */
   async list(userId: string, page: ListPage, preloaded?: unknown): Promise<WorkspaceList> {
     const now = new Date();
-    const stamps = Array.isArray(preloaded)
-      ? (preloaded as [string, string | null, number][]).map(([id, version, total]) => ({ id, version, total }))
-      : await this.run<StampRow>(stampsStatement(userId, page), STAMPS_STATEMENT);
+    let step1 = preloaded as StampTuple[] | undefined;
+    if (!Array.isArray(step1)) {
+      const statement = stampsPreload(userId, page);
+      step1 = await queryValue<StampTuple[]>(this.db, statement.sql, statement.name);
+    }
+    const stamps = step1.map(([id, version, total]) => ({ id, version, total }));
     const total = stamps[0]?.total ?? (await this.emptyPageTotal(userId, page));
     const found = new Map<string, Item>();
     const missing: string[] = [];

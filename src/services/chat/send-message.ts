@@ -19,6 +19,7 @@
  * synchronously as usual.
  */
 import type { AppDeps } from '../../app-deps.js';
+import { queryValue } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { AppError } from '../../http/errors.js';
 import { DecryptionError } from '../../lib/crypto.js';
@@ -132,11 +133,6 @@ const replyContextSql = (userId: string, conversationId: string, before: Date | 
     'autoRetrieve',
       (SELECT w."auto_retrieve" FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
 
-async function replyContext(deps: AppDeps, userId: string, conversation: SendMessageInput['conversation'], sentAt: Date): Promise<ReplyContext> {
-  const statement = replyContextSql(userId, conversation.id, sentAt);
-  const rows = await deps.db.query<{ context: ReplyContext }>(`SELECT (${statement.text}) AS context`, statement.values, 'reply-context');
-  return rows[0]!.context;
-}
 
 /**
  * C6's preload: the conversation's access row and the reply context, read with the
@@ -171,7 +167,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
   const { conversation, user } = input;
   const sentAt = new Date();
   // Everything the reply needs was preloaded, or is read while the user message is written: one round trip of latency.
-  const reads = !input.getAiResponse ? null : input.context ? Promise.resolve(input.context) : replyContext(deps, user.id, conversation, sentAt);
+  const reads = !input.getAiResponse ? null : input.context ? Promise.resolve(input.context) : queryValue<ReplyContext>(deps.db, replyContextSql(user.id, conversation.id, sentAt), 'reply-context');
   reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
   const stored = await storeMessage(
     deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt },

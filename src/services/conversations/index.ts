@@ -3,7 +3,7 @@
  * and authorize through `conversationAccess`; these functions then do the work.
  */
 import type { AppDeps } from '../../app-deps.js';
-import type { Database, PrismaClient } from '../../db/client.js';
+import { type Database, type PrismaClient, queryValue } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { notFound } from '../../http/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -57,10 +57,7 @@ export const conversationAccessPreload = ({ userId, params }: { userId: string; 
  */
 export async function conversationAccess(db: Pick<Database, 'query'>, userId: string, conversationId: string, action: Action, preloaded?: unknown) {
   let row = preloaded as AccessRow | null | undefined;
-  if (row === undefined) {
-    const statement = conversationAccessSql(userId, conversationId);
-    row = (await db.query<{ access: AccessRow | null }>(`SELECT (${statement.text}) AS access`, statement.values, 'conversation-access'))[0]?.access ?? null;
-  }
+  if (row === undefined) row = await queryValue<AccessRow | null>(db, conversationAccessSql(userId, conversationId), 'conversation-access');
   if (!row) throw notFound(CONVERSATION_NOT_FOUND);
   const { workspaceName, ownerId, memberRole, ...fields } = row;
   const conversation = { ...fields, createdAt: new Date(fields.createdAt), updatedAt: new Date(fields.updatedAt) };

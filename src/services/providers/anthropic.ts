@@ -22,12 +22,10 @@ const loadSdk = () => (sdk ??= import('@anthropic-ai/sdk'));
 export const anthropicModelId = (name: string) => MODEL_IDS[name.toLowerCase()] ?? name;
 
 export function anthropicProvider(llm: LlmConfig): ChatProvider {
-  let cached: ((apiKey: string, timeout: number) => Anthropic) | undefined;
-  const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<Anthropic> => {
+  const client = clientCache(async (apiKey, timeout): Promise<Anthropic> => {
     const { default: Sdk } = await loadSdk();
-    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls.anthropic, timeout: ms, maxRetries: 0, fetch: providerFetch }));
-    return cached(apiKey, timeout);
-  };
+    return new Sdk({ apiKey, baseURL: llm.baseUrls.anthropic, timeout, maxRetries: 0, fetch: providerFetch });
+  });
 
   return {
     async chat(req: ChatRequest): Promise<ChatReply> {
@@ -37,7 +35,7 @@ export function anthropicProvider(llm: LlmConfig): ChatProvider {
         max_tokens: llm.maxTokens,
         messages: alternateTurns(req.turns, 'assistant').map((t) => ({ role: t.role as 'user' | 'assistant', content: t.content })),
       };
-      const api = await client(req.apiKey);
+      const api = await client(req.apiKey, llm.timeoutMs);
       if (!req.onDelta) {
         const message = await api.messages.create(params, { signal: req.signal });
         const content = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');

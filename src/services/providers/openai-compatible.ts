@@ -19,18 +19,16 @@ type OpenAiLike = Extract<ProviderName, 'openai' | 'deepseek' | 'groq'>;
 const TEST_OK_STATUSES: Record<OpenAiLike, number[]> = { openai: [], deepseek: [402], groq: [] };
 
 export function openAiCompatibleProvider(name: OpenAiLike, llm: LlmConfig): ChatProvider {
-  let cached: ((apiKey: string, timeout: number) => OpenAI) | undefined;
-  const client = async (apiKey: string, timeout = llm.timeoutMs): Promise<OpenAI> => {
+  const client = clientCache(async (apiKey, timeout): Promise<OpenAI> => {
     const { default: Sdk } = await loadSdk();
-    cached ??= clientCache((key, ms) => new Sdk({ apiKey: key, baseURL: llm.baseUrls[name], timeout: ms, maxRetries: 0, fetch: providerFetch }));
-    return cached(apiKey, timeout);
-  };
+    return new Sdk({ apiKey, baseURL: llm.baseUrls[name], timeout, maxRetries: 0, fetch: providerFetch });
+  });
 
   return {
     async chat(req: ChatRequest): Promise<ChatReply> {
       const messages = [{ role: 'system' as const, content: req.system }, ...req.turns.map((t) => ({ role: t.role, content: t.content }))];
       const params = { model: req.model, messages, temperature: 0.7, max_tokens: llm.maxTokens };
-      const api = await client(req.apiKey);
+      const api = await client(req.apiKey, llm.timeoutMs);
       if (!req.onDelta) {
         const completion = await api.chat.completions.create(params, { signal: req.signal });
         return {
