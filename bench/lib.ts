@@ -1,6 +1,6 @@
 /** Shared bench helpers: start the real server as a child process, load it with autocannon. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,15 +106,40 @@ export async function startServer(env: Record<string, string>, port?: number, da
   };
 }
 
+/**
+ * CPU milliseconds (user + system) process `pid` has used: this process's own usage, else
+ * /proc/<pid>/stat (Linux, clock ticks of 10 ms); NaN where neither can be read.
+ */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  if (pid === process.pid) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU time of the serving process per answered request (µs), when its pid was given. */
+  cpuUsPerRequest: number;
 }
 
-export async function load(options: autocannon.Options): Promise<LoadResult> {
+/** A load run: autocannon's options, and the pid of the process serving it to measure its CPU. */
+export type LoadOptions = autocannon.Options & { pid?: number };
+
+export async function load({ pid, ...options }: LoadOptions): Promise<LoadResult> {
+  const cpuBefore = cpuMs(pid);
   const result = await autocannon({ duration: 5, ...options });
   return {
     rps: result.requests.average,
@@ -122,6 +147,7 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    cpuUsPerRequest: ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total),
   };
 }
 
@@ -142,7 +168,7 @@ export function table(rows: Record<string, string | number>[]): void {
  * periods; interleaving puts the baseline and the API in the same periods, and a ratio is
  * taken per round (`median` of those is what the suites report). Each run gets a 1 s warm-up.
  */
-export async function interleaved<K extends string>(targets: Record<K, autocannon.Options>, rounds = 3): Promise<Record<K, LoadResult[]>> {
+export async function interleaved<K extends string>(targets: Record<K, LoadOptions>, rounds = 3): Promise<Record<K, LoadResult[]>> {
   const out = Object.fromEntries(Object.keys(targets).map((k) => [k, [] as LoadResult[]])) as Record<K, LoadResult[]>;
   for (let round = 0; round < rounds; round++) {
     for (const key of Object.keys(targets) as K[]) {

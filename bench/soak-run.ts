@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startFakeProviders } from '../tests/support/fake-providers.js';
 import { TINY_MODEL_NAME, writeTinyModel } from '../tests/support/tiny-model.js';
 import { type ClassRate, type MixResult, pageCounts, pageOf, PAGE_SHARES, PAGES, runMix, seedContent, type SimUser, targetRates } from './load-mix.js';
-import { freshPostgresDatabase, startServer } from './lib.js';
+import { cpuMs, freshPostgresDatabase, startServer } from './lib.js';
 
 export const SAMPLE_EVERY_MS = 10_000;
 
@@ -85,12 +85,7 @@ export function slope(points: { x: number; y: number }[]): number {
   return sxx === 0 ? 0 : sxy / sxx;
 }
 
-/** CPU seconds (user + system) the process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const cpuSeconds = (pid: number) => cpuMs(pid) / 1000;
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

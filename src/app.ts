@@ -10,7 +10,7 @@ import { parseBody } from './http/middleware/body.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { securityAndCorsHeaders } from './http/middleware/headers.js';
 import { requestLog } from './http/middleware/request-log.js';
-import { resourceRouters, type RouteSpec } from './http/route.js';
+import { mountResources, type RouteSpec } from './http/route.js';
 import { allRoutes } from './routes/index.js';
 
 export interface ChimeraApp extends Express {
@@ -50,9 +50,9 @@ export function createApp(deps: AppDeps): ChimeraApp {
   app.use(parseBody(deps.config.bodyLimit));
 
   const specs = allRoutes(deps);
-  app.use('/api', resourceRouters(deps, specs.filter((s) => !s.root)));
+  mountResources(app, '/api', deps, specs.filter((s) => !s.root));
   // The MCP server (Streamable HTTP) lives outside /api, as MCP clients expect a bare endpoint.
-  app.use(resourceRouters(deps, specs.filter((s) => s.root)));
+  mountResources(app, '', deps, specs.filter((s) => s.root));
   app.use((_req, _res, next) => next(new AppError(404, 'Not found')));
   app.use(errorHandler(deps.logger));
   app.routeSpecs = specs;

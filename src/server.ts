@@ -3,12 +3,13 @@
  * and a graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
  * finish within SHUTDOWN_GRACE, close the database).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import { createDeps, createLogger, packageVersion } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/env.js';
 import { failure } from './http/envelope.js';
+import { createHttpServer } from './http/http-server.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
 import { sweepExpiredContent } from './services/settings/retention.js';
 
@@ -30,7 +31,7 @@ async function main() {
 
   const app = createApp(deps);
   const drain = new Drain();
-  const server = createServer(drain.handler(app));
+  const server = createHttpServer(app, drain.handler(app));
   server.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -18,7 +18,7 @@ async function startBaseline(databaseUrl: string) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port)));
-  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
 }
 
 async function registerAndToken(base: string): Promise<{ token: string; userId: string }> {
@@ -52,9 +52,9 @@ export default async function run(): Promise<void> {
     try {
       for (const connections of [8, 32]) {
         const runs = await interleaved({
-          baseline: { url: `${baseline.url}/profile/${pgUser.userId}`, connections },
-          postgres: { url: `${servers[0]!.server.url}/api/auth/profile`, connections, headers: { authorization: `Bearer ${pgUser.token}` } },
-          pglite: { url: `${servers[1]!.server.url}/api/auth/profile`, connections, headers: { authorization: `Bearer ${liteUser.token}` } },
+          baseline: { url: `${baseline.url}/profile/${pgUser.userId}`, connections, pid: baseline.pid },
+          postgres: { url: `${servers[0]!.server.url}/api/auth/profile`, connections, headers: { authorization: `Bearer ${pgUser.token}` }, pid: servers[0]!.server.process.pid },
+          pglite: { url: `${servers[1]!.server.url}/api/auth/profile`, connections, headers: { authorization: `Bearer ${liteUser.token}` }, pid: servers[1]!.server.process.pid },
         }, ROUNDS);
         const ratios = (key: 'postgres' | 'pglite', of: 'rps' | 'p99') => runs[key].map((r, i) => r[of] / Math.max(runs.baseline[i]![of], 1));
         const result = (label: string, key: 'baseline' | 'postgres' | 'pglite') => {
@@ -67,6 +67,7 @@ export default async function run(): Promise<void> {
             'p99 ms': r.p99,
             'throughput ×baseline': key === 'baseline' ? '1.00' : fmt(median(ratios(key, 'rps')), 2),
             'p99 ×baseline': key === 'baseline' ? '1.00' : fmt(median(ratios(key, 'p99')), 2),
+            'server CPU µs/req': fmt(median(runs[key].map((x) => x.cpuUsPerRequest)), 0),
             'ratio per round': key === 'baseline' ? runs.baseline.map((b) => fmt(b.rps, 0)).join(' / ') + ' req/s' : ratios(key, 'rps').map((x) => fmt(x, 2)).join(' / '),
             errors: runs[key].reduce((n, x) => n + x.errors + x.non2xx, 0),
           });
@@ -82,7 +83,7 @@ export default async function run(): Promise<void> {
   } finally {
     await pgDb.drop();
   }
-  console.log(`GET /api/auth/profile vs bare baseline (${ROUNDS} interleaved rounds of 5 s per target; ratios: the median of the rounds' ratios; req/s and latencies: the median round; targets on PostgreSQL: ≥0.5× throughput, p99 ≤ 2× baseline)`);
+  console.log(`GET /api/auth/profile vs bare baseline (${ROUNDS} interleaved rounds of 5 s per target; ratios: the median of the rounds' ratios; req/s and latencies: the median round; server CPU: the serving process's user + system time per request, median of the rounds (PGlite's database runs inside it); targets on PostgreSQL: ≥0.5× throughput, p99 ≤ 2× baseline)`);
   console.table(rows);
   console.log('Cold start (targets: ≤ 2 s PostgreSQL, ≤ 4 s PGlite)');
   console.table(cold);

@@ -20,31 +20,15 @@
  * Everything runs on 127.0.0.1.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import pg from 'pg';
-import { fmt, freePort, freshPostgresDatabase, percentile, startServer, table } from '../lib.js';
+import { cpuMs, fmt, freePort, freshPostgresDatabase, percentile, startServer, table } from '../lib.js';
 
 const CONNECTIONS = 32;
 const CLOSED_MS = 5000;
 const OPEN_MS = Number(process.env.BENCH_CHAT_OPEN_SECONDS ?? 10) * 1000;
 const PROMPT = 'Summarise the plan for the staging cluster in one sentence.';
-
-/** CPU milliseconds (user + system) a process has used so far; NaN where /proc is missing. */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  if (pid === process.pid) {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks (USER_HZ 100)
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** A task sends one request on connection `worker`; it resolves to the performance.now() of the measured event. */
 type Task = (worker: number) => Promise<number>;

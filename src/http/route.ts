@@ -12,7 +12,7 @@ import type { Preload } from '../services/auth/session.js';
 import type { AuthUser } from '../services/auth/tokens.js';
 import { sendSuccess } from './envelope.js';
 import { AppError } from './errors.js';
-import { authenticate, authenticateRequest, type PreloadFor } from './middleware/authenticate.js';
+import { authenticateRequest, type PreloadFor } from './middleware/authenticate.js';
 import { containsNul, type ErrorStyle, isPlainObject, MAX_BODY_DEPTH, nestedDeeperThan, NUL_MESSAGE, parseOrThrow } from './validation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -76,7 +76,7 @@ export interface RouteSpec<B = any, Q = any> {
 
 export const defineRoute = <B, Q>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> => spec;
 
-function asyncHandler(deps: AppDeps, spec: RouteSpec): RequestHandler {
+function asyncHandler(deps: AppDeps, spec: RouteSpec): (req: Request, res: Response) => Promise<void> {
   return async (req: Request, res: Response) => {
     // A missing or empty body counts as {} (D1); form bodies arrive as objects too.
     const rawBody: unknown = req.body === undefined ? {} : req.body;
@@ -101,12 +101,6 @@ function asyncHandler(deps: AppDeps, spec: RouteSpec): RequestHandler {
   };
 }
 
-/**
- * Path ids containing NUL name no row and cannot even be compared in PostgreSQL (text
- * cannot hold NUL): such a path is a 404 before any query.
- */
-const checkParams: RequestHandler = (req, _res, next) => next(containsNul(req.params) ? new AppError(404, 'Not found') : undefined);
-
 /** The spec's preload for a request, or null when its params or query would not pass validation. */
 function preloadOf(spec: RouteSpec): PreloadFor | undefined {
   const build = spec.preload;
@@ -125,24 +119,45 @@ function preloadOf(spec: RouteSpec): PreloadFor | undefined {
   };
 }
 
+/**
+ * What runs before a route's own middleware: authentication (user routes), then the path
+ * check. Path ids containing NUL name no row and cannot even be compared in PostgreSQL (text
+ * cannot hold NUL): such a path is a 404 before any query. Null when a route needs neither.
+ */
+function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response) => Promise<void>) | null {
+  const user = spec.access === 'user';
+  const params = spec.path.includes(':');
+  if (!user && !params) return null;
+  const preload = preloadOf(spec);
+  return async (req, res) => {
+    if (user) await authenticateRequest(deps, req, res, preload);
+    if (params && containsNul(req.params)) throw new AppError(404, 'Not found');
+  };
+}
+
 export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[], base = ''): void {
   for (const spec of specs) {
-    const chain: RequestHandler[] = [];
-    if (spec.access === 'user') chain.push(authenticate(deps, preloadOf(spec)));
-    if (spec.path.includes(':')) chain.push(checkParams);
-    chain.push(...(spec.before ?? []));
-    chain.push(asyncHandler(deps, spec));
-    router[spec.method](spec.path.slice(base.length) || '/', ...chain);
+    const path = spec.path.slice(base.length) || '/';
+    const guard = guardOf(deps, spec);
+    const handle = asyncHandler(deps, spec);
+    const before = spec.before ?? [];
+    if (before.length === 0) {
+      // Most routes: guard and handler in one step, one layer and one promise per request.
+      router[spec.method](path, guard ? async (req: Request, res: Response) => (await guard(req, res), handle(req, res)) : handle);
+    } else {
+      const guarded: RequestHandler[] = guard ? [async (req, res, next) => (await guard(req, res), next())] : [];
+      router[spec.method](path, ...guarded, ...before, handle);
+    }
   }
 }
 
 /**
- * The routes on one router per resource (the first path segment), each mounted at its
- * segment, then the 405/404 handler: a request walks the routes of its own resource only,
- * not every route of the API. Paths must start with a literal segment.
+ * The routes on one router per resource (the first path segment), each mounted on the app
+ * at `prefix` + its segment, then the 405/404 handler at `prefix`: a request walks the routes
+ * of its own resource only, through one router below the app's. Paths must start with a
+ * literal segment.
  */
-export function resourceRouters(deps: AppDeps, specs: RouteSpec[]): Router {
-  const top = express.Router({ strict: false });
+export function mountResources(app: Router, prefix: string, deps: AppDeps, specs: RouteSpec[]): void {
   const byResource = new Map<string, RouteSpec[]>();
   for (const spec of specs) {
     const segment = spec.path.split('/')[1] ?? '';
@@ -152,10 +167,9 @@ export function resourceRouters(deps: AppDeps, specs: RouteSpec[]): Router {
   for (const [segment, group] of byResource) {
     const router = express.Router({ strict: false });
     mountRoutes(router, deps, group, `/${segment}`);
-    top.use(`/${segment}`, router);
+    app.use(`${prefix}/${segment}`, router);
   }
-  top.use(methodNotAllowedOrNotFound(deps, specs));
-  return top;
+  app.use(prefix || '/', methodNotAllowedOrNotFound(deps, specs));
 }
 
 /**

@@ -2,12 +2,14 @@
  * A real app over a real database for HTTP tests, and `describeEachStorage` to run a suite
  * on both PGlite and PostgreSQL.
  */
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { AppDeps } from '../../src/app-deps.js';
 import { type ChimeraApp, createApp } from '../../src/app.js';
 import { createDeps, createLogger } from '../../src/bootstrap.js';
+import { createHttpServer } from '../../src/http/http-server.js';
 import { loadConfig } from '../../src/config/env.js';
 import type { StorageKind } from '../../src/db/client.js';
 import { createTestDatabase, storages, type TestDatabase } from './db.js';
@@ -46,14 +48,19 @@ export async function startTestApp(storage: StorageKind, env: Record<string, str
   const db = database ?? (await createTestDatabase(storage));
   const deps = await createDeps(config, { db: db.db, logger: createLogger(config, sink) });
   const app = createApp(deps);
+  // The server the process runs (its request objects shaped as Express's), listening once.
+  const server = createHttpServer(app).listen(0, '127.0.0.1');
+  await once(server, 'listening');
   return {
     storage,
     app,
     deps,
     database: db,
-    http: supertest(app),
+    http: supertest(server),
     logs,
     close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
       await deps.embeddings.stop();
       await Promise.allSettled([...deps.background]);
       await deps.rateLimitStore.close();

@@ -3,7 +3,7 @@
  * the token's jti against the revocation list, so an authenticated request costs one round
  * trip; a route's preload (RouteSpec.preload) rides along in the same statement.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AppDeps } from '../../app-deps.js';
 import { loadAuthUser, type Preload } from '../../services/auth/session.js';
 import { INVALID_TOKEN, verifyToken } from '../../services/auth/tokens.js';
@@ -11,13 +11,6 @@ import { unauthorized } from '../errors.js';
 
 /** Builds a route's preload for the verified caller, or null when this request has none. */
 export type PreloadFor = (req: Request, userId: string) => Preload | null;
-
-export function authenticate(deps: AppDeps, preload?: PreloadFor): RequestHandler {
-  return async (req, res, next) => {
-    await authenticateRequest(deps, req, res, preload);
-    next();
-  };
-}
 
 /** Sets res.locals.user (and res.locals.preloaded) from the Bearer token, or throws the 401 of the contract. */
 export async function authenticateRequest(deps: AppDeps, req: Request, res: Response, preload?: PreloadFor): Promise<void> {
