@@ -3,12 +3,12 @@
  * and a graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
  * finish within SHUTDOWN_GRACE, close the database).
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import { createDeps, createLogger, packageVersion } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/env.js';
-import { failure } from './http/envelope.js';
+import { Drain } from './http/drain.js';
 import { createHttpServer } from './http/http-server.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
 import { sweepExpiredContent } from './services/settings/retention.js';
@@ -47,35 +47,6 @@ async function main() {
   installShutdown(server, drain, deps, timers);
 }
 
-/**
- * Once shutdown begins, the server is draining: a request that still arrives on an open
- * keep-alive connection is refused with a 503 envelope (a proxy or client retries elsewhere)
- * instead of being served by a process about to exit, and every response in flight tells its
- * client to close the connection, so none is reused.
- */
-class Drain {
-  draining = false;
-  private readonly active = new Set<ServerResponse>();
-
-  handler(app: (req: IncomingMessage, res: ServerResponse) => void) {
-    return (req: IncomingMessage, res: ServerResponse) => {
-      if (this.draining) {
-        res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close', 'Retry-After': '5' });
-        res.end(JSON.stringify(failure('Server is shutting down')));
-        return;
-      }
-      this.active.add(res);
-      res.once('close', () => this.active.delete(res));
-      app(req, res);
-    };
-  }
-
-  start(): void {
-    this.draining = true;
-    for (const res of this.active) if (!res.headersSent) res.setHeader('Connection', 'close');
-  }
-}
-
 function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
   const run = (name: string, job: () => Promise<unknown>) => {
     let running = false; // a round that outlasts the interval is not joined by the next one
@@ -111,7 +82,7 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    deps.logger.info({ signal }, 'shutting down');
+    deps.logger.info({ signal, inFlight: drain.inFlight() }, 'shutting down');
     timers.forEach(clearInterval);
     drain.start();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
