@@ -4,7 +4,7 @@
  * leaves the in-flight list (aborted ones too).
  */
 import { once } from 'node:events';
-import { type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, request as httpRequest, type Server } from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Drain } from '../../src/http/drain.js';
@@ -39,7 +39,7 @@ describe('Drain', () => {
   });
 
   async function start() {
-    const held = new Map<string, ServerResponse>();
+    const held = new Map<string, express.Response>();
     const app = express();
     app.get('/now', (_req, res) => void res.json({ ok: true }));
     app.get('/hold/:name', (req, res) => void held.set(req.params.name, res));
