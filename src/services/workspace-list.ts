@@ -239,8 +239,7 @@ export class WorkspaceListCache {
     return row?.n ?? 0;
   }
 
-  /** `name`: a prepared statement (its SQL text must not vary between calls). */
-  private run<T>(statement: Prisma.Sql, name?: string) {
-    return this.db.query<T>(statement.text, statement.values, name);
+  private run<T>(statement: Prisma.Sql) {
+    return this.db.query<T>(statement.text, statement.values);
   }
 }

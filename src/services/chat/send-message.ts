@@ -133,7 +133,6 @@ const replyContextSql = (userId: string, conversationId: string, before: Date | 
     'autoRetrieve',
       (SELECT w."auto_retrieve" FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
 
-
 /**
  * C6's preload: the conversation's access row and the reply context, read with the
  * authentication lookup, so a chat costs two round trips before the provider call
