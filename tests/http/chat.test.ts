@@ -209,6 +209,20 @@ describeEachStorage('chat', (ctx) => {
     expect(chatRequests(marker)[0]!.body.model).toBe('qwen-qwq-32b');
   });
 
+  it.each(['gemini-2.0-flash/../x', 'gemini-2.0-flash?alt=x#y', 'gemini%2e:x'])('a Gemini model id such as %s stays one encoded path segment', async (modelId) => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const { marker } = await connect(app, s, 'google', 'ok', { modelId });
+    const conv = await newConversation(app, s, `model-${modelId}`);
+    const send = (stream: boolean) => app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'hi', stream });
+    expect((await send(false)).status).toBe(201);
+    expect(parseSse((await send(true)).text).at(-1)!.event).toBe('done');
+    expect(chatRequests(marker).map((r) => r.path)).toEqual([
+      `/v1beta/models/${encodeURIComponent(modelId)}:generateContent`,
+      `/v1beta/models/${encodeURIComponent(modelId)}:streamGenerateContent`,
+    ]);
+  });
+
   it('bad input never reaches a 500', async () => {
     const app = ctx();
     const s = await registerUser(app);

@@ -13,6 +13,13 @@ const MODEL_IDS: Record<string, string> = {
 
 export const googleModelId = (name: string) => MODEL_IDS[name.toLowerCase()] ?? name;
 
+/**
+ * The SDK puts the model into the URL path as it is (`<base>/v1beta/<model>:<task>`), adding
+ * `models/` only when the name has no slash: a name with `/../`, `?` or `#` would reach another
+ * path or change the query. Encoded as one path segment, it names a model and nothing else.
+ */
+const modelPath = (id: string) => `models/${encodeURIComponent(id)}`;
+
 /** Gemini reports the serving model as `modelVersion`, which the SDK's types omit. */
 const reportedVersion = (response: object): string | undefined => (response as { modelVersion?: string }).modelVersion;
 
@@ -31,7 +38,7 @@ export function googleProvider(llm: LlmConfig): ChatProvider {
   const model = (apiKey: string, name: string, withSystem?: string) =>
     new GoogleGenerativeAI(apiKey).getGenerativeModel(
       {
-        model: googleModelId(name),
+        model: modelPath(googleModelId(name)),
         ...(withSystem === undefined ? {} : { systemInstruction: withSystem }),
         generationConfig: { temperature: 0.7, maxOutputTokens: llm.maxTokens },
       },
