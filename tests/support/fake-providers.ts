@@ -9,6 +9,7 @@
  * The API key picks the behaviour, so parallel tests never share state:
  *   `badkey`    every endpoint answers 401 (connection tests fail too)
  *   `chat401`   chat answers 401, echoing the key in its message (tests scrubbing)
+ *   `shout401`  the same with the key upper-cased, as some vendors print it
  *   `chat429` / `chat500`  chat rate limit / server error
  *   `malformed` chat answers 200 with a body that is not JSON
  *   `slow`      chat waits SLOW_MS before answering (beyond the test timeout)
@@ -184,6 +185,7 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
   const streaming = googleMatch ? googleMatch[2] === 'streamGenerateContent' : body.stream === true;
 
   if (key.includes('chat401')) return json(res, 401, errorBody(provider, 401, `Incorrect API key provided: ${key}.`));
+  if (key.includes('shout401')) return json(res, 401, errorBody(provider, 401, `INCORRECT API KEY PROVIDED: ${key.toUpperCase()}.`));
   if (key.includes('chat429')) return json(res, 429, errorBody(provider, 429, provider === 'google' ? 'Resource has been exhausted (e.g. check quota).' : 'Rate limit reached for requests'));
   if (key.includes('chat500')) return json(res, 500, errorBody(provider, 500, 'The server had an error while processing your request.'));
   if (key.includes('malformed')) {

@@ -5,6 +5,7 @@ import { buildSystemPrompt, historyTurns } from '../../src/services/chat/context
 import { generateTags } from '../../src/services/conversations/close.js';
 import { snippetOf } from '../../src/services/memories/service.js';
 import { brainPlacement, cognitiveModel, modelNameOf, pythonTitle, resolveModel } from '../../src/services/providers/catalog.js';
+import { scrubKey } from '../../src/services/providers/errors.js';
 import { alternateTurns } from '../../src/services/providers/turns.js';
 import { TEST_ENV } from '../support/app.js';
 
@@ -86,6 +87,16 @@ describe('model catalogue (§5.7)', () => {
     expect(brainPlacement('mystery')).toEqual({ brainRegion: 'Unknown', position: { x: 0, y: 0, z: 2.2 } });
     expect(cognitiveModel({ provider: 'google', modelId: null, modelName: null }, llm)).toMatchObject({ id: 'model-gemini-2.0-flash', displayName: 'Gemini 2.0 Flash' });
     expect(cognitiveModel({ provider: 'deepseek', modelId: '', modelName: '' }, llm)).toMatchObject({ id: 'model-deepseek-chat', displayName: 'Deepseek Chat' });
+  });
+});
+
+describe('provider key scrubbing', () => {
+  it('replaces every occurrence of the key in any letter case; regex characters in keys are literal', () => {
+    const key = 'sk-Proj.ab+c$9(x)';
+    expect(scrubKey(`bad key ${key}; again ${key.toUpperCase()}, ${key.toLowerCase()}`, key)).toBe('bad key ***; again ***, ***');
+    expect(scrubKey('sk-projXab+c$9(x)', key)).toBe('sk-projXab+c$9(x)');
+    // short values would match ordinary words: left alone
+    expect(scrubKey('Error in abc', 'ABC')).toBe('Error in abc');
   });
 });
 

@@ -30,6 +30,7 @@ import { conversationAccessSql } from '../conversations/index.js';
 import { revealKey } from '../integrations/index.js';
 import { searchMemories } from '../memories/search.js';
 import { resolveModel } from '../providers/catalog.js';
+import { scrubKey } from '../providers/errors.js';
 import { callProvider, type ChatReply, ProviderError, providerFor } from '../providers/index.js';
 import { buildSystemPrompt, type ContextMemory, HISTORY_WINDOW, historyTurns } from './context.js';
 
@@ -237,7 +238,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
           )
         : undefined;
       if (partial) durable = true;
-      const text = scrub(error.message, apiKey);
+      const text = scrubKey(error.message, apiKey);
       if (error.kind === 'rate_limit') throw failure(429, `AI response failed: ${text}`, userMessage, partial);
       if (error.kind === 'timeout') throw failure(504, 'AI response failed: Request timeout', userMessage, partial);
       if (error.kind === 'aborted') throw failure(499, 'Client disconnected', userMessage, partial);
@@ -260,9 +261,4 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     if (!durable) await makeDurable(deps, stored.id);
     throw answer;
   }
-}
-
-/** A vendor may echo the key in its error text; it never reaches the client or the log. */
-function scrub(text: string, apiKey: string): string {
-  return apiKey.length >= 6 ? text.split(apiKey).join('***') : text;
 }

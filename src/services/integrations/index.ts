@@ -10,6 +10,7 @@ import { DecryptionError, Keyring } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import { isUniqueViolation } from '../auth/session.js';
 import { cognitiveModel } from '../providers/catalog.js';
+import { scrubKey } from '../providers/errors.js';
 import { providerFor } from '../providers/index.js';
 
 const keyrings = new WeakMap<Config, Keyring>();
@@ -22,7 +23,9 @@ export function keyringFor(config: Config): Keyring {
 
 async function testKey(deps: AppDeps, provider: ProviderName, apiKey: string) {
   const result = await providerFor(provider, deps.config.llm).testConnection(apiKey);
-  return { status: result.ok ? 'connected' : 'error', lastTested: new Date(), errorMessage: result.error };
+  // A vendor may echo the key in an error text, which is stored and shown.
+  const errorMessage = result.error === null ? null : scrubKey(result.error, apiKey);
+  return { status: result.ok ? 'connected' : 'error', lastTested: new Date(), errorMessage };
 }
 
 export function listIntegrations(deps: AppDeps, userId: string) {

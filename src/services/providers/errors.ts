@@ -55,3 +55,13 @@ export function connectionTestError(error: unknown, timedOut: boolean, invalidKe
   if (/Connection|fetch failed|ECONNREFUSED|ENOTFOUND/i.test(`${e?.name} ${e?.message}`)) return 'Connection error - unable to reach API';
   return `Request failed: ${vendorMessage(error)}`;
 }
+
+/**
+ * A vendor may echo the key in its error text, in any letter case: every occurrence is
+ * replaced before the text reaches a client, the log or the database. Keys shorter than
+ * 6 characters are left alone (they would match ordinary words).
+ */
+export function scrubKey(text: string, apiKey: string): string {
+  if (apiKey.length < 6) return text;
+  return text.replace(new RegExp(apiKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '***');
+}
