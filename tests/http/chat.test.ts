@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachStorage } from '../support/app.js';
-import { addMember, connect, createMemory, defaultWorkspaceId, eventually, listen, newConversation, parseSse } from '../support/chat.js';
+import { addMember, connect, createMemory, defaultWorkspaceId, eventually, fakeKey, listen, newConversation, parseSse } from '../support/chat.js';
 import { registerUser } from '../support/factories.js';
 import { DEFAULT_REPLY, type FakeProvider, startFakeProviders } from '../support/fake-providers.js';
 
@@ -150,6 +150,70 @@ describeEachStorage('chat', (ctx) => {
     expect(broken.status).toBe(500);
     expect(broken.body).toMatchObject({ error: 'AI call failed: Failed to decrypt API key', data: { userMessage: { content: 'c' } } });
     expect(await app.deps.prisma.chatMessage.count({ where: { conversationId: conv.id } })).toBe(3);
+  });
+
+  it('a failed send keeps its question, marked failed, and never sends it to a model again', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const conv = await newConversation(app, s, 'model-gpt-4o');
+    const send = (content: string) => app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content });
+    const none = await send('Hello');
+    expect(none.status).toBe(400);
+    expect(none.body.data.userMessage).toMatchObject({ content: 'Hello', metadata: { failed: true, error: 'No connected integration found for provider: openai' } });
+    const { integration } = await connect(app, s, 'openai', 'chat500');
+    const upstream = await send('Hello');
+    expect(upstream.status).toBe(502);
+    expect(upstream.body.data.userMessage.metadata).toEqual({ failed: true, error: upstream.body.error });
+    const key = fakeKey('ok');
+    await app.http.put(`/api/integrations/${integration.id}`).set(s.auth).send({ apiKey: key.apiKey }).expect(200);
+    const answered = await send('Hello there, is anyone home?');
+    expect(answered.status).toBe(201);
+    expect(answered.body.data.userMessage.metadata).toEqual({});
+    expect((await send('Still there?')).status).toBe(201);
+    const [first, second] = chatRequests(key.marker).map((call) => received('openai', call.body).turns);
+    expect(first).toEqual([{ role: 'user', content: 'Hello there, is anyone home?' }]);
+    expect(second).toEqual([
+      { role: 'user', content: 'Hello there, is anyone home?' },
+      { role: 'assistant', content: DEFAULT_REPLY },
+      { role: 'user', content: 'Still there?' },
+    ]);
+    // the user still sees every question, the failed ones marked
+    const full = (await app.http.get(`/api/conversations/${conv.id}`).set(s.auth)).body.data;
+    expect(full.messages.map((m: { role: string; content: string; metadata: { failed?: boolean } }) => [m.role, m.content, m.metadata.failed === true])).toEqual([
+      ['user', 'Hello', true], ['user', 'Hello', true],
+      ['user', 'Hello there, is anyone home?', false], ['assistant', DEFAULT_REPLY, false],
+      ['user', 'Still there?', false], ['assistant', DEFAULT_REPLY, false],
+    ]);
+  });
+
+  it('the history window holds the last 9 turns a model may see, however many sends failed in between', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const conv = await newConversation(app, s, 'model-gpt-4o');
+    const send = (body: object) => app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send(body);
+    for (let i = 1; i <= 12; i++) expect((await send({ content: `old message ${i}`, getAiResponse: false })).status).toBe(201);
+    for (let i = 1; i <= 10; i++) expect((await send({ content: `failed ${i}` })).status).toBe(400);
+    const { marker } = await connect(app, s, 'openai');
+    expect((await send({ content: 'the new question' })).status).toBe(201);
+    const seen = received('openai', chatRequests(marker)[0]!.body);
+    expect(seen.turns.map((t) => t.content)).toEqual([...Array.from({ length: 9 }, (_, i) => `old message ${i + 4}`), 'the new question']);
+  });
+
+  it('the history statement can use the index of replayable messages (its predicate matches the partial index)', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const conv = await newConversation(app, s, 'model-echo');
+    const { sendMessagePreload } = await import('../../src/services/chat/send-message.js');
+    const { sql } = sendMessagePreload({ userId: s.user.id, params: { conversationId: conv.id } });
+    // Forbid the alternatives so the plan shows whether the partial index qualifies at all.
+    const plan = await app.deps.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
+      await tx.$executeRawUnsafe('DROP INDEX chat_messages_conversation_id_timestamp_id_idx');
+      const rows = await tx.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(`EXPLAIN ${sql.text}`, ...sql.values);
+      throw Object.assign(new Error('rollback'), { rows });
+    }).catch((error: { rows?: { 'QUERY PLAN': string }[] }) => error.rows!.map((r) => r['QUERY PLAN']).join('\n'));
+    expect(plan).toContain('chat_messages_context_idx');
   });
 
   it('the user message commits without waiting for its flush only when a synchronous commit follows before the answer', async () => {
@@ -350,6 +414,31 @@ describeEachStorage('chat', (ctx) => {
       expect(error.event).toBe('error');
       expect(error.data).toMatchObject({ status: 502, error: expect.stringMatching(/^AI response failed: /), userMessage: { content: 'go' }, assistantMessage: { content: 'Hello from', metadata: { incomplete: true } } });
       expect(await app.deps.prisma.chatMessage.count({ where: { conversationId: conv.id } })).toBe(2);
+    });
+
+    it('a stream cut midway leaves neither its question nor the partial reply in later calls', async () => {
+      const app = ctx();
+      const s = await registerUser(app);
+      const { integration } = await connect(app, s, 'anthropic', 'cut');
+      const conv = await newConversation(app, s, 'model-claude-3.5-sonnet');
+      const stream = async (content: string) => {
+        const res = await fetch(`${server.url}/api/conversations/${conv.id}/messages`, {
+          method: 'POST', headers: { ...s.auth, 'content-type': 'application/json' }, body: JSON.stringify({ content, stream: true }),
+        });
+        return parseSse(await res.text()).at(-1)!;
+      };
+      const cut = await stream('Hello');
+      expect(cut.event).toBe('error');
+      expect(cut.data.userMessage.metadata).toEqual({ failed: true, error: cut.data.error });
+      expect(cut.data.assistantMessage).toMatchObject({ content: 'Hello from', metadata: { incomplete: true } });
+      const key = fakeKey('ok');
+      await app.http.put(`/api/integrations/${integration.id}`).set(s.auth).send({ apiKey: key.apiKey }).expect(200);
+      const done = await stream('Hello there, anyone home?');
+      expect(done.event).toBe('done');
+      expect(done.data.userMessage.metadata).toEqual({});
+      expect(received('anthropic', chatRequests(key.marker)[0]!.body).turns).toEqual([{ role: 'user', content: 'Hello there, anyone home?' }]);
+      const stored = await app.deps.prisma.chatMessage.findMany({ where: { conversationId: conv.id }, orderBy: { timestamp: 'asc' } });
+      expect(stored.map((m) => m.content)).toEqual(['Hello', 'Hello from', 'Hello there, anyone home?', DEFAULT_REPLY]);
     });
 
     it('a provider error before any text streams as an error event', async () => {

@@ -4,10 +4,14 @@
  * streaming caller passes `onDelta` and `cancel`, and `onStart` tells it when the
  * provider call begins (after every check that can still answer with a plain status).
  *
+ * A failed send keeps its question, marked `metadata.failed` with the answer's error text,
+ * so the user still sees it; like a reply cut short (`metadata.incomplete`), it is never
+ * sent to a model again: the reply context's history window skips both.
+ *
  * Durability of the user message. It is written before the provider call and must never be
  * lost once the client has been answered. When a reply is wanted, the client is never
  * answered right after that write: success answers after the assistant message's write,
- * and every failure answers after either a partial reply's write or `makeDurable` (below).
+ * and every failure answers after the user message is marked failed (`markFailed`, below).
  * Each of those is a synchronous commit, and a synchronous commit flushes the write-ahead
  * log up to its own commit record, which includes every earlier commit, the user
  * message's among them. So the user-message write itself need not wait for its WAL flush
@@ -29,7 +33,7 @@ import type { Preload } from '../auth/session.js';
 import { conversationAccessSql } from '../conversations/index.js';
 import { revealKey } from '../integrations/index.js';
 import { searchMemories } from '../memories/search.js';
-import { resolveModel } from '../providers/catalog.js';
+import { type ChatProviderName, resolveModel } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
 import { callProvider, type ChatReply, ProviderError, providerFor } from '../providers/index.js';
 import { buildSystemPrompt, type ContextMemory, HISTORY_WINDOW, historyTurns } from './context.js';
@@ -105,14 +109,16 @@ export interface ReplyContext {
   integrations: { id: string; provider: string; modelId: string | null; apiKey: string }[];
   /** The active injected memories, in insertion order. */
   injected: ContextMemory[];
-  /** The messages before the new one (at most 9, so the window with it is 10), oldest first. */
-  history: { role: string; content: string; metadata: unknown }[];
+  /** The messages before the new one that a model may see (at most 9, so the window with it is 10), oldest first. */
+  history: { role: string; content: string }[];
   autoRetrieve: boolean | null;
 }
 
 /**
  * Everything the reply needs besides the new message, as one JSON value: the messages
- * before `before` (all of them when null: read before the new one is written).
+ * before `before` (all of them when null: read before the new one is written). The history
+ * leaves out failed questions and replies cut short with the predicate of the partial index
+ * `chat_messages_context_idx`, written the same way so the planner can use that index.
  */
 const replyContextSql = (userId: string, conversationId: string, before: Date | null) => Prisma.sql`
   SELECT json_build_object(
@@ -126,10 +132,11 @@ const replyContextSql = (userId: string, conversationId: string, before: Date | 
          FROM "conversation_memories" l JOIN "memories" m ON m."id" = l."memory_id"
         WHERE l."conversation_id" = ${conversationId} AND l."is_active"),
     'history',
-      (SELECT coalesce(json_agg(json_build_object('role', h."role", 'content', h."content", 'metadata', h."metadata")
+      (SELECT coalesce(json_agg(json_build_object('role', h."role", 'content', h."content")
                                 ORDER BY h."timestamp", h."id"), '[]'::json)
-         FROM (SELECT "role", "content", "metadata", "timestamp", "id" FROM "chat_messages"
+         FROM (SELECT "role", "content", "timestamp", "id" FROM "chat_messages"
                 WHERE "conversation_id" = ${conversationId} AND "timestamp" < ${before?.toISOString() ?? 'infinity'}::timestamptz
+                  AND NOT ("metadata" ?| ARRAY['failed', 'incomplete'])
                 ORDER BY "timestamp" DESC, "id" DESC LIMIT ${HISTORY_WINDOW - 1}) h),
     'autoRetrieve',
       (SELECT w."auto_retrieve" FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
@@ -152,15 +159,38 @@ export interface SendMessagePreloaded {
 }
 
 /**
- * Makes a message written with `deferFlush` durable before a failure is answered: rewriting
- * its row commits synchronously, which flushes the WAL past the message's own commit.
+ * Marks the question of a failed send, with the answer's error text, and returns it as
+ * stored. Rewriting its row commits synchronously, which also makes the message durable
+ * (see the file header).
  */
-async function makeDurable(deps: AppDeps, messageId: string): Promise<void> {
-  await deps.db.query('UPDATE chat_messages SET is_pinned = is_pinned WHERE id = $1', [messageId], 'make-durable');
+async function markFailed(deps: AppDeps, stored: MessageRow, error: string): Promise<MessageRow> {
+  const failed = { failed: true, error };
+  const rows = await deps.db.query<MessageRow>(
+    `UPDATE chat_messages SET metadata = metadata || $2::jsonb WHERE id = $1
+     RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp`,
+    [stored.id, JSON.stringify(failed)],
+    'mark-failed',
+  );
+  // Deleted meanwhile: the answer still shows what was sent.
+  const row = rows[0] ?? { ...stored, metadata: { ...(stored.metadata as object), ...failed } };
+  return { ...row, timestamp: new Date(row.timestamp) };
 }
 
-function failure(status: number, error: string, userMessage: Message, assistantMessage?: Message) {
-  return new AppError(status, error, assistantMessage ? { userMessage, assistantMessage } : { userMessage });
+/** A failed send, answered once its question is marked failed. */
+class SendFailure {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    /** What a cut or a disconnect left of the reply, stored marked incomplete. */
+    readonly partial?: Message,
+  ) {}
+}
+
+/** The caller's key for `provider`, from their connected integration. */
+async function providerKey(deps: AppDeps, integrations: ReplyContext['integrations'], provider: ChatProviderName): Promise<string> {
+  const integration = integrations.find((i) => i.provider === provider);
+  if (!integration) throw new SendFailure(400, `No connected integration found for provider: ${provider}`);
+  return revealKey(deps, integration);
 }
 
 export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SendMessageResult> {
@@ -175,18 +205,11 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
   );
   const userMessage = presentMessage(stored);
   if (!reads) return { userMessage };
-  // Set once a synchronous commit has followed the user message's (see the file header).
-  let durable = false;
 
   try {
-    const { integrations, injected, history: previous, autoRetrieve } = await reads;
+    const { integrations, injected, history, autoRetrieve } = await reads;
     const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
-    let apiKey = '';
-    if (model.provider !== 'echo') {
-      const integration = integrations.find((i) => i.provider === model.provider);
-      if (!integration) throw failure(400, `No connected integration found for provider: ${model.provider}`, userMessage);
-      apiKey = await revealKey(deps, integration);
-    }
+    const apiKey = model.provider === 'echo' ? '' : await providerKey(deps, integrations, model.provider);
 
     let retrieved: ContextMemory[] = [];
     const retrieving = input.autoRetrieve ?? autoRetrieve ?? false;
@@ -204,8 +227,6 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
         .slice(0, deps.config.llm.retrievalTopK);
     }
     const prompt = buildSystemPrompt(injected, retrieved, deps.config.llm.contextMemoryChars);
-    // Partial replies of interrupted streams are not fed back to the model.
-    const history = previous.filter((m) => !(m.metadata as { incomplete?: boolean } | null)?.incomplete);
     const turns = historyTurns([...history, { role: 'user', content: input.content }]);
 
     input.onStart?.();
@@ -228,37 +249,38 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
       );
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
-      // What arrived before a cut or a disconnect is kept, marked incomplete (D12).
+      // What arrived before a cut or a disconnect is kept, marked incomplete (D12). Its commit
+      // may defer its flush: marking the question failed follows before any answer.
       const partial = error.partial
         ? presentMessage(
             await storeMessage(deps, conversation, {
               role: 'assistant', content: error.partial, authorId: null, timestamp: replyTime(),
               metadata: { ...meta({ tokens: 0, modelVersion: model.name }), incomplete: true, error: error.kind },
-            }, { bumpConversation: false }),
+            }, { bumpConversation: false, deferFlush: true }),
           )
         : undefined;
-      if (partial) durable = true;
       const text = scrubKey(error.message, apiKey);
-      if (error.kind === 'rate_limit') throw failure(429, `AI response failed: ${text}`, userMessage, partial);
-      if (error.kind === 'timeout') throw failure(504, 'AI response failed: Request timeout', userMessage, partial);
-      if (error.kind === 'aborted') throw failure(499, 'Client disconnected', userMessage, partial);
-      throw failure(502, `AI response failed: ${text}`, userMessage, partial);
+      if (error.kind === 'rate_limit') throw new SendFailure(429, `AI response failed: ${text}`, partial);
+      if (error.kind === 'timeout') throw new SendFailure(504, 'AI response failed: Request timeout', partial);
+      if (error.kind === 'aborted') throw new SendFailure(499, 'Client disconnected', partial);
+      throw new SendFailure(502, `AI response failed: ${text}`, partial);
     }
     const assistant = await storeMessage(deps, conversation, {
       role: 'assistant', content: reply.content, authorId: null, timestamp: replyTime(), metadata: meta(reply),
     }, { bumpConversation: false });
     return { userMessage, assistantMessage: presentMessage(assistant) };
   } catch (error) {
-    let answer: AppError;
-    if (error instanceof AppError) answer = error;
-    else if (error instanceof DecryptionError) answer = failure(500, `AI call failed: ${error.message}`, userMessage);
+    let failure: SendFailure;
+    if (error instanceof SendFailure) failure = error;
+    else if (error instanceof AppError) failure = new SendFailure(error.status, error.message);
+    else if (error instanceof DecryptionError) failure = new SendFailure(500, `AI call failed: ${error.message}`);
     else {
       deps.logger.error({ err: error, conversationId: conversation.id }, 'send-message failed after the user message was stored');
-      answer = failure(500, 'AI call failed: Internal error', userMessage);
+      failure = new SendFailure(500, 'AI call failed: Internal error');
     }
     // Every failure carries data.userMessage, so the message must be durable first. When that
     // fails too (the database is gone), its error is the answer: a failure without a userMessage.
-    if (!durable) await makeDurable(deps, stored.id);
-    throw answer;
+    const failed = presentMessage(await markFailed(deps, stored, failure.error));
+    throw new AppError(failure.status, failure.error, failure.partial ? { userMessage: failed, assistantMessage: failure.partial } : { userMessage: failed });
   }
 }
