@@ -3,7 +3,7 @@ import { createApp } from '../../src/app.js';
 import { createDeps, createLogger } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/env.js';
 import { describeEachStorage, TEST_ENV } from '../support/app.js';
-import { connect, fakeKey } from '../support/chat.js';
+import { connect, fakeKey, newConversation } from '../support/chat.js';
 import { registerUser } from '../support/factories.js';
 import { startFakeProviders } from '../support/fake-providers.js';
 import supertest from 'supertest';
@@ -13,6 +13,15 @@ afterAll(() => fake.close());
 
 const env = { ...fake.env, INTEGRATION_TEST_TIMEOUT: '2s', LLM_TIMEOUT: '3s' };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/;
+
+/** A local port with nothing listening: a provider that cannot be reached. */
+const closedPort = () =>
+  import('node:net').then(({ createServer }) => new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  }));
 
 describeEachStorage('integrations', (ctx) => {
   it('G2 creates after a live test through each SDK; the key is masked in responses and encrypted in the database', async () => {
@@ -61,18 +70,86 @@ describeEachStorage('integrations', (ctx) => {
     const s = await registerUser(app);
     const res = await app.http.post('/api/integrations').set(s.auth).send({ provider: 'deepseek', apiKey: fakeKey('nobalance').apiKey });
     expect(res.body.data.status).toBe('connected');
-    const closedPort = await import('node:net').then(({ createServer }) => new Promise<number>((resolve) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(port));
-      });
-    }));
-    const config = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${closedPort}/v1` });
+    const config = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` });
     const deps = await createDeps(config, { db: app.database.db, logger: createLogger(config) });
     const other = supertest(createApp(deps));
     const t = await other.post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey: fakeKey().apiKey });
     expect(t.body.data).toMatchObject({ status: 'error', errorMessage: 'Connection error - unable to reach API' });
     await deps.rateLimitStore.close();
+  });
+
+  it('an integration saved while its provider was unreachable recovers at send time: re-tested at most once a minute, across concurrent sends', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    // Saved through an instance that cannot reach OpenAI.
+    const unreachable = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` });
+    const offline = await createDeps(unreachable, { db: app.database.db, logger: createLogger(unreachable) });
+    const { apiKey, marker } = fakeKey();
+    const saved = await supertest(createApp(offline)).post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey });
+    await offline.rateLimitStore.close();
+    expect(saved.body.data).toMatchObject({ status: 'error', errorMessage: 'Connection error - unable to reach API' });
+    const conv = await newConversation(app, s, 'model-gpt-4o');
+    const send = (http: ReturnType<typeof supertest>, content: string) => http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content });
+    const tests = () => fake.requestsFor(marker).filter((r) => r.method === 'GET' && r.path === '/models').length;
+
+    // Tested moments ago: not again within the minute; the 400 says the key exists and why its test failed.
+    const early = await send(app.http, 'too soon');
+    expect(early.status).toBe(400);
+    expect(early.body).toMatchObject({
+      ok: false,
+      error: 'Your openai API key is saved, but its last connection test failed: Connection error - unable to reach API',
+      data: { userMessage: { content: 'too soon', metadata: { failed: true } } },
+    });
+    expect(tests()).toBe(0);
+
+    // A minute later, concurrent sends test it once and all use it.
+    const aMinuteAgo = () => new Date(Date.now() - 61_000);
+    await app.deps.prisma.integration.update({ where: { id: saved.body.data.id }, data: { lastTested: aMinuteAgo() } });
+    const results = await Promise.all([1, 2, 3, 4].map((i) => send(app.http, `recovered ${i}`)));
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    expect(tests()).toBe(1);
+    expect((await app.http.get(`/api/integrations/${saved.body.data.id}`).set(s.auth)).body.data).toMatchObject({ status: 'connected', errorMessage: null });
+    expect((await send(app.http, 'and later')).status).toBe(201);
+    expect(tests()).toBe(1);
+
+    // Two processes on one database: still one test (whichever claims it), and the claimant's send goes through.
+    await app.deps.prisma.integration.update({ where: { id: saved.body.data.id }, data: { status: 'error', lastTested: aMinuteAgo() } });
+    const otherConfig = loadConfig({ ...TEST_ENV, ...env });
+    const other = await createDeps(otherConfig, { db: app.database.db, logger: createLogger(otherConfig) });
+    const pair = await Promise.all([send(app.http, 'from here'), send(supertest(createApp(other)), 'from another instance')]);
+    await other.rateLimitStore.close();
+    expect(tests()).toBe(2);
+    expect(pair.map((r) => r.status)).toContain(201);
+    for (const r of pair) expect([201, 400]).toContain(r.status);
+  });
+
+  it('when the re-test still fails, the 400 names the saved key and the new reason; without any key the contract error stays', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const { integration, marker } = await connect(app, s, 'openai', 'test500');
+    expect(integration).toMatchObject({ status: 'error', errorMessage: 'API returned status 500' });
+    await app.deps.prisma.integration.update({ where: { id: integration.id }, data: { lastTested: new Date(Date.now() - 61_000), errorMessage: 'Connection error - unable to reach API' } });
+    const conv = await newConversation(app, s, 'model-gpt-4o');
+    const send = (content: string) => app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content });
+    const tests = () => fake.requestsFor(marker).filter((r) => r.path === '/models').length;
+    const before = tests();
+    const failed = await send('first');
+    expect(failed.status).toBe(400);
+    expect(failed.body.error).toBe('Your openai API key is saved, but its last connection test failed: API returned status 500');
+    expect(tests()).toBe(before + 1);
+    expect((await send('second')).body.error).toBe(failed.body.error);
+    expect(tests()).toBe(before + 1);
+    expect(fake.requestsFor(marker).filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(0);
+
+    // A stored value that cannot be decrypted is reported the same way (and marked, as G6 does).
+    await app.deps.prisma.integration.update({ where: { id: integration.id }, data: { apiKey: 'v1:garbage', lastTested: new Date(Date.now() - 61_000) } });
+    expect((await send('third')).body.error).toBe('Your openai API key is saved, but its last connection test failed: Failed to decrypt API key');
+    expect((await app.http.get(`/api/integrations/${integration.id}`).set(s.auth)).body.data).toMatchObject({ status: 'error', errorMessage: 'Failed to decrypt API key' });
+
+    const claude = await newConversation(app, s, 'model-claude-3-haiku');
+    const none = await app.http.post(`/api/conversations/${claude.id}/messages`).set(s.auth).send({ content: 'hi' });
+    expect(none.status).toBe(400);
+    expect(none.body.error).toBe('No connected integration found for provider: anthropic');
   });
 
   it('G2 validation and duplicates', async () => {

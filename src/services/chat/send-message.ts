@@ -31,7 +31,7 @@ import { newId } from '../../lib/ids.js';
 import { type MessageRow, presentMessage } from '../../presenters/conversation.js';
 import type { Preload } from '../auth/session.js';
 import { conversationAccessSql } from '../conversations/index.js';
-import { revealKey } from '../integrations/index.js';
+import { type StoredIntegration, usableKey } from '../integrations/index.js';
 import { searchMemories } from '../memories/search.js';
 import { type ChatProviderName, resolveModel } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
@@ -105,8 +105,8 @@ async function storeMessage(
 }
 
 export interface ReplyContext {
-  /** The caller's connected integrations (the model may be found through their model ids). */
-  integrations: { id: string; provider: string; modelId: string | null; apiKey: string }[];
+  /** The caller's integrations, connected or not (the model may be found through their model ids). */
+  integrations: (StoredIntegration & { modelId: string | null })[];
   /** The active injected memories, in insertion order. */
   injected: ContextMemory[];
   /** The messages before the new one that a model may see (at most 9, so the window with it is 10), oldest first. */
@@ -123,9 +123,9 @@ export interface ReplyContext {
 const replyContextSql = (userId: string, conversationId: string, before: Date | null) => Prisma.sql`
   SELECT json_build_object(
     'integrations',
-      (SELECT coalesce(json_agg(json_build_object('id', i."id", 'provider', i."provider", 'modelId', i."model_id", 'apiKey', i."api_key")
+      (SELECT coalesce(json_agg(json_build_object('id', i."id", 'provider', i."provider", 'modelId', i."model_id", 'apiKey', i."api_key", 'status', i."status")
                                 ORDER BY i."created_at", i."id"), '[]'::json)
-         FROM "integrations" i WHERE i."user_id" = ${userId}::uuid AND i."status" = 'connected'),
+         FROM "integrations" i WHERE i."user_id" = ${userId}::uuid),
     'injected',
       (SELECT coalesce(json_agg(json_build_object('id', m."id", 'title', m."title", 'content', m."content")
                                 ORDER BY l."injected_at", l."id"), '[]'::json)
@@ -186,11 +186,15 @@ class SendFailure {
   ) {}
 }
 
-/** The caller's key for `provider`, from their connected integration. */
+/** The caller's key for `provider`: a saved one whose last test failed is re-tested first (usableKey). */
 async function providerKey(deps: AppDeps, integrations: ReplyContext['integrations'], provider: ChatProviderName): Promise<string> {
   const integration = integrations.find((i) => i.provider === provider);
   if (!integration) throw new SendFailure(400, `No connected integration found for provider: ${provider}`);
-  return revealKey(deps, integration);
+  const key = await usableKey(deps, integration);
+  if (key.apiKey === null) {
+    throw new SendFailure(400, `Your ${provider} API key is saved, but its last connection test failed: ${key.errorMessage}`);
+  }
+  return key.apiKey;
 }
 
 export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SendMessageResult> {
