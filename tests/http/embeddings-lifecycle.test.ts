@@ -34,13 +34,29 @@ for (const storage of storages()) {
     });
     afterAll(() => current?.close());
 
+    it('the public health report shows no filesystem path, whatever a component says', async () => {
+      const app = ctx();
+      const dir = join(tmpdir(), 'chimera-secret-place');
+      app.deps.health.register('probe', () => {
+        throw new Error(`ENOENT: no such file or directory, open '${dir}/state.json'`);
+      });
+      const r = await app.http.get('/api/health');
+      expect(r.body.data.probe).toEqual({ status: 'error', reason: "ENOENT: no such file or directory, open '<path>'" });
+      expect(r.text).not.toContain(tmpdir());
+    });
+
     it('runs lexical-only without a model, then drains the backlog once the model appears', async () => {
       const app = ctx();
       const modelDir = app.deps.config.embeddings.modelDir;
       app.deps.embeddings.start();
       const health = await until(() => app.http.get('/api/health').then((r) => r.body.data.embeddings), (e) => e.status === 'unavailable' && e.reason !== 'not started');
       expect(health).toMatchObject({ status: 'unavailable', model: null, backlog: 0 });
-      expect(health.reason).toContain(`model files not found in ${join(modelDir, TINY_MODEL_NAME)}`);
+      // The public report says what is missing, not where on disk; the log says where.
+      expect(health.reason).toBe(
+        `model files of ${TINY_MODEL_NAME} not found in the model directory (missing config.json, tokenizer.json, tokenizer_config.json, onnx/model_quantized.onnx); run \`npm run model:download\` or set EMBEDDING_MODEL_DIR`,
+      );
+      expect(JSON.stringify(health)).not.toContain(tmpdir());
+      expect(app.logs.join('')).toContain(join(modelDir, TINY_MODEL_NAME));
 
       const owner = await registerUser(app);
       const ws = await defaultWorkspace(app, owner);
