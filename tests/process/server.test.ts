@@ -3,7 +3,7 @@
  * refuse production without secrets, and shut down gracefully on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,5 +64,34 @@ describe('server process', () => {
     expect(res.headers.get('connection')).toBe('close');
     expect(await exit).toBe(0);
     await expect(fetch(`${base}/health`)).rejects.toThrow();
+  }, 120_000);
+
+  it('a second process on the same PGlite data directory refuses to start, naming it; a SIGKILLed owner does not block the next start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chimera-p-'));
+    const first = start({ DATA_DIR: dataDir });
+    const base = await first.url;
+    const body = JSON.stringify({ name: 'Kept', email: 'kept@example.test', password: 'password123' });
+    const registered = await fetch(`${base}/auth/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    expect(registered.status).toBe(201);
+
+    const second = start({ DATA_DIR: dataDir });
+    expect(await exited(second.child)).toBe(1);
+    expect(second.output()).toContain(`The PGlite data directory ${join(dataDir, 'pglite')} is in use by another Chimera API process (pid ${first.child.pid}`);
+    expect(second.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+
+    // A crash leaves the lock behind; the next start sees its owner gone and takes over, with the data.
+    const firstExit = exited(first.child);
+    first.child.kill('SIGKILL');
+    await firstExit;
+    const third = start({ DATA_DIR: dataDir });
+    const thirdBase = await third.url;
+    const login = await fetch(`${thirdBase}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    expect(login.status).toBe(200);
+    const thirdExit = exited(third.child);
+    third.child.kill('SIGTERM');
+    expect(await thirdExit).toBe(0);
+    // A clean stop removes the lock.
+    expect(readdirSync(dataDir).filter((f) => f.includes('lock'))).toEqual([]);
   }, 120_000);
 });
