@@ -3,7 +3,6 @@
  * that says why; the model appears → the backlog (including rows other code inserted
  * directly) drains; a new model id → everything is re-embedded.
  */
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { storages } from '../support/db.js';
 import { registerUser } from '../support/factories.js';
 import { addMemory, defaultWorkspace } from '../support/memories.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { TINY_MODEL_NAME, writeTinyModel } from '../support/tiny-model.js';
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
@@ -29,7 +29,7 @@ for (const storage of storages()) {
     let current: TestApp;
     const ctx = () => current;
     beforeAll(async () => {
-      const env = { EMBEDDING_MODEL_DIR: mkdtempSync(join(tmpdir(), 'chimera-empty-model-')), EMBEDDING_MODEL: TINY_MODEL_NAME, EMBEDDING_POLL_INTERVAL: '200ms', SEARCH_MIN_SIMILARITY: '0' };
+      const env = { EMBEDDING_MODEL_DIR: tempDir('chimera-empty-model-'), EMBEDDING_MODEL: TINY_MODEL_NAME, EMBEDDING_POLL_INTERVAL: '200ms', SEARCH_MIN_SIMILARITY: '0' };
       current = await startTestApp(storage, env);
     });
     afterAll(() => current?.close());

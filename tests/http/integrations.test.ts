@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { createDeps, createLogger } from '../../src/bootstrap.js';
+import { createDeps } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/env.js';
 import { describeEachStorage, TEST_ENV } from '../support/app.js';
 import { connect, fakeKey } from '../support/chat.js';
@@ -68,7 +68,7 @@ describeEachStorage('integrations', (ctx) => {
       });
     }));
     const config = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${closedPort}/v1` });
-    const deps = await createDeps(config, { db: app.database.db, logger: createLogger(config) });
+    const deps = await createDeps(config, { db: app.database.db, logger: app.deps.logger });
     const other = supertest(createApp(deps));
     const t = await other.post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey: fakeKey().apiKey });
     expect(t.body.data).toMatchObject({ status: 'error', errorMessage: 'Connection error - unable to reach API' });
@@ -159,7 +159,7 @@ describeEachStorage('integrations', (ctx) => {
     expect(before.apiKey.startsWith('v1:')).toBe(true);
     // The same database served by an instance whose current key is new and whose previous key is the old one.
     const rotated = loadConfig({ ...TEST_ENV, ...env, ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'), ENCRYPTION_KEY_PREVIOUS: TEST_ENV.ENCRYPTION_KEY! });
-    const deps = await createDeps(rotated, { db: app.database.db, logger: createLogger(rotated) });
+    const deps = await createDeps(rotated, { db: app.database.db, logger: app.deps.logger });
     const http = supertest(createApp(deps));
     const listed = await http.get('/api/integrations').set(s.auth);
     expect(listed.body.data.integrations[0].apiKey).toBe(`sk-...${apiKey.slice(-3)}`);

@@ -3,11 +3,12 @@
  * refuse production without secrets, and shut down gracefully on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { captureOutput, textSource } from '../support/captured-output.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,6 +30,7 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
     child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
   });
   url.catch(() => {}); // a test that expects the process to exit does not await the URL
+  captureOutput(textSource(`server process ${child.pid} output`, () => out));
   return { child, output: () => out, url };
 }
 
@@ -36,13 +38,13 @@ const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => 
 
 describe('server process', () => {
   it('refuses to start in production without secrets, with a clear message', async () => {
-    const { child, output } = start({ NODE_ENV: 'production', DATA_DIR: mkdtempSync(join(tmpdir(), 'chimera-p-')) });
+    const { child, output } = start({ NODE_ENV: 'production', DATA_DIR: tempDir('chimera-p-') });
     expect(await exited(child)).toBe(78);
     expect(output()).toMatch(/Refusing to start in production without JWT_SECRET and ENCRYPTION_KEY/);
   }, 60_000);
 
   it('starts with no configuration on the embedded database, then drains in-flight requests on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'chimera-p-'));
+    const dataDir = tempDir('chimera-p-');
     // A high bcrypt cost makes register take long enough to be in flight when SIGTERM arrives.
     const { child, url } = start({ DATA_DIR: dataDir, BCRYPT_COST: '13', LOG_LEVEL: 'info' });
     const base = await url;
@@ -67,7 +69,7 @@ describe('server process', () => {
   }, 120_000);
 
   it('a second process on the same PGlite data directory refuses to start, naming it; a SIGKILLed owner does not block the next start', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'chimera-p-'));
+    const dataDir = tempDir('chimera-p-');
     const first = start({ DATA_DIR: dataDir });
     const base = await first.url;
     const body = JSON.stringify({ name: 'Kept', email: 'kept@example.test', password: 'password123' });

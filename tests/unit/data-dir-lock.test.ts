@@ -1,18 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataDirInUseError, lockDataDir } from '../../src/db/data-dir-lock.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 describe('PGlite data directory lock', () => {
-  const roots: string[] = [];
-  const fresh = () => {
-    const root = mkdtempSync(join(tmpdir(), 'chimera-lock-'));
-    roots.push(root);
-    return join(root, 'pglite');
-  };
-  afterEach(() => roots.splice(0).forEach((root) => rmSync(root, { recursive: true, force: true })));
+  const fresh = () => join(tempDir('chimera-lock-'), 'pglite');
   const owner = (pid: number, host = hostname()) => JSON.stringify({ pid, host, since: '2026-01-01T00:00:00.000Z' });
 
   it('is exclusive, names the directory and its owner, and is free again once released', () => {
