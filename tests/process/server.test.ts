@@ -6,11 +6,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { captureOutput, textSource } from '../support/captured-output.js';
 import { tempDir } from '../support/temp-dirs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Every child started here, killed after the file in case a failed test left one running. */
+const children = new Set<ChildProcess>();
+afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
 
 function start(env: Record<string, string>): { child: ChildProcess; output: () => string; url: Promise<string> } {
   let out = '';
@@ -19,6 +23,7 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   const url = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk;
@@ -77,7 +82,9 @@ describe('server process', () => {
     expect(registered.status).toBe(201);
 
     const second = start({ DATA_DIR: dataDir });
-    expect(await exited(second.child)).toBe(1);
+    // Its exit code, or 'listening' when it started as well (the failure this test is about).
+    const outcome = await Promise.race([exited(second.child), second.url.then(() => 'listening', () => new Promise<never>(() => {}))]);
+    expect(outcome).toBe(1);
     expect(second.output()).toContain(`The PGlite data directory ${join(dataDir, 'pglite')} is in use by another Chimera API process (pid ${first.child.pid}`);
     expect(second.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
     expect((await fetch(`${base}/health`)).status).toBe(200);
