@@ -27,14 +27,14 @@ export function recentActivities(
 }
 
 /** What a deleted account's `team_member_added` rows say instead of the person's name. */
-export const formerMemberDescription = (role: string) => `A former member was added as ${role}`;
+const formerMemberDescription = (role: string) => `A former member was added as ${role}`;
 
 /**
  * Account deletion, inside its transaction: the rows that named the person in workspaces
  * they joined lose their name and ids (their own workspaces go with them). Rows carry the
  * user id in their metadata (§5.3), so a later rename does not hide a row from this.
  */
-export async function anonymiseMemberActivities(tx: Tx, userId: string): Promise<number> {
+export async function anonymiseMemberActivities(tx: Tx, userId: string): Promise<void> {
   const rows = await tx.activity.findMany({
     where: { type: 'team_member_added', metadata: { path: ['userId'], equals: userId } },
     select: { id: true, metadata: true },
@@ -47,5 +47,4 @@ export async function anonymiseMemberActivities(tx: Tx, userId: string): Promise
       data: { description: formerMemberDescription(role), metadata: { ...metadata, userId: null, teamMemberId: null } as Prisma.InputJsonValue },
     });
   }
-  return rows.length;
 }
