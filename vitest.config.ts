@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     reporters: ['default'],
+    // server logs shown only for failed tests; temporary directories removed after each file
+    setupFiles: ['tests/support/setup.ts'],
   },
 });

@@ -16,5 +16,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     teardownTimeout: 60_000,
     reporters: ['default'],
+    setupFiles: ['tests/support/setup.ts'],
   },
 });

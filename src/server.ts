@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import { createDeps, createLogger, packageVersion } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/env.js';
+import { DataDirInUseError } from './db/data-dir-lock.js';
 import { Drain } from './http/drain.js';
 import { createHttpServer } from './http/http-server.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
@@ -111,6 +112,8 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
 }
 
 main().catch((error) => {
-  console.error('Chimera API failed to start:', error);
+  // A data directory held by another process is an operator's mistake, not a crash: its message says it all.
+  if (error instanceof DataDirInUseError) console.error(`Chimera API failed to start: ${error.message}`);
+  else console.error('Chimera API failed to start:', error);
   process.exit(1);
 });

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
 import { ConnectionWatchdog } from './watchdog.js';
 
@@ -79,7 +80,15 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.kind === 'pglite') {
     if (options.dir) mkdirSync(options.dir, { recursive: true });
-    const lite = options.instance ?? (await PGlite.create(options.dir ?? undefined, { extensions: { vector } }));
+    // One process per data directory: a second one would silently diverge from the first.
+    const lock = options.dir && !options.instance ? lockDataDir(options.dir) : null;
+    let lite: PGlite;
+    try {
+      lite = options.instance ?? (await PGlite.create(options.dir ?? undefined, { extensions: { vector } }));
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
     return {
       kind: 'pglite',
@@ -90,6 +99,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       close: async () => {
         await prisma.$disconnect();
         if (!lite.closed) await lite.close();
+        lock?.release();
       },
     };
   }

@@ -13,6 +13,7 @@ import type { AuthUser } from '../services/auth/tokens.js';
 import { sendSuccess } from './envelope.js';
 import { AppError } from './errors.js';
 import { authenticateRequest, type PreloadFor } from './middleware/authenticate.js';
+import { unsupportedMediaType } from './middleware/body.js';
 import { containsNul, type ErrorStyle, isPlainObject, MAX_BODY_DEPTH, nestedDeeperThan, NUL_MESSAGE, parseOrThrow } from './validation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -78,6 +79,11 @@ export const defineRoute = <B, Q>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> => spe
 
 function asyncHandler(deps: AppDeps, spec: RouteSpec): (req: Request, res: Response) => Promise<void> {
   return async (req: Request, res: Response) => {
+    // Multipart routes read their body in their own middleware (the upload).
+    if (spec.body && !spec.requestMediaType) {
+      const refused = unsupportedMediaType(req);
+      if (refused) throw refused;
+    }
     // A missing or empty body counts as {} (D1); form bodies arrive as objects too.
     const rawBody: unknown = req.body === undefined ? {} : req.body;
     if (nestedDeeperThan(rawBody, MAX_BODY_DEPTH)) throw new AppError(400, `Request body nested deeper than ${MAX_BODY_DEPTH} levels`);

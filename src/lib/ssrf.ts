@@ -104,6 +104,11 @@ export function parseFetchUrl(input: string): URL {
   } catch {
     throw new BlockedUrlError('Invalid URL');
   }
+  return checkFetchUrl(url);
+}
+
+/** The checks every URL fetched gets, the user's and each redirect's: http(s), no credentials, a host. */
+export function checkFetchUrl(url: URL): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedUrlError('Only HTTP/HTTPS supported');
   if (url.username || url.password) throw new BlockedUrlError('URLs with credentials are not allowed');
   if (!url.hostname) throw new BlockedUrlError('Invalid URL');

@@ -57,6 +57,12 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
     if (spec.body || spec.query) {
       responses['400'] ??= { description: 'Invalid input', content: { 'application/json': { schema: ERROR_REF } } };
     }
+    if (spec.body && !spec.requestMediaType) {
+      responses['415'] ??= {
+        description: 'A body that is neither application/json nor application/x-www-form-urlencoded',
+        content: { 'application/json': { schema: ERROR_REF } },
+      };
+    }
     const operation: Record<string, unknown> = {
       operationId: spec.operationId,
       summary: spec.summary,

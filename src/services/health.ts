@@ -1,8 +1,10 @@
 /**
  * Health report (D23): status, version, uptime, database reachability and latency, plus
- * whatever other components register (the embedding model, its backlog, …).
+ * whatever other components register (the embedding model, its backlog, …). Public, so it
+ * says what is wrong but never where on disk.
  */
 import type { Database } from '../db/client.js';
+import { redactPaths } from '../lib/redact-paths.js';
 
 export type ComponentReport = Record<string, unknown> & { status: string };
 
@@ -32,7 +34,7 @@ export class HealthRegistry {
     const extra: Record<string, unknown> = {};
     [...this.components.keys()].forEach((name, i) => {
       const r = reports[i]!;
-      extra[name] = r.status === 'fulfilled' ? r.value : { status: 'error', reason: (r.reason as Error).message };
+      extra[name] = withoutPaths(r.status === 'fulfilled' ? r.value : { status: 'error', reason: (r.reason as Error).message });
     });
     return {
       healthy,
@@ -41,13 +43,21 @@ export class HealthRegistry {
         timestamp: new Date().toISOString(),
         version: this.version,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        database: ping!.status === 'fulfilled' ? 'connected' : `error: ${(ping!.reason as Error).message.slice(0, 200)}`,
+        database: ping!.status === 'fulfilled' ? 'connected' : `error: ${redactPaths((ping!.reason as Error).message).slice(0, 200)}`,
         databaseLatencyMs: ping!.status === 'fulfilled' ? ping!.value : null,
         storage: this.db.kind,
         ...extra,
       },
     };
   }
+}
+
+/** The report is public: texts from components and errors lose any filesystem path (the log keeps them). */
+function withoutPaths(value: unknown): unknown {
+  if (typeof value === 'string') return redactPaths(value);
+  if (Array.isArray(value)) return value.map(withoutPaths);
+  if (value && Object.getPrototypeOf(value) === Object.prototype) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutPaths(v)]));
+  return value;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

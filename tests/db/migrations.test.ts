@@ -1,3 +1,5 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite/vector';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
@@ -71,6 +73,40 @@ describe('migrations', () => {
       await Promise.all(dbs.map((db) => db.close()));
     } finally {
       await scratch.drop();
+    }
+  });
+
+  it('rewrite the activity rows that still name accounts deleted before account deletion anonymised them', async () => {
+    const lite = await PGlite.create({ extensions: { vector } });
+    const sql: SqlRunner = {
+      query: async (text, params) => ({ rows: (await lite.query(text, params)).rows as never[] }),
+      exec: async (text) => {
+        await lite.exec(text);
+      },
+    };
+    try {
+      const files = listMigrations();
+      const at = files.findIndex((f) => f.directory.endsWith('_anonymise_former_member_activities'));
+      expect(at).toBeGreaterThan(0);
+      await applyMigrations(sql, files.slice(0, at));
+      const kept = '00000000-0000-4000-8000-000000000001';
+      const gone = '00000000-0000-4000-8000-000000000002';
+      await sql.query(`INSERT INTO users (id, email, password_hash, name, updated_at) VALUES ($1, 'kept@example.test', 'x', 'Kept', now())`, [kept]);
+      await sql.query(`INSERT INTO workspaces (id, name, owner_id, updated_at) VALUES ('workspace-m1', 'W', $1, now())`, [kept]);
+      const row = (id: string, userId: string, name: string, role: string) =>
+        sql.query(`INSERT INTO activities (id, workspace_id, type, description, metadata) VALUES ($1, 'workspace-m1', 'team_member_added', $2, $3::jsonb)`, [
+          id, `Team member ${name} added as ${role}`, JSON.stringify({ teamMemberId: `tm-${id}`, userId, role }),
+        ]);
+      await row('activity-1', kept, 'Kept', 'admin');
+      await row('activity-2', gone, 'Gone Person', 'observer');
+      expect(await applyMigrations(sql, files)).toEqual(files.slice(at).map((f) => f.directory));
+      const { rows } = await sql.query('SELECT id, description, metadata FROM activities ORDER BY id');
+      expect(rows).toEqual([
+        { id: 'activity-1', description: 'Team member Kept added as admin', metadata: { teamMemberId: 'tm-activity-1', userId: kept, role: 'admin' } },
+        { id: 'activity-2', description: 'A former member was added as observer', metadata: { teamMemberId: null, userId: null, role: 'observer' } },
+      ]);
+    } finally {
+      await lite.close();
     }
   });
 

@@ -146,6 +146,39 @@ describeEachStorage('global conventions', (ctx) => {
     expect(r.body.error).toBe('Refresh token required');
   });
 
+  it('a JSON route sent a body of another media type answers 415 naming application/json, after authentication', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const before = await app.deps.prisma.workspace.count({ where: { ownerId: s.user.id } });
+    const plain = await app.http.post('/api/workspaces').set(s.auth).set('Content-Type', 'text/plain; charset=utf-8').send('{"name":"Plain"}');
+    expect(plain.status).toBe(415);
+    expect(plain.body).toEqual({ ok: false, data: null, error: 'Unsupported media type "text/plain": send application/json' });
+    const login = await app.http.post('/api/auth/login').set('Content-Type', 'text/plain').send(JSON.stringify({ email: s.user.email, password: s.password }));
+    expect(login.status).toBe(415);
+    expect(login.body.error).toBe('Unsupported media type "text/plain": send application/json');
+    const xml = await app.http.put('/api/settings/profile').set(s.auth).set('Content-Type', 'application/xml').send('<name>X</name>');
+    expect(xml.status).toBe(415);
+    // multipart is for the file import only
+    const multipart = await app.http.post('/api/workspaces').set(s.auth).field('name', 'Multipart');
+    expect(multipart.status).toBe(415);
+    expect(multipart.body.error).toBe('Unsupported media type "multipart/form-data": send application/json');
+    const untyped = await app.http.post('/api/workspaces').set(s.auth).send(Buffer.from('{"name":"Untyped"}'));
+    expect(untyped.status).toBe(415);
+    expect(untyped.body.error).toBe('Missing Content-Type: send application/json');
+    expect(await app.deps.prisma.workspace.count({ where: { ownerId: s.user.id } })).toBe(before);
+    // authentication first, as for every other refusal of a signed-in route
+    const anon = await app.http.post('/api/workspaces').set('Content-Type', 'text/plain').send('x');
+    expect(anon.status).toBe(401);
+    // an empty body is no body, whatever its Content-Type; JSON variants and forms still parse
+    const empty = await app.http.post('/api/auth/refresh').set('Content-Type', 'text/plain').send('');
+    expect(empty.status).toBe(400);
+    expect(empty.body.error).toBe('Refresh token required');
+    const vendor = await app.http.post('/api/workspaces').set(s.auth).set('Content-Type', 'application/vnd.api+json').send('{"name":"Vendor"}');
+    expect(vendor.status).toBe(201);
+    const form = await app.http.post('/api/workspaces').set(s.auth).type('form').send({ name: 'Form' });
+    expect(form.status).toBe(201);
+  });
+
   it('form-encoded bodies are accepted too', async () => {
     const app = ctx();
     const s = await registerUser(app);

@@ -3,7 +3,6 @@
  * that says why; the model appears → the backlog (including rows other code inserted
  * directly) drains; a new model id → everything is re-embedded.
  */
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { storages } from '../support/db.js';
 import { registerUser } from '../support/factories.js';
 import { addMemory, defaultWorkspace } from '../support/memories.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { TINY_MODEL_NAME, writeTinyModel } from '../support/tiny-model.js';
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
@@ -29,10 +29,21 @@ for (const storage of storages()) {
     let current: TestApp;
     const ctx = () => current;
     beforeAll(async () => {
-      const env = { EMBEDDING_MODEL_DIR: mkdtempSync(join(tmpdir(), 'chimera-empty-model-')), EMBEDDING_MODEL: TINY_MODEL_NAME, EMBEDDING_POLL_INTERVAL: '200ms', SEARCH_MIN_SIMILARITY: '0' };
+      const env = { EMBEDDING_MODEL_DIR: tempDir('chimera-empty-model-'), EMBEDDING_MODEL: TINY_MODEL_NAME, EMBEDDING_POLL_INTERVAL: '200ms', SEARCH_MIN_SIMILARITY: '0' };
       current = await startTestApp(storage, env);
     });
     afterAll(() => current?.close());
+
+    it('the public health report shows no filesystem path, whatever a component says', async () => {
+      const app = ctx();
+      const dir = join(tmpdir(), 'chimera-secret-place');
+      app.deps.health.register('probe', () => {
+        throw new Error(`ENOENT: no such file or directory, open '${dir}/state.json'`);
+      });
+      const r = await app.http.get('/api/health');
+      expect(r.body.data.probe).toEqual({ status: 'error', reason: "ENOENT: no such file or directory, open '<path>'" });
+      expect(r.text).not.toContain(tmpdir());
+    });
 
     it('runs lexical-only without a model, then drains the backlog once the model appears', async () => {
       const app = ctx();
@@ -40,7 +51,12 @@ for (const storage of storages()) {
       app.deps.embeddings.start();
       const health = await until(() => app.http.get('/api/health').then((r) => r.body.data.embeddings), (e) => e.status === 'unavailable' && e.reason !== 'not started');
       expect(health).toMatchObject({ status: 'unavailable', model: null, backlog: 0 });
-      expect(health.reason).toContain(`model files not found in ${join(modelDir, TINY_MODEL_NAME)}`);
+      // The public report says what is missing, not where on disk; the log says where.
+      expect(health.reason).toBe(
+        `model files of ${TINY_MODEL_NAME} not found in the model directory (missing config.json, tokenizer.json, tokenizer_config.json, onnx/model_quantized.onnx); run \`npm run model:download\` or set EMBEDDING_MODEL_DIR`,
+      );
+      expect(JSON.stringify(health)).not.toContain(tmpdir());
+      expect(app.logs.join('')).toContain(join(modelDir, TINY_MODEL_NAME));
 
       const owner = await registerUser(app);
       const ws = await defaultWorkspace(app, owner);

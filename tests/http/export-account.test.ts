@@ -132,4 +132,38 @@ describeEachStorage('export and account deletion', (ctx) => {
            + (SELECT count(*) FROM integrations i LEFT JOIN users u ON u.id = i.user_id WHERE u.id IS NULL) AS n`;
     expect(Number(orphans[0]!.n)).toBe(0);
   });
+
+  it('S7: the shared workspaces\' dashboard and activity stop naming the deleted member (name and id)', async () => {
+    const app = ctx();
+    const bob = await registerUser(app, { name: 'Bob Keeper' });
+    const zed = await registerUser(app, { name: 'Zed Leaving' });
+    const team = (await app.http.post('/api/workspaces').set(bob.auth).send({ name: 'Shared lab' })).body.data.id as string;
+    const sent = await app.http.post(`/api/workspaces/${team}/team/invite`).set(bob.auth).send({ email: zed.user.email, role: 'researcher' });
+    expect((await app.http.post(`/api/invitations/${sent.body.data.id}/accept`).set(zed.auth)).status).toBe(200);
+    // Zed renames themselves after joining: the row still names the old name, and must go too.
+    expect((await app.http.put('/api/settings/profile').set(zed.auth).send({ name: 'Zed Renamed' })).status).toBe(200);
+    const conv = (await app.http.post(`/api/workspaces/${team}/conversations`).set(zed.auth).send({ modelId: 'model-echo', title: 'Notes' })).body.data.id as string;
+    expect((await app.http.post(`/api/conversations/${conv}/messages`).set(zed.auth).send({ content: 'hello team', getAiResponse: false })).status).toBe(201);
+    const activity = () => app.http.get(`/api/workspaces/${team}/activity`).set(bob.auth);
+    const dashboard = () => app.http.get(`/api/workspaces/${team}/dashboard`).set(bob.auth);
+    expect(JSON.stringify((await activity()).body.data)).toContain('Zed Leaving');
+    expect(JSON.stringify((await activity()).body.data)).toContain(zed.user.id);
+
+    expect((await app.http.delete('/api/account').set(zed.auth)).status).toBe(200);
+    for (const res of [await activity(), await dashboard()]) {
+      expect(res.status).toBe(200);
+      const text = JSON.stringify(res.body.data);
+      expect(text).not.toContain('Zed');
+      expect(text).not.toContain(zed.user.id);
+    }
+    const items = (await activity()).body.data.activities as { type: string; message: string; metadata: Record<string, unknown> }[];
+    const added = items.filter((a) => a.type === 'team_member_added');
+    expect(added.map((a) => [a.message, a.metadata])).toEqual([
+      ['A former member was added as researcher', { userId: null, teamMemberId: null, role: 'researcher' }],
+      ['Team member Bob Keeper added as admin', expect.objectContaining({ userId: bob.user.id, role: 'admin' })],
+    ]);
+    // what the member did stays in the history, without their name
+    expect(items.map((a) => a.type)).toEqual(expect.arrayContaining(['conversation_created', 'message_sent']));
+    expect((await dashboard()).body.data.recentActivity.map((a: { message: string }) => a.message)).toContain('A former member was added as researcher');
+  });
 });

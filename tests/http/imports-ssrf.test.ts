@@ -62,3 +62,34 @@ describeEachStorage('URL import SSRF table (no allowlist)', (ctx) => {
     expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
   });
 });
+
+describeEachStorage(
+  'URL import redirects (allowlisted first hop)',
+  (ctx) => {
+    it('refuses a redirect hop carrying credentials, as it refuses a first URL with them, without following it', async () => {
+      const seen: { url: string; authorization: string | null }[] = [];
+      const pages = await startLocalServer((req, res) => {
+        seen.push({ url: req.url ?? '', authorization: req.headers.authorization ?? null });
+        if (req.url === '/login-hop') return res.writeHead(302, { location: `http://admin:hunter2@127.0.0.1:${pages.port}/private` }).end();
+        if (req.url === '/user-only-hop') return res.writeHead(307, { location: `http://admin@127.0.0.1:${pages.port}/private` }).end();
+        res.writeHead(200, { 'content-type': 'text/html' }).end(`<p>${'private page '.repeat(20)}</p>`);
+      });
+      try {
+        const app = ctx();
+        const s = await registerUser(app);
+        const ws = await app.deps.prisma.workspace.findFirstOrThrow({ where: { ownerId: s.user.id } });
+        for (const path of ['/login-hop', '/user-only-hop']) {
+          const res = await app.http.post(`/api/workspaces/${ws.id}/memories/import-url`).set(s.auth).send({ url: pages.url(path) });
+          expect(res.status, path).toBe(400);
+          expect(res.body, path).toEqual({ ok: false, data: null, error: 'URLs with credentials are not allowed' });
+        }
+        expect(seen.map((r) => r.url)).toEqual(['/login-hop', '/user-only-hop']);
+        expect(seen.every((r) => r.authorization === null)).toBe(true);
+        expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
+      } finally {
+        await pages.close();
+      }
+    });
+  },
+  { URL_IMPORT_ALLOW_HOSTS: '127.0.0.1' },
+);

@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { createDeps, createLogger } from '../../src/bootstrap.js';
+import { createDeps } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/env.js';
 import { describeEachStorage, TEST_ENV } from '../support/app.js';
 import { connect, fakeKey, newConversation } from '../support/chat.js';
@@ -71,7 +71,7 @@ describeEachStorage('integrations', (ctx) => {
     const res = await app.http.post('/api/integrations').set(s.auth).send({ provider: 'deepseek', apiKey: fakeKey('nobalance').apiKey });
     expect(res.body.data.status).toBe('connected');
     const config = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` });
-    const deps = await createDeps(config, { db: app.database.db, logger: createLogger(config) });
+    const deps = await createDeps(config, { db: app.database.db, logger: app.deps.logger });
     const other = supertest(createApp(deps));
     const t = await other.post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey: fakeKey().apiKey });
     expect(t.body.data).toMatchObject({ status: 'error', errorMessage: 'Connection error - unable to reach API' });
@@ -83,7 +83,7 @@ describeEachStorage('integrations', (ctx) => {
     const s = await registerUser(app);
     // Saved through an instance that cannot reach OpenAI.
     const unreachable = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` });
-    const offline = await createDeps(unreachable, { db: app.database.db, logger: createLogger(unreachable) });
+    const offline = await createDeps(unreachable, { db: app.database.db, logger: app.deps.logger });
     const { apiKey, marker } = fakeKey();
     const saved = await supertest(createApp(offline)).post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey });
     await offline.rateLimitStore.close();
@@ -115,7 +115,7 @@ describeEachStorage('integrations', (ctx) => {
     // Two processes on one database: still one test (whichever claims it), and the claimant's send goes through.
     await app.deps.prisma.integration.update({ where: { id: saved.body.data.id }, data: { status: 'error', lastTested: aMinuteAgo() } });
     const otherConfig = loadConfig({ ...TEST_ENV, ...env });
-    const other = await createDeps(otherConfig, { db: app.database.db, logger: createLogger(otherConfig) });
+    const other = await createDeps(otherConfig, { db: app.database.db, logger: app.deps.logger });
     const pair = await Promise.all([send(app.http, 'from here'), send(supertest(createApp(other)), 'from another instance')]);
     await other.rateLimitStore.close();
     expect(tests()).toBe(2);
@@ -236,7 +236,7 @@ describeEachStorage('integrations', (ctx) => {
     expect(before.apiKey.startsWith('v1:')).toBe(true);
     // The same database served by an instance whose current key is new and whose previous key is the old one.
     const rotated = loadConfig({ ...TEST_ENV, ...env, ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'), ENCRYPTION_KEY_PREVIOUS: TEST_ENV.ENCRYPTION_KEY! });
-    const deps = await createDeps(rotated, { db: app.database.db, logger: createLogger(rotated) });
+    const deps = await createDeps(rotated, { db: app.database.db, logger: app.deps.logger });
     const http = supertest(createApp(deps));
     const listed = await http.get('/api/integrations').set(s.auth);
     expect(listed.body.data.integrations[0].apiKey).toBe(`sk-...${apiKey.slice(-3)}`);

@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deflateSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV, startTestApp, type TestApp } from '../support/app.js';
 import { fakeKey } from '../support/chat.js';
@@ -126,6 +126,22 @@ describe('security headers, CORS and size limits', () => {
     expect(odd.body).toEqual({ ok: false, data: null, error: 'Unsupported content encoding' });
     const fine = await app.http.post('/api/auth/login').send({ email: 'nobody@example.test', password: 'password', padding: 'p'.repeat(9_000) });
     expect(fine.status).toBe(401);
+  });
+
+  it('a body that is not the brotli its Content-Encoding claims is a 400, like gzip and deflate; real brotli parses', async () => {
+    const malformed = { ok: false, data: null, error: 'Malformed compressed request body' };
+    const login = JSON.stringify({ email: 'nobody@example.test', password: 'password' });
+    // plain text, a truncated stream and random bytes each fail inside the brotli decoder differently
+    const bodies = [Buffer.from(login), brotliCompressSync(Buffer.from(login.repeat(20))).subarray(0, 12), Buffer.from('8b0580', 'hex'), Buffer.alloc(64, 0xff)];
+    for (const body of bodies) {
+      const r = await rawPost(app, '/api/auth/login', { 'content-type': 'application/json', 'content-encoding': 'br' }, body);
+      expect(r.status, body.toString('hex')).toBe(400);
+      expect(JSON.parse(r.text)).toEqual(malformed);
+    }
+    const good = await rawPost(app, '/api/auth/login', { 'content-type': 'application/json', 'content-encoding': 'br' }, brotliCompressSync(Buffer.from(login)));
+    expect(good.status).toBe(401);
+    const bomb = await rawPost(app, '/api/auth/login', { 'content-type': 'application/json', 'content-encoding': 'br' }, brotliCompressSync(Buffer.from(JSON.stringify({ email: 'a@example.test', password: '0'.repeat(11_000) }))));
+    expect(bomb.status).toBe(413);
   });
 });
 

@@ -10,10 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dirs.js';
 import { writeTinyModel } from '../support/tiny-model.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type HttpResult, registerOn, type ScratchDatabase, scratchDatabase, type ServerProcess, sleep, spawnServer, waitFor,
 } from '../support/processes.js';
@@ -32,7 +30,7 @@ describe('two instances on one PostgreSQL and one Redis', () => {
 
   beforeAll(async () => {
     db = await scratchDatabase();
-    const modelDir = mkdtempSync(join(tmpdir(), 'chimera-model-'));
+    const modelDir = tempDir('chimera-model-');
     const env = {
       DATABASE_URL: db.url,
       DATABASE_POOL_SIZE: '4',

@@ -12,6 +12,7 @@ import { createDeps, createLogger } from '../../src/bootstrap.js';
 import { createHttpServer } from '../../src/http/http-server.js';
 import { loadConfig } from '../../src/config/env.js';
 import type { StorageKind } from '../../src/db/client.js';
+import { captureOutput, lineSource } from './captured-output.js';
 import { createTestDatabase, storages, type TestDatabase } from './db.js';
 
 export const TEST_ENV: Record<string, string> = {
@@ -51,6 +52,7 @@ export async function startTestApp(storage: StorageKind, env: Record<string, str
   // The server the process runs (its request objects shaped as Express's), listening once.
   const server = createHttpServer(app).listen(0, '127.0.0.1');
   await once(server, 'listening');
+  captureOutput(lineSource(`server log (${storage})`, logs));
   return {
     storage,
     app,

@@ -1,14 +1,12 @@
 /** Helpers for memory tests: a tiny model directory, a workspace per user, quick creates. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestApp } from './app.js';
 import type { Session } from './factories.js';
+import { tempDir } from './temp-dirs.js';
 import { writeTinyModel } from './tiny-model.js';
 
 /** Env for a test app whose embedder loads a freshly generated tiny model. */
 export function tinyModelEnv(): Record<string, string> {
-  const modelDir = mkdtempSync(join(tmpdir(), 'chimera-model-'));
+  const modelDir = tempDir('chimera-model-');
   const name = writeTinyModel(modelDir);
   return { EMBEDDING_MODEL_DIR: modelDir, EMBEDDING_MODEL: name, EMBEDDING_POLL_INTERVAL: '200ms', SEARCH_MIN_SIMILARITY: '0' };
 }

@@ -18,13 +18,12 @@
  * several engineers) can run servers side by side.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createScratchPostgres } from './db.js';
 import { TEST_ENV } from './app.js';
+import { captureOutput, textSource } from './captured-output.js';
+import { createScratchPostgres } from './db.js';
+import { tempDir } from './temp-dirs.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -66,7 +65,7 @@ export interface ServerProcess {
 }
 
 export interface SpawnOptions {
-  /** Data directory (secrets, PGlite); a fresh temporary one by default. */
+  /** Data directory (secrets, PGlite); by default a fresh temporary one, removed after the test file. */
   dataDir?: string;
   /** How long to wait for the first healthy answer. Default 60 s. */
   readyTimeoutMs?: number;
@@ -96,7 +95,7 @@ process.once('exit', () => {
  * LOG_LEVEL must stay at `info` or below: the port is read from the "listening" log line.
  */
 export async function spawnServer(env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<ServerProcess> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chimera-proc-'));
+  const dataDir = options.dataDir ?? tempDir('chimera-proc-');
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: repoRoot,
@@ -104,6 +103,8 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
+  // Its log is printed only when a test fails (and stays in `output()`).
+  captureOutput(textSource(`server process ${child.pid} output`, () => out));
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       live.delete(child);

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDuration } from '../../src/config/env.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 describe('configuration', () => {
   it('has working defaults: port 8000, embedded database in ./data, 24 h / 7 d tokens', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chimera-cfg-'));
+    const dir = tempDir('chimera-cfg-');
     const config = loadConfig({ DATA_DIR: dir });
     expect(config.port).toBe(8000);
     expect(config.database).toEqual({ kind: 'pglite', dir: join(dir, 'pglite') });
@@ -16,7 +16,7 @@ describe('configuration', () => {
   });
 
   it('generates development secrets once and keeps them in the data directory (0600)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chimera-cfg-'));
+    const dir = tempDir('chimera-cfg-');
     const a = loadConfig({ DATA_DIR: dir });
     const b = loadConfig({ DATA_DIR: dir });
     expect(a.jwtSecret).toBe(b.jwtSecret);

@@ -1,6 +1,7 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { blockedReason, BlockedUrlError, expandV6, parseFetchUrl, vetUrl } from '../../src/lib/ssrf.js';
+import { blockedReason, BlockedUrlError, checkFetchUrl, expandV6, parseFetchUrl, vetUrl } from '../../src/lib/ssrf.js';
 import { safeFetch } from '../../src/services/imports/fetch.js';
 
 describe('SSRF guard', () => {
@@ -17,6 +18,29 @@ describe('SSRF guard', () => {
     for (const raw of ['http://2130706433/', 'http://0x7f000001/', 'http://127.1/', 'http://0177.0.0.1/']) expect(parseFetchUrl(raw).hostname).toBe('127.0.0.1');
     expect(() => parseFetchUrl('file:///etc/passwd')).toThrow('Only HTTP/HTTPS supported');
     expect(() => parseFetchUrl('gopher://x/')).toThrow(BlockedUrlError);
+    expect(() => parseFetchUrl('http://user:pass@example.com/')).toThrow('URLs with credentials are not allowed');
+    expect(() => checkFetchUrl(new URL('https://user@example.com/'))).toThrow('URLs with credentials are not allowed');
+    expect(checkFetchUrl(new URL('https://example.com/a')).href).toBe('https://example.com/a');
+  });
+
+  it('re-checks every redirect hop: a Location with credentials is refused and never requested', async () => {
+    const requests: { url: string; authorization?: string }[] = [];
+    const server = createHttpServer((req, res) => {
+      requests.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      if (req.url === '/hop') return res.writeHead(302, { location: `http://user:secret@pinned.test:${port}/inner` }).end();
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('inner');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const resolver = async () => [{ address: '127.0.0.1', family: 4 }];
+    try {
+      const fetching = safeFetch(new URL(`http://pinned.test:${port}/hop`), { resolver, allowHosts: ['pinned.test'], timeoutMs: 2000, maxBytes: 1024, maxRedirects: 5 });
+      await expect(fetching).rejects.toThrow(new BlockedUrlError('URLs with credentials are not allowed'));
+      expect(requests).toEqual([{ url: '/hop', authorization: undefined }]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('refuses a hostname when any resolved address is internal (custom resolver), and honours the allowlist', async () => {

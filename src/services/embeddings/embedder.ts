@@ -95,7 +95,8 @@ export class Embedder {
           return true;
         }
         const reason = message.type === 'unavailable' ? message.reason : 'unexpected answer from the embedding worker';
-        if (this.reason !== reason) this.logger.warn({ reason }, 'embedding model unavailable; search falls back to lexical');
+        const detail = message.type === 'unavailable' ? message.detail : null;
+        if (this.reason !== reason) this.logger.warn({ reason, detail }, 'embedding model unavailable; search falls back to lexical');
         this.state = 'unavailable';
         this.reason = reason;
         return false;

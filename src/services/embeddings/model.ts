@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, pipeline } from '@xenova/transformers';
 import ortModule from 'onnxruntime-node';
+import { redactPaths } from '../../lib/redact-paths.js';
 
 const ort = ortModule as typeof import('onnxruntime-node');
 
@@ -39,7 +40,15 @@ export interface EmbeddingModel {
   chunk(text: string): string[];
 }
 
-export class ModelUnavailableError extends Error {}
+/** Why the model cannot load. The message is shown by the public health report, so it names no path; `detail` (for the log) may. */
+export class ModelUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly detail: string | null = null,
+  ) {
+    super(message);
+  }
+}
 
 const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
@@ -52,7 +61,8 @@ function localModelFile(options: ModelOptions): { quantized: boolean } {
   if (!quantized && !full) missing.push('onnx/model_quantized.onnx');
   if (missing.length) {
     throw new ModelUnavailableError(
-      `model files not found in ${root} (missing ${missing.join(', ')}); run \`npm run model:download\` or set EMBEDDING_MODEL_DIR`,
+      `model files of ${options.modelName} not found in the model directory (missing ${missing.join(', ')}); run \`npm run model:download\` or set EMBEDDING_MODEL_DIR`,
+      `looked in ${root}`,
     );
   }
   return { quantized };
@@ -91,7 +101,8 @@ export async function loadEmbeddingModel(options: ModelOptions): Promise<Embeddi
   try {
     extractor = await pipeline('feature-extraction', options.modelName, { quantized });
   } catch (error) {
-    throw new ModelUnavailableError(`model ${options.modelName} could not be loaded: ${(error as Error).message}`);
+    const cause = (error as Error).message;
+    throw new ModelUnavailableError(`model ${options.modelName} could not be loaded: ${redactPaths(cause)}`, cause);
   }
   const tokenizer = extractor.tokenizer as unknown as Tokenizer;
   const model = extractor.model as unknown as (inputs: Record<string, Tensor>) => Promise<{ last_hidden_state: Tensor }>;

@@ -12,7 +12,7 @@ export interface ChunkVector {
 
 export type FromWorker =
   | { type: 'loaded'; id: number; modelId: string; dimensions: number }
-  | { type: 'unavailable'; id: number; reason: string }
+  | { type: 'unavailable'; id: number; /** shown by the health report: no paths */ reason: string; /** for the log only */ detail: string | null }
   | { type: 'embedded'; id: number; items: ChunkVector[][] }
   | { type: 'failed'; id: number; message: string };
 

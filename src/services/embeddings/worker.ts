@@ -3,7 +3,8 @@
  * tokenisation, inference and pooling never block the HTTP event loop.
  */
 import { parentPort } from 'node:worker_threads';
-import { type EmbeddingModel, loadEmbeddingModel } from './model.js';
+import { redactPaths } from '../../lib/redact-paths.js';
+import { type EmbeddingModel, loadEmbeddingModel, ModelUnavailableError } from './model.js';
 import { type ChunkVector, type FromWorker, modelKey, type ToWorker } from './protocol.js';
 
 const port = parentPort!;
@@ -35,7 +36,8 @@ port.on('message', async (message: ToWorker) => {
       const model = await loading;
       send({ type: 'loaded', id: message.id, modelId: model.modelId, dimensions: model.dimensions });
     } catch (error) {
-      send({ type: 'unavailable', id: message.id, reason: (error as Error).message });
+      const detail = error instanceof ModelUnavailableError ? error.detail : null;
+      send({ type: 'unavailable', id: message.id, reason: redactPaths((error as Error).message), detail: detail ?? (error as Error).message });
     }
     return;
   }

@@ -5,7 +5,7 @@
  * streams; only the content types we can extract are accepted.
  */
 import { Agent, request } from 'undici';
-import { BlockedUrlError, type GuardOptions, pinnedLookup, vetUrl } from '../../lib/ssrf.js';
+import { checkFetchUrl, type GuardOptions, pinnedLookup, vetUrl } from '../../lib/ssrf.js';
 
 export class FetchError extends Error {
   constructor(message: string) {
@@ -77,7 +77,7 @@ async function followRedirects(input: URL, limits: FetchLimits, signal: AbortSig
         } catch {
           throw new FetchError('Request failed: invalid redirect location');
         }
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedUrlError('Only HTTP/HTTPS supported');
+        checkFetchUrl(url);
         continue;
       }
       if (response.statusCode < 200 || response.statusCode >= 300) {

@@ -2,6 +2,7 @@
  * Settings (S1–S3) and account deletion (S7, D20).
  */
 import type { AppDeps } from '../../app-deps.js';
+import { anonymiseMemberActivities } from '../activity.js';
 import type { AuthUser } from '../auth/tokens.js';
 
 type SettingsUser = { name: string; email: string; autoStore: boolean; retentionPeriod: string };
@@ -25,11 +26,13 @@ export async function updateRetention(deps: AppDeps, user: AuthUser, input: { au
  * conversations, messages, memories, chunks, members, invitations, snapshots and
  * activities), then the user (cascading memberships, integrations, refresh tokens and
  * invitations sent or received). What they wrote in other people's workspaces stays, its
- * author set to null. Their access tokens die with the row (authentication finds no user).
+ * author set to null, and the activity rows there that named them speak of a former member.
+ * Their access tokens die with the row (authentication finds no user).
  */
 export async function deleteAccount(deps: AppDeps, userId: string): Promise<void> {
   await deps.prisma.$transaction(async (tx) => {
     await tx.workspace.deleteMany({ where: { ownerId: userId } });
+    await anonymiseMemberActivities(tx, userId);
     await tx.user.delete({ where: { id: userId } });
   });
 }

@@ -1,0 +1,72 @@
+/**
+ * Every package the server loads at run time is a dependency, not a devDependency: a
+ * production install (`npm ci --omit=dev`) has no devDependencies, and a route that imports
+ * one fails there only. Follows the imports from the entry points, as Node would load them
+ * (type-only imports are erased and load nothing), and also `new Worker(new URL(…))` entries.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const ENTRIES = ['src/server.ts'];
+
+/** The specifiers a module really loads: static imports/exports that are not type-only, dynamic imports, worker entries. */
+function runtimeSpecifiers(source: string): string[] {
+  const found: string[] = [];
+  for (const m of source.matchAll(/^\s*(import|export)\s+(type\s+)?([^;]*?)\s*from\s*['"]([^'"]+)['"]/gm)) {
+    const [, , typeOnly, clause = '', specifier = ''] = m;
+    if (typeOnly) continue;
+    const braces = /^\{([^}]*)\}$/.exec(clause.trim());
+    const names = braces?.[1]?.split(',').map((s) => s.trim()).filter(Boolean);
+    if (names && names.length > 0 && names.every((n) => n.startsWith('type '))) continue;
+    found.push(specifier);
+  }
+  for (const m of source.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) found.push(m[1]!);
+  for (const m of source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push(m[1]!);
+  for (const m of source.matchAll(/new Worker\(\s*new URL\(\s*['"]([^'"]+)['"]/g)) found.push(m[1]!);
+  return found;
+}
+
+function resolveLocal(from: string, specifier: string): string | null {
+  const base = join(dirname(from), specifier);
+  const candidates = [base, base.replace(/\.js$/, '.ts'), base.replace(/\.mjs$/, '.mts'), `${base}.ts`, join(base, 'index.ts')];
+  return candidates.find((c) => existsSync(c) && !c.endsWith('/')) ?? null;
+}
+
+const packageOf = (specifier: string) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
+
+function runtimePackages(): Map<string, string> {
+  const packages = new Map<string, string>(); // package → first file importing it
+  const seen = new Set<string>();
+  const queue = ENTRIES.map((e) => join(root, e));
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const specifier of runtimeSpecifiers(readFileSync(file, 'utf8'))) {
+      if (specifier.startsWith('.')) {
+        const local = resolveLocal(file, specifier);
+        if (local && /\.(m?ts|m?js)$/.test(local)) queue.push(local);
+        continue;
+      }
+      if (specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
+      const name = packageOf(specifier);
+      if (!packages.has(name)) packages.set(name, relative(root, file));
+    }
+  }
+  return packages;
+}
+
+describe('package.json', () => {
+  it('lists every package the server imports at run time under dependencies', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const packages = runtimePackages();
+    expect(packages.has('express')).toBe(true); // the walk works
+    expect(packages.has('playwright-core')).toBe(true); // dynamic imports count
+    const missing = [...packages].filter(([name]) => !(name in pkg.dependencies)).map(([name, file]) => `${name} (imported by ${file})`);
+    expect(missing).toEqual([]);
+  });
+});
