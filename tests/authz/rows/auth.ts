@@ -14,6 +14,25 @@ export const rows: MatrixRow[] = [
     },
     expect: everyUser(200),
   },
+  {
+    operationId: 'logoutAll',
+    // throwaway accounts, so ending every session does not revoke the fixture's tokens
+    prepare: async (f, actor) => {
+      if (actor === 'anonymous') return { path: '/auth/logout-all' };
+      const s = await registerUser(f.app);
+      return { path: '/auth/logout-all', headers: s.auth };
+    },
+    expect: everyUser(200),
+  },
+  {
+    operationId: 'changePassword',
+    prepare: async (f, actor) => {
+      if (actor === 'anonymous') return { path: '/auth/password', body: { currentPassword: 'x', newPassword: 'y'.repeat(8) } };
+      const s = await registerUser(f.app);
+      return { path: '/auth/password', headers: s.auth, body: { currentPassword: s.password, newPassword: 'a new password' } };
+    },
+    expect: everyUser(200),
+  },
   { operationId: 'A4', prepare: () => ({ path: '/auth/refresh', body: {} }), expect: everyone(400) },
   { operationId: 'A5', prepare: () => ({ path: '/auth/profile' }), expect: everyUser(200) },
   { operationId: 'A6', prepare: () => ({ path: '/auth/profile/update', body: {} }), expect: everyUser(200) },
