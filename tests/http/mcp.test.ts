@@ -117,7 +117,7 @@ describeEachStorage(
         return req.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
       };
       const port = new URL(baseUrl).port;
-      for (const headers of [{ Host: `rebound.example:${port}` }, { Host: 'rebound.example' }, { Host: `127.0.0.1.nip.example:${port}` }]) {
+      for (const headers of [{ Host: `rebound.example:${port}` }, { Host: 'rebound.example' }, { Host: `127.0.0.1.nip.example:${port}` }, { Host: `rebound.example@127.0.0.1:${port}` }, { Host: '127.0.0.1/x' }]) {
         const res = await listTools(headers);
         expect([res.status, res.body], JSON.stringify(headers)).toEqual([403, { ok: false, data: null, error: 'Host not allowed' }]);
       }
