@@ -65,7 +65,7 @@ const schema = z.object({
   AUTH_RATE_LIMIT_MAX_DELAY: duration.default(parseDuration('10s')),
   /** How long after a password sign-in the email may be changed without the current password. */
   REAUTH_WINDOW: duration.default(parseDuration('15m')),
-  /** Host names (besides HOST, localhost and 127.0.0.1) by which clients reach this server; /mcp refuses others. */
+  /** Host names (besides HOST and the loopback names) by which clients reach this server; /mcp refuses others. */
   PUBLIC_HOSTS: z.string().default(''),
   TRUST_PROXY: z.string().default('loopback'),
   SHUTDOWN_GRACE: duration.default(parseDuration('10s')),
@@ -127,8 +127,9 @@ export interface Config {
   redisUrl: string | null;
   redisKeyPrefix: string;
   /**
-   * Login: per client address (`perIp`), failures per account and address (`perEmail`, then 429),
-   * failures per account from every address (delayed from `perEmail` on, up to `maxDelayMs`).
+   * Register: attempts per client address (`perIp`) and per email (`perEmail`). Password checks:
+   * failures per client address (`perIp`) and per account and address (`perEmail`), then 429;
+   * failures per account from every address slow it down from `perEmail` on, up to `maxDelayMs`.
    */
   authRateLimit: { windowMs: number; perIp: number; perEmail: number; maxDelayMs: number };
   trustProxy: string;
