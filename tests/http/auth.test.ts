@@ -430,7 +430,6 @@ describeEachStorage(
         expect((await attempt(email, 'wrong-password', address())).status).toBe(401);
         times.push(performance.now() - started);
       }
-      expect(Math.max(...times.slice(0, PER_EMAIL))).toBeLessThan(FIRST_DELAY_MS);
       expect(times[PER_EMAIL]).toBeGreaterThanOrEqual(FIRST_DELAY_MS - 20);
       expect(times[PER_EMAIL + 1]).toBeGreaterThanOrEqual(MAX_DELAY_MS - 20);
     });
