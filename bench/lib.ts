@@ -75,7 +75,7 @@ export async function startServer(env: Record<string, string>, port?: number, da
       DATA_DIR: dataDir,
       AUTH_RATE_LIMIT_PER_IP: '1000000',
       AUTH_RATE_LIMIT_PER_EMAIL: '1000000',
-      BCRYPT_COST: '4',
+      BCRYPT_COST: '10', // the least a non-test server accepts
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -14,7 +14,7 @@ export const packageVersion: string = JSON.parse(readFileSync(new URL('../packag
 
 /** Paths whose values are secrets; pino replaces them wherever they appear in a log object. */
 export const REDACT_PATHS = [
-  'password', '*.password', 'token', '*.token', 'refresh', '*.refresh', 'apiKey', '*.apiKey', 'api_key', '*.api_key',
+  'password', '*.password', 'currentPassword', '*.currentPassword', 'newPassword', '*.newPassword', 'token', '*.token', 'refresh', '*.refresh', 'apiKey', '*.apiKey', 'api_key', '*.api_key',
   'authorization', '*.authorization', 'req.headers.authorization', 'headers.authorization', 'jwtSecret', '*.jwtSecret',
 ];
 

@@ -62,7 +62,7 @@ async function benchDeps(label: string, env: Record<string, string> = {}) {
   const database = await freshPostgresDatabase(label);
   const db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 10 });
   await db.migrate();
-  const config = loadConfig({ NODE_ENV: 'development', DATA_DIR: mkdtempSync(join(tmpdir(), 'chimera-bench-mem-')), JWT_SECRET: 'b'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), LOG_LEVEL: 'warn', BCRYPT_COST: '4', ...env });
+  const config = loadConfig({ NODE_ENV: 'development', DATA_DIR: mkdtempSync(join(tmpdir(), 'chimera-bench-mem-')), JWT_SECRET: 'b'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), LOG_LEVEL: 'warn', BCRYPT_COST: '10', ...env });
   const deps = await createDeps(config, { db, logger: createLogger(config) });
   const owner = await deps.prisma.user.create({ data: { email: `${label}-${Date.now()}@bench.test`, name: 'Bench', passwordHash: 'x' } });
   const workspace = await deps.prisma.$transaction((tx) => createWorkspaceTx(tx, owner, { name: 'Bench' }));

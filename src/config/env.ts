@@ -51,6 +51,7 @@ const schema = z.object({
   ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   ACCESS_TOKEN_TTL: duration.default(parseDuration('24h')),
   REFRESH_TOKEN_TTL: duration.default(parseDuration('7d')),
+  // At least 10 (checked below); lower costs exist for the test suite only.
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   CORS_ORIGINS: z.string().default(DEFAULT_CORS_ORIGINS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -61,6 +62,11 @@ const schema = z.object({
   AUTH_RATE_LIMIT_WINDOW: duration.default(parseDuration('15m')),
   AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(100),
   AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
+  AUTH_RATE_LIMIT_MAX_DELAY: duration.default(parseDuration('10s')),
+  /** How long after a password sign-in the email may be changed without the current password. */
+  REAUTH_WINDOW: duration.default(parseDuration('15m')),
+  /** Host names (besides HOST and the loopback names) by which clients reach this server; /mcp refuses others. */
+  PUBLIC_HOSTS: z.string().default(''),
   TRUST_PROXY: z.string().default('loopback'),
   SHUTDOWN_GRACE: duration.default(parseDuration('10s')),
   ENABLE_DOCS: bool.default(true),
@@ -113,13 +119,22 @@ export interface Config {
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   bcryptCost: number;
+  /** How recent a password sign-in must be to change the email without the current password. */
+  reauthWindowMs: number;
   corsOrigins: string[] | '*';
   logLevel: string;
   bodyLimit: string;
   redisUrl: string | null;
   redisKeyPrefix: string;
-  authRateLimit: { windowMs: number; perIp: number; perEmail: number };
+  /**
+   * Register: attempts per client address (`perIp`) and per email (`perEmail`). Password checks:
+   * failures per client address (`perIp`) and per account and address (`perEmail`), then 429;
+   * failures per account from every address slow it down from `perEmail` on, up to `maxDelayMs`.
+   */
+  authRateLimit: { windowMs: number; perIp: number; perEmail: number; maxDelayMs: number };
   trustProxy: string;
+  /** Host names this server answers to, without ports (the /mcp DNS-rebinding check). */
+  publicHosts: string[];
   shutdownGraceMs: number;
   enableDocs: boolean;
   llm: LlmConfig;
@@ -159,6 +174,27 @@ export interface LlmConfig {
 
 export class ConfigError extends Error {}
 
+/** The least bcrypt cost a server may run with; the test suite may go lower to stay fast. */
+export const MIN_BCRYPT_COST = 10;
+
+/** Host names that always reach this server, plus HOST unless it is a wildcard address. */
+function ownHosts(host: string, extra: string[]): string[] {
+  const names = ['localhost', '127.0.0.1', '[::1]'];
+  if (host !== '0.0.0.0' && host !== '::') names.push(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+  for (const entry of extra) {
+    // "api.example.com", "api.example.com:8443" or a URL: the host name is what counts.
+    let name = '';
+    try {
+      name = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ? entry : `http://${entry}`).hostname;
+    } catch {
+      /* reported below */
+    }
+    if (!name) throw new ConfigError(`Invalid configuration:\n  PUBLIC_HOSTS: "${entry}" is not a host name`);
+    names.push(name);
+  }
+  return [...new Set(names.map((n) => n.toLowerCase()))];
+}
+
 /** Accepts a 32-byte key as base64, base64url or 64 hex characters. */
 export function decodeKey(text: string, name: string): Buffer {
   const trimmed = text.trim();
@@ -186,6 +222,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.BCRYPT_COST < MIN_BCRYPT_COST && e.NODE_ENV !== 'test') {
+    throw new ConfigError(
+      `Invalid configuration:\n  BCRYPT_COST: must be at least ${MIN_BCRYPT_COST} (got ${e.BCRYPT_COST}); a lower cost makes stolen password hashes cheap to crack. Lower values are accepted only with NODE_ENV=test.`,
+    );
+  }
   const dataDir = resolve(e.DATA_DIR);
   let jwtSecret = e.JWT_SECRET;
   let encryptionKey = e.ENCRYPTION_KEY;
@@ -223,13 +264,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     bcryptCost: e.BCRYPT_COST,
+    reauthWindowMs: e.REAUTH_WINDOW,
     corsOrigins: origins,
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT,
     redisUrl: e.REDIS_URL ?? null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
-    authRateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW, perIp: e.AUTH_RATE_LIMIT_PER_IP, perEmail: e.AUTH_RATE_LIMIT_PER_EMAIL },
+    authRateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW, perIp: e.AUTH_RATE_LIMIT_PER_IP, perEmail: e.AUTH_RATE_LIMIT_PER_EMAIL, maxDelayMs: e.AUTH_RATE_LIMIT_MAX_DELAY },
     trustProxy: e.TRUST_PROXY,
+    publicHosts: ownHosts(e.HOST, list.parse(e.PUBLIC_HOSTS)),
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     enableDocs: e.ENABLE_DOCS,
     llm: {

@@ -18,10 +18,23 @@ export class AppError extends Error {
   }
 }
 
-const WWW_AUTH = { 'WWW-Authenticate': 'Bearer realm="api"' };
+/**
+ * RFC 6750 §3: a request that sent no bearer credentials gets the bare challenge; one whose
+ * token was refused gets `error` and a description, so a client can tell "expired: refresh"
+ * from "invalid: sign in again".
+ */
+export interface BearerError {
+  error: 'invalid_token' | 'invalid_request';
+  /** Printable ASCII without quotes or backslashes (RFC 6750 §3). */
+  description: string;
+}
+
+const challenge = (detail?: BearerError) =>
+  detail ? `Bearer realm="api", error="${detail.error}", error_description="${detail.description}"` : 'Bearer realm="api"';
 
 export const badRequest = (error: string | FieldErrors, data: unknown = null) => new AppError(400, error, data);
-export const unauthorized = (message: string) => new AppError(401, message, null, WWW_AUTH);
+export const unauthorized = (message: string, detail?: BearerError) =>
+  new AppError(401, message, null, { 'WWW-Authenticate': challenge(detail) });
 export const forbidden = (message = 'Access denied') => new AppError(403, message);
 export const notFound = (message = 'Not found') => new AppError(404, message);
 export const conflict = (message: string) => new AppError(409, message);

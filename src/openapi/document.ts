@@ -97,7 +97,12 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
     },
     servers: [{ url: info.serverUrl ?? 'http://127.0.0.1:8000/api' }],
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
+          description: 'A 401 carries RFC 6750 detail in WWW-Authenticate: Bearer realm="api" alone when no token was sent; error="invalid_token" with error_description "The access token expired" (refresh it), "The access token is invalid" or "The access token was revoked" (sign in again); error="invalid_request" for a malformed Authorization header.',
+        },
+      },
       schemas: { Envelope: envelope({ description: 'Payload' }), ErrorEnvelope: errorEnvelope },
     },
     paths,

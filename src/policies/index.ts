@@ -36,6 +36,12 @@ export function can(role: Role | null, action: Action): boolean {
   return role !== null && RANK[role] >= RANK[ACTIONS[action]];
 }
 
+/**
+ * An invitation carries its sender's authority: it stands only while the sender may still
+ * invite to its workspace. Removal, leaving or a demotion below the inviting role revokes it.
+ */
+export const invitationStands = (inviterRole: Role | null): boolean => can(inviterRole, 'team:invite');
+
 export interface WorkspaceAccess {
   workspace: { id: string; name: string; ownerId: string };
   /** The caller's role; null when the caller is not a member. */

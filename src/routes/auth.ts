@@ -1,12 +1,13 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { authRateLimits } from '../http/middleware/rate-limit.js';
+import { authRateLimits, passwordGuessLimits } from '../http/middleware/rate-limit.js';
 import { presentUser } from '../presenters/user.js';
-import { loginBody, logoutBody, profileUpdateBody, refreshBody, registerBody } from '../schemas/auth.js';
+import { loginBody, logoutBody, passwordChangeBody, PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, refreshBody, registerBody } from '../schemas/auth.js';
 import * as session from '../services/auth/session.js';
 
 export function authRoutes(deps: AppDeps): RouteSpec[] {
   const limits = (name: string) => authRateLimits(deps.rateLimitStore, name, deps.config.authRateLimit);
+  const guesses = passwordGuessLimits(deps.rateLimitStore, deps.config.authRateLimit);
   return [
     defineRoute({
       method: 'post', path: '/auth/register', operationId: 'A1', tag: 'auth', access: 'public', status: 201,
@@ -21,7 +22,8 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'post', path: '/auth/login', operationId: 'A2', tag: 'auth', access: 'public',
       summary: 'Log in with email and password',
-      body: loginBody, bodyErrors: 'fields', before: limits('login'),
+      description: 'Only failed attempts count against the limits. Past AUTH_RATE_LIMIT_PER_EMAIL failures for one account from one client address, that address gets 429; failures for one account from all addresses slow its logins down (up to AUTH_RATE_LIMIT_MAX_DELAY) but never refuse them.',
+      body: loginBody, bodyErrors: 'fields', before: guesses,
       responses: { 400: 'Field errors', 401: 'Invalid credentials', 429: 'Too many attempts' },
       handler: async ({ deps, body }) => {
         const { token, refresh, user } = await session.login(deps, body);
@@ -30,7 +32,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/auth/logout', operationId: 'A3', tag: 'auth', access: 'user',
-      summary: 'Revoke the presented access token and, when sent, the refresh token (its whole family)',
+      summary: 'End the session of the presented access token (its refresh tokens and every access token issued with them) and, when sent, the session of the refresh token',
       body: logoutBody,
       responses: { 400: 'Token is invalid or expired' },
       handler: async ({ deps, user, body }) => {
@@ -40,7 +42,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/auth/refresh', operationId: 'A4', tag: 'auth', access: 'public',
-      summary: 'Exchange a refresh token for a new access token and a new refresh token (rotation)',
+      summary: 'Exchange a refresh token for a new access token and a new refresh token (rotation); reusing one ends its session',
       body: refreshBody,
       responses: { 400: 'Refresh token required', 401: 'Invalid or expired refresh token' },
       handler: ({ deps, body }) => session.refresh(deps, body.refresh),
@@ -52,10 +54,27 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'put', path: '/auth/profile/update', operationId: 'A6', tag: 'auth', access: 'user',
-      summary: 'Update name and/or email (each applied when non-empty)',
-      body: profileUpdateBody,
-      responses: { 400: 'Email already exists' },
+      summary: 'Update name and/or email (each applied when non-empty); a new email needs a recent sign-in or currentPassword',
+      description: PROFILE_UPDATE_DESCRIPTION,
+      body: profileUpdateBody, before: guesses,
+      responses: { 400: 'Email already exists', 403: `${session.SIGN_IN_AGAIN} · Current password is incorrect`, 429: 'Too many attempts' },
       handler: async ({ deps, user, body }) => presentUser(await session.updateProfile(deps, user, body)),
+    }),
+    defineRoute({
+      method: 'post', path: '/auth/logout-all', operationId: 'logoutAll', tag: 'auth', access: 'user',
+      summary: 'End every session of the caller, this one included: every access and refresh token issued so far stops working',
+      handler: async ({ deps, user }) => {
+        await session.logoutAll(deps, user);
+        return { message: 'Logged out of every session' };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/auth/password', operationId: 'changePassword', tag: 'auth', access: 'user',
+      summary: 'Change the password: checks currentPassword, ends every session and returns fresh tokens for the caller',
+      description: 'newPassword follows the rules of registration. Every token issued before, the presented one included, stops working; the answer carries the token and refresh of a new session, as login does.',
+      body: passwordChangeBody, bodyErrors: 'fields', before: guesses,
+      responses: { 400: 'Field errors, e.g. {"currentPassword":["Current password is incorrect"]}', 429: 'Too many attempts' },
+      handler: async ({ deps, user, body }) => ({ message: 'Password changed', ...(await session.changePassword(deps, user, body)) }),
     }),
   ];
 }

@@ -15,8 +15,8 @@ export function invitationRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/invitations/:invitationId/accept', operationId: 'I2', tag: 'team', access: 'user',
-      summary: 'Accept an invitation (idempotent): join the workspace with the invited role',
-      responses: { 404: 'Invitation not found' },
+      summary: 'Accept an invitation (idempotent): join the workspace with the invited role, if its sender may still invite',
+      responses: { 404: 'Invitation not found', 410: invitations.REVOKED },
       handler: ({ user, params }) => invitations.acceptInvitation(prisma, params.invitationId!, user),
     }),
     defineRoute({

@@ -4,6 +4,7 @@
  */
 import type { AppDeps } from '../app-deps.js';
 import { AppError, notFound } from '../http/errors.js';
+import { requireOwnHostAndOrigin } from '../http/middleware/host-check.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { authorize, workspaceAccess } from '../policies/index.js';
 import { batchRememberBody, chatBody, injectBody, listQuery, rememberBody, scopeBody, scopeQuery, searchBody } from '../schemas/mcp.js';
@@ -13,7 +14,7 @@ import { indexStatus, inject, list, rebuildIndex, remember, rememberMany, search
 
 const scoped = { 400: 'No workspace available, or invalid input', 403: 'Access denied', 404: 'Workspace or conversation not found' };
 
-export function mcpRoutes(_deps: AppDeps): RouteSpec[] {
+export function mcpRoutes(deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
       method: 'get', path: '/models', operationId: 'L1', tag: 'legacy', access: 'public',
@@ -72,6 +73,9 @@ export function mcpRoutes(_deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'post', path: '/mcp', root: true, operationId: 'mcp', tag: 'mcp', access: 'user', raw: true,
       summary: 'Model Context Protocol server (Streamable HTTP, JSON-RPC): tools remember, search_memories, list_memories, get_memory, inject_memories',
+      description: 'DNS-rebinding protection: the Host header must name this server (HOST, localhost, 127.0.0.1, [::1] or PUBLIC_HOSTS, any port), and an Origin header, when sent, must be one of CORS_ORIGINS or the server itself; otherwise 403.',
+      before: [requireOwnHostAndOrigin(deps.config)],
+      responses: { 403: 'Host not allowed · Origin not allowed' },
       handler: ({ deps, user, req, res }) => handleMcpRequest(deps, user, req, res),
     }),
   ];

@@ -1,13 +1,15 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { profileUpdateBody, retentionBody } from '../schemas/settings.js';
-import { updateProfile } from '../services/auth/session.js';
+import { passwordGuessLimits } from '../http/middleware/rate-limit.js';
+import { PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, retentionBody } from '../schemas/settings.js';
+import { SIGN_IN_AGAIN, updateProfile } from '../services/auth/session.js';
 import { deleteAccount, presentSettings, updateRetention } from '../services/settings/account.js';
 import { exportFilename, writeExport } from '../services/settings/export.js';
 import { cleanupForUser, cleanupInfo } from '../services/settings/retention.js';
 
 /** Settings, retention, export and account deletion: every route acts on the caller only. */
-export function settingsRoutes(_deps: AppDeps): RouteSpec[] {
+export function settingsRoutes(deps: AppDeps): RouteSpec[] {
+  const guesses = passwordGuessLimits(deps.rateLimitStore, deps.config.authRateLimit);
   return [
     defineRoute({
       method: 'get', path: '/settings', operationId: 'S1', tag: 'settings', access: 'user',
@@ -16,9 +18,10 @@ export function settingsRoutes(_deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'put', path: '/settings/profile', operationId: 'S2', tag: 'settings', access: 'user',
-      summary: 'Update name and/or email (each applied when non-empty)',
-      body: profileUpdateBody,
-      responses: { 400: 'Email already exists' },
+      summary: 'Update name and/or email (each applied when non-empty); a new email needs a recent sign-in or currentPassword',
+      description: PROFILE_UPDATE_DESCRIPTION,
+      body: profileUpdateBody, before: guesses,
+      responses: { 400: 'Email already exists', 403: `${SIGN_IN_AGAIN} · Current password is incorrect`, 429: 'Too many attempts' },
       handler: async ({ deps, user, body }) => presentSettings(await updateProfile(deps, user, body)),
     }),
     defineRoute({

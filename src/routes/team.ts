@@ -37,7 +37,7 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'put', path: '/workspaces/:workspaceId/team/:userId/role', operationId: 'T3', tag: 'team', access: 'user',
-      summary: "Change a member's role (admin or higher; never the owner's, never to owner)",
+      summary: "Change a member's role (admin or higher; never the owner's, never to owner); a demotion below admin revokes their pending invitations",
       body: roleBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors · Cannot change owner role', 403: 'Only admins can update roles', 404: 'Team member not found' },
       handler: async ({ user, params, body }) => {
@@ -59,7 +59,7 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'delete', path: '/workspaces/:workspaceId/team/:userId', operationId: 'T5', tag: 'team', access: 'user',
-      summary: 'Remove a member (admin or higher) or leave the workspace (yourself); never the owner',
+      summary: 'Remove a member (admin or higher) or leave the workspace (yourself); never the owner. Their pending invitations to it are revoked',
       responses: { 400: 'Cannot remove workspace owner', 403: 'Only owner or admin can remove members', 404: 'Team member not found' },
       handler: async ({ user, params }) => {
         const a = await access(user.id, params.workspaceId!);

@@ -23,11 +23,23 @@ export const logoutBody = z.object({
   refresh: z.string({ error: 'Token is invalid or expired' }).optional(),
 });
 
+/** A6 and S2 (OpenAPI description). */
+export const PROFILE_UPDATE_DESCRIPTION =
+  'A new email is accepted when the password sign-in of this session is recent (REAUTH_WINDOW, 15 minutes by default; refreshing keeps the sign-in time) or when currentPassword is sent and right; otherwise 403. Sending the current email is no change.';
+
 export const profileUpdateBody = z.object({
   name: text({ max: 255, trim: false, allowBlank: true }).optional(),
+  /** Needed to change the email when the last password sign-in is not recent (REAUTH_WINDOW). */
+  currentPassword: text({ max: 1024 }).optional(),
   email: z
     .string({ error: 'Enter a valid email address.' })
     .max(254, { error: 'Ensure this field has no more than 254 characters.' })
     .refine((v) => v === '' || z.email().safeParse(v.trim()).success, { error: 'Enter a valid email address.' })
     .optional(),
+});
+
+/** Same rules for the new password as at registration. */
+export const passwordChangeBody = z.object({
+  currentPassword: text({ max: 1024 }),
+  newPassword: password(),
 });

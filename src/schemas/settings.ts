@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RETENTION_PERIODS } from '../services/settings/retention.js';
 
-export { profileUpdateBody } from './auth.js';
+export { PROFILE_UPDATE_DESCRIPTION, profileUpdateBody } from './auth.js';
 
 export const INVALID_RETENTION = `Invalid retention period. Must be one of: ${RETENTION_PERIODS.join(', ')}`;
 

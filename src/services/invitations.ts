@@ -1,15 +1,18 @@
 /**
  * Invitations seen by the invitee (D7): list pending, accept (idempotent and race-safe:
  * the pending→accepted transition is claimed by one transaction, the membership insert
- * ignores duplicates), decline (deletes the row).
+ * ignores duplicates; the sender must still be allowed to invite), decline (deletes the row).
  */
 import type { PrismaClient } from '../db/client.js';
-import { notFound } from '../http/errors.js';
+import { AppError, notFound } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
 import { presentInvitation } from '../presenters/invitation.js';
+import { invitationStands, roleOf } from '../policies/index.js';
 import { logActivity } from './activity.js';
+import { revokeInvitationsSentBy } from './team.js';
 
 const NOT_FOUND = 'Invitation not found';
+export const REVOKED = 'Invitation revoked: its sender can no longer invite members to this workspace';
 
 /** I1: the caller's pending invitations, newest first. */
 export async function listInvitations(prisma: PrismaClient, userId: string, page: { limit?: number; offset?: number }) {
@@ -28,20 +31,34 @@ export async function listInvitations(prisma: PrismaClient, userId: string, page
   return { invitations: rows.map(presentInvitation), total: total ?? rows.length };
 }
 
-/** I2: a repeat accept answers the same as long as the membership it created exists. */
+/**
+ * I2: a repeat accept answers the same as long as the membership it created exists. The
+ * sender's right to invite is checked again: an invitation whose sender lost it is revoked
+ * (with the sender's other pending ones there) and answers 410.
+ */
 export async function acceptInvitation(prisma: PrismaClient, invitationId: string, user: { id: string; name: string }) {
-  return prisma.$transaction(async (tx) => {
+  const accepted = await prisma.$transaction(async (tx) => {
     const claimed = await tx.workspaceInvitation.updateMany({
       where: { id: invitationId, inviteeId: user.id, status: 'pending' },
       data: { status: 'accepted', respondedAt: new Date() },
     });
     const invitation = await tx.workspaceInvitation.findFirst({
-      where: { id: invitationId, inviteeId: user.id, status: 'accepted' },
-      include: { workspace: { select: { id: true, name: true } } },
+      where: { id: invitationId, inviteeId: user.id, status: { in: ['accepted', 'revoked'] } },
+      include: { workspace: { select: { id: true, name: true, ownerId: true } } },
     });
     if (!invitation) throw notFound(NOT_FOUND);
+    if (invitation.status === 'revoked') return null;
     const key = { userId: user.id, workspaceId: invitation.workspaceId };
     if (claimed.count === 1) {
+      const inviter = await tx.teamMember.findUnique({
+        where: { userId_workspaceId: { userId: invitation.inviterId, workspaceId: invitation.workspaceId } },
+        select: { role: true },
+      });
+      if (!invitationStands(roleOf({ ownerId: invitation.workspace.ownerId, members: inviter ? [inviter] : [] }, invitation.inviterId))) {
+        await tx.workspaceInvitation.update({ where: { id: invitation.id }, data: { status: 'revoked', respondedAt: null } });
+        await revokeInvitationsSentBy(tx, invitation.workspaceId, invitation.inviterId);
+        return null;
+      }
       const memberId = newId('tm');
       const created = await tx.teamMember.createMany({
         data: [{ id: memberId, ...key, role: invitation.role, status: 'online' }],
@@ -59,6 +76,8 @@ export async function acceptInvitation(prisma: PrismaClient, invitationId: strin
     }
     return { message: 'Invitation accepted', workspaceId: invitation.workspace.id, workspaceName: invitation.workspace.name };
   });
+  if (!accepted) throw new AppError(410, REVOKED);
+  return accepted;
 }
 
 /** I3 */

@@ -3,8 +3,10 @@
  * authorize the caller first (policies); these functions enforce the data rules.
  */
 import type { PrismaClient } from '../db/client.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import { badRequest, forbidden, notFound } from '../http/errors.js';
 import { isUuid, newId } from '../lib/ids.js';
+import { invitationStands, type Role } from '../policies/index.js';
 import { presentSentInvitation } from '../presenters/invitation.js';
 import { presentTeamMember, teamMemberInclude } from '../presenters/team-member.js';
 import { isUniqueViolation, normaliseEmail } from './auth/session.js';
@@ -71,11 +73,19 @@ export async function invite(prisma: PrismaClient, workspace: Workspace, inviter
   return presentSentInvitation(invitation, workspace.name, invitee.email);
 }
 
-/** T3: any role but owner for anyone but the owner. */
+/** Revokes the pending invitations a member sent to a workspace (they no longer carry authority to invite). */
+export const revokeInvitationsSentBy = (db: Prisma.TransactionClient, workspaceId: string, inviterId: string) =>
+  db.workspaceInvitation.updateMany({ where: { workspaceId, inviterId, status: 'pending' }, data: { status: 'revoked' } });
+
+/** T3: any role but owner for anyone but the owner; a demotion below inviting revokes the member's pending invitations. */
 export async function changeRole(prisma: PrismaClient, workspace: Workspace, userId: string, role: string) {
   const member = await findMember(prisma, workspace.id, userId);
   if (member.userId === workspace.ownerId) throw badRequest('Cannot change owner role');
-  const updated = await prisma.teamMember.update({ where: { id: member.id }, data: { role }, include: teamMemberInclude });
+  const updated = await prisma.$transaction(async (tx) => {
+    const row = await tx.teamMember.update({ where: { id: member.id }, data: { role }, include: teamMemberInclude });
+    if (!invitationStands(role as Role)) await revokeInvitationsSentBy(tx, workspace.id, member.userId);
+    return row;
+  });
   return presentTeamMember(updated);
 }
 
@@ -87,13 +97,17 @@ export async function updateStatus(prisma: PrismaClient, workspaceId: string, ca
   return presentTeamMember(updated);
 }
 
-/** T5: removes the membership and the user's invitations to the workspace (so they can be re-invited). */
+/**
+ * T5: removes the membership and the user's invitations to the workspace (so they can be
+ * re-invited), and revokes the pending invitations they sent to it.
+ */
 export async function removeMember(prisma: PrismaClient, workspace: Workspace, userId: string) {
   const member = await findMember(prisma, workspace.id, userId);
   if (member.userId === workspace.ownerId) throw badRequest('Cannot remove workspace owner');
   const [removed] = await prisma.$transaction([
     prisma.teamMember.deleteMany({ where: { id: member.id } }),
     prisma.workspaceInvitation.deleteMany({ where: { workspaceId: workspace.id, inviteeId: member.userId } }),
+    revokeInvitationsSentBy(prisma, workspace.id, member.userId),
   ]);
   if (removed.count === 0) throw notFound(MEMBER_NOT_FOUND); // a concurrent remove won
   return { message: 'Team member removed successfully' };

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { expect, it } from 'vitest';
-import { describeEachStorage, TEST_ENV } from '../support/app.js';
+import { delayAfter, FIRST_DELAY_MS } from '../../src/http/middleware/rate-limit.js';
+import { describeEachStorage, TEST_ENV, type TestApp } from '../support/app.js';
 import { registerUser, uniqueEmail } from '../support/factories.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -205,6 +207,165 @@ describeEachStorage('auth', (ctx) => {
     expect(taken.body.error).toBe('Email already exists');
   });
 
+  const status = async (app: TestApp, token: string) => (await app.http.get('/api/auth/profile').set('Authorization', `Bearer ${token}`)).status;
+  const login = async (app: TestApp, email: string, password: string) => {
+    const res = await app.http.post('/api/auth/login').send({ email, password });
+    expect(res.status).toBe(200);
+    return res.body.data as { token: string; refresh: string };
+  };
+
+  it('tokens carry their session and the time of the password sign-in, kept across refreshes', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const access = jwt.decode(s.token) as Record<string, number | string>;
+    const refresh = jwt.decode(s.refresh) as Record<string, number | string>;
+    expect(access.fam).toEqual(expect.any(String));
+    expect(refresh.fam).toBe(access.fam);
+    expect(Math.abs((access.auth_time as number) - Date.now() / 1000)).toBeLessThan(5);
+    const rotated = (await app.http.post('/api/auth/refresh').send({ refresh: s.refresh })).body.data;
+    const next = jwt.decode(rotated.token) as Record<string, number | string>;
+    expect(next).toMatchObject({ fam: access.fam, auth_time: access.auth_time });
+    expect((jwt.decode(rotated.refresh) as Record<string, unknown>).auth_time).toBe(access.auth_time);
+    const other = await login(app, s.user.email, s.password);
+    expect((jwt.decode(other.token) as Record<string, unknown>).fam).not.toBe(access.fam);
+  });
+
+  it('refresh-token reuse ends the session: its access tokens die too, other sessions live on', async () => {
+    const app = ctx();
+    const victim = await registerUser(app);
+    const elsewhere = await login(app, victim.user.email, victim.password);
+    // The victim rotates; an attacker replays the stolen refresh token.
+    const rotated = (await app.http.post('/api/auth/refresh').send({ refresh: victim.refresh })).body.data;
+    expect(await status(app, rotated.token)).toBe(200);
+    expect((await app.http.post('/api/auth/refresh').send({ refresh: victim.refresh })).status).toBe(401);
+    for (const token of [victim.token, rotated.token]) {
+      const res = await app.http.get('/api/auth/profile').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ ok: false, data: null, error: 'Given token not valid for any token type' });
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token", error_description="The access token was revoked"');
+    }
+    // Nor can the attacker's access token take the account over.
+    const takeover = await app.http.put('/api/settings/profile').set(victim.auth).send({ name: 'Owned', email: uniqueEmail('attacker') });
+    expect(takeover.status).toBe(401);
+    expect(await status(app, elsewhere.token)).toBe(200);
+  });
+
+  it('logout with no body ends the session of the presented token: every access and refresh token of it', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const rotated = (await app.http.post('/api/auth/refresh').send({ refresh: s.refresh })).body.data;
+    const elsewhere = await login(app, s.user.email, s.password);
+    expect((await app.http.post('/api/auth/logout').set('Authorization', `Bearer ${rotated.token}`)).status).toBe(200);
+    expect(await status(app, s.token)).toBe(401); // issued to the same session before the rotation
+    expect(await status(app, rotated.token)).toBe(401);
+    expect((await app.http.post('/api/auth/refresh').send({ refresh: rotated.refresh })).status).toBe(401);
+    expect(await status(app, elsewhere.token)).toBe(200);
+  });
+
+  it('logout-all ends every session of the caller, and a sign-in right after works', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const other = await registerUser(app);
+    const second = await login(app, s.user.email, s.password);
+    const out = await app.http.post('/api/auth/logout-all').set(s.auth);
+    expect(out.status).toBe(200);
+    expect(out.body).toEqual({ ok: true, data: { message: 'Logged out of every session' }, error: null });
+    for (const token of [s.token, second.token]) expect(await status(app, token)).toBe(401);
+    for (const refresh of [s.refresh, second.refresh]) expect((await app.http.post('/api/auth/refresh').send({ refresh })).status).toBe(401);
+    expect(await status(app, other.token)).toBe(200);
+    // Within the same second as the cut-off: the new session must not fall before it.
+    const again = await login(app, s.user.email, s.password);
+    expect(await status(app, again.token)).toBe(200);
+    const refreshed = await app.http.post('/api/auth/refresh').send({ refresh: again.refresh });
+    expect(refreshed.status).toBe(200);
+    expect(await status(app, refreshed.body.data.token)).toBe(200);
+    expect((await app.http.post('/api/auth/logout-all')).status).toBe(401);
+  });
+
+  it('password change: checks the current password and the register rules, ends every session, returns a new one', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const second = await login(app, s.user.email, s.password);
+    const change = (body: object, auth = s.auth) => app.http.post('/api/auth/password').set(auth).send(body);
+    const wrong = await change({ currentPassword: 'not my password', newPassword: 'a brand new password' });
+    expect([wrong.status, wrong.body.error]).toEqual([400, { currentPassword: ['Current password is incorrect'] }]);
+    const weak = await change({ currentPassword: s.password, newPassword: ' short ' });
+    expect([weak.status, weak.body.error]).toEqual([400, { newPassword: ['Ensure this field has at least 8 characters.'] }]);
+    const missing = await change({});
+    expect(missing.body.error).toEqual({ currentPassword: ['This field is required.'], newPassword: ['This field is required.'] });
+    expect(await status(app, s.token)).toBe(200); // refusals change nothing
+
+    const ok = await change({ currentPassword: s.password, newPassword: 'a brand new password' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ ok: true, error: null, data: { message: 'Password changed', token: expect.any(String), refresh: expect.any(String) } });
+    for (const token of [s.token, second.token]) expect(await status(app, token)).toBe(401);
+    for (const refresh of [s.refresh, second.refresh]) expect((await app.http.post('/api/auth/refresh').send({ refresh })).status).toBe(401);
+    expect(await status(app, ok.body.data.token)).toBe(200);
+    expect((await app.http.post('/api/auth/refresh').send({ refresh: ok.body.data.refresh })).status).toBe(200);
+    // The new session counts as a fresh sign-in.
+    const fresh = { Authorization: `Bearer ${ok.body.data.token}` };
+    const email = uniqueEmail('moved');
+    expect((await app.http.put('/api/auth/profile/update').set(fresh).send({ email })).body.data.email).toBe(email);
+    expect((await app.http.post('/api/auth/login').send({ email, password: s.password })).status).toBe(401);
+    expect((await app.http.post('/api/auth/login').send({ email, password: 'a brand new password' })).status).toBe(200);
+  });
+
+  it('refuses access tokens without exp, and without iat', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const claims = { token_type: 'access', user_id: s.user.id, jti: randomUUID().replace(/-/g, '') };
+    const forever = jwt.sign(claims, TEST_ENV.JWT_SECRET!, { algorithm: 'HS256' });
+    const timeless = jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) + 600 }, TEST_ENV.JWT_SECRET!, { algorithm: 'HS256', noTimestamp: true });
+    for (const token of [forever, timeless]) {
+      const res = await app.http.get('/api/auth/profile').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('Given token not valid for any token type');
+    }
+    const refresh = jwt.sign({ ...claims, token_type: 'refresh', fam: 'x' }, TEST_ENV.JWT_SECRET!, { algorithm: 'HS256' });
+    expect((await app.http.post('/api/auth/refresh').send({ refresh })).status).toBe(401);
+  });
+
+  it('401s carry RFC 6750 detail: none without credentials, expired apart from invalid', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const challenge = async (auth: string | null) => {
+      let req = app.http.get('/api/workspaces');
+      if (auth !== null) req = req.set('Authorization', auth);
+      const res = await req;
+      expect(res.status).toBe(401);
+      return [res.body.error, res.headers['www-authenticate']];
+    };
+    expect(await challenge(null)).toEqual(['Authentication credentials were not provided.', 'Bearer realm="api"']);
+    expect(await challenge(`Basic ${Buffer.from('a:b').toString('base64')}`)).toEqual(['Authentication credentials were not provided.', 'Bearer realm="api"']);
+    expect(await challenge('Bearer a b')).toEqual([
+      'Authorization header must contain two space-delimited values',
+      'Bearer realm="api", error="invalid_request", error_description="Authorization header must contain two space-delimited values"',
+    ]);
+    const expired = jwt.sign({ token_type: 'access', user_id: s.user.id, jti: 'e1', exp: Math.floor(Date.now() / 1000) - 10 }, TEST_ENV.JWT_SECRET!);
+    expect(await challenge(`Bearer ${expired}`)).toEqual([
+      'Given token not valid for any token type',
+      'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
+    ]);
+    const forged = jwt.sign({ token_type: 'access', user_id: s.user.id, jti: 'f1' }, 'another-secret-another-secret-another', { expiresIn: 60 });
+    for (const token of [forged, 'garbage', s.refresh]) {
+      expect(await challenge(`Bearer ${token}`)).toEqual([
+        'Given token not valid for any token type',
+        'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"',
+      ]);
+    }
+    await app.http.post('/api/auth/logout').set(s.auth);
+    expect(await challenge(`Bearer ${s.token}`)).toEqual([
+      'Given token not valid for any token type',
+      'Bearer realm="api", error="invalid_token", error_description="The access token was revoked"',
+    ]);
+    const gone = await registerUser(app);
+    await app.deps.prisma.user.delete({ where: { id: gone.user.id } });
+    expect(await challenge(`Bearer ${gone.token}`)).toEqual([
+      'User not found',
+      'Bearer realm="api", error="invalid_token", error_description="The user of this token no longer exists"',
+    ]);
+  });
+
   it('never writes a password or token into the logs', async () => {
     const app = ctx();
     const s = await registerUser(app, { password: 'very-secret-password-42' });
@@ -218,21 +379,73 @@ describeEachStorage('auth', (ctx) => {
   });
 });
 
+const PER_EMAIL = 3;
+const MAX_DELAY_MS = 400;
+
 describeEachStorage(
   'auth rate limits',
   (ctx) => {
-    it('limits login attempts per email with a 429 envelope', async () => {
-      const app = ctx();
-      const s = await registerUser(app);
+    // Through the default TRUST_PROXY (loopback), X-Forwarded-For names the client address.
+    const attempt = (email: string, password: string, address: string) =>
+      ctx().http.post('/api/auth/login').set('X-Forwarded-For', address).send({ email, password });
+    let net = 0;
+    /** A client address of this test's own (the counters outlive a test). */
+    const address = () => `198.51.100.${++net}`;
+
+    it("refuses an account's failed logins from one address past the cap, in a 429 envelope", async () => {
+      const s = await registerUser(ctx());
+      const from = address();
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        statuses.push((await app.http.post('/api/auth/login').send({ email: s.user.email, password: 'wrong-password' })).status);
-      }
+      for (let i = 0; i < 5; i++) statuses.push((await attempt(s.user.email, 'wrong-password', from)).status);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
-      const blocked = await app.http.post('/api/auth/login').send({ email: s.user.email, password: s.password });
+      const blocked = await attempt(s.user.email, s.password, from);
       expect(blocked.status).toBe(429);
       expect(blocked.body).toEqual({ ok: false, data: null, error: 'Too many attempts. Please try again later.' });
     });
+
+    it('nobody can lock a user out: failures from many addresses leave the owner able to sign in', async () => {
+      const s = await registerUser(ctx());
+      // 10 wrong passwords from 10 addresses (before, the 4th already locked the account for everyone)
+      for (let n = 0; n < 10; n++) expect((await attempt(s.user.email, 'wrong-password', address())).status).toBe(401);
+      const started = performance.now();
+      const owner = await attempt(s.user.email, s.password, address());
+      expect(owner.status).toBe(200);
+      // slowed down by the failures from everywhere, never refused
+      expect(performance.now() - started).toBeGreaterThanOrEqual(MAX_DELAY_MS - 20);
+    });
+
+    it('only failures count: a user signing in often is never limited', async () => {
+      const s = await registerUser(ctx());
+      const from = address();
+      for (let i = 0; i < PER_EMAIL * 3; i++) expect((await attempt(s.user.email, s.password, from)).status).toBe(200);
+      expect((await attempt(s.user.email, 'wrong-password', from)).status).toBe(401);
+    });
+
+    it('failures for one account from all addresses slow its logins down, doubling up to the maximum', async () => {
+      expect([2, 3, 4, 5, 6].map((n) => delayAfter(n, { perEmail: PER_EMAIL, maxDelayMs: MAX_DELAY_MS }))).toEqual([0, FIRST_DELAY_MS, MAX_DELAY_MS, MAX_DELAY_MS, MAX_DELAY_MS]);
+      const email = uniqueEmail('spread');
+      const times: number[] = [];
+      for (let i = 0; i < PER_EMAIL + 2; i++) {
+        const started = performance.now();
+        expect((await attempt(email, 'wrong-password', address())).status).toBe(401);
+        times.push(performance.now() - started);
+      }
+      expect(times[PER_EMAIL]).toBeGreaterThanOrEqual(FIRST_DELAY_MS - 20);
+      expect(times[PER_EMAIL + 1]).toBeGreaterThanOrEqual(MAX_DELAY_MS - 20);
+    });
+
+    it('wrong current passwords count against the same limits as logins', async () => {
+      const s = await registerUser(ctx());
+      const from = address();
+      const change = () => ctx().http.post('/api/auth/password').set(s.auth).set('X-Forwarded-For', from).send({ currentPassword: 'guess', newPassword: 'whatever it is' });
+      expect((await change()).status).toBe(400);
+      expect((await attempt(s.user.email, 'wrong-password', from)).status).toBe(401);
+      const email = () => ctx().http.put('/api/settings/profile').set(s.auth).set('X-Forwarded-For', from).send({ email: uniqueEmail(), currentPassword: 'guess' });
+      expect((await email()).status).toBe(403);
+      expect((await change()).status).toBe(429);
+      expect((await email()).status).toBe(429);
+      expect((await attempt(s.user.email, s.password, from)).status).toBe(429);
+    });
   },
-  { AUTH_RATE_LIMIT_PER_EMAIL: '3', AUTH_RATE_LIMIT_PER_IP: '100' },
+  { AUTH_RATE_LIMIT_PER_EMAIL: String(PER_EMAIL), AUTH_RATE_LIMIT_PER_IP: '100', AUTH_RATE_LIMIT_MAX_DELAY: `${MAX_DELAY_MS}ms` },
 );

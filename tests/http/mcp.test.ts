@@ -108,6 +108,37 @@ describeEachStorage(
       expect((await app.http.post('/api/chat').set(stranger.auth).send({ conversation_id: conv.id, message: 'hi' })).status).toBe(403);
     });
 
+    it('/mcp refuses foreign Host and Origin headers (DNS rebinding); its own hosts and the configured origins pass', async () => {
+      const app = ctx();
+      const owner = await registerUser(app);
+      const listTools = (headers: Record<string, string>) => {
+        let req = app.http.post('/mcp').set(owner.auth).set('Accept', 'application/json, text/event-stream');
+        for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
+        return req.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      };
+      const port = new URL(baseUrl).port;
+      for (const headers of [{ Host: `rebound.example:${port}` }, { Host: 'rebound.example' }, { Host: `127.0.0.1.nip.example:${port}` }, { Host: `rebound.example@127.0.0.1:${port}` }, { Host: '127.0.0.1/x' }]) {
+        const res = await listTools(headers);
+        expect([res.status, res.body], JSON.stringify(headers)).toEqual([403, { ok: false, data: null, error: 'Host not allowed' }]);
+      }
+      for (const origin of [`http://rebound.example:${port}`, 'null', 'https://localhost:5173.rebound.example']) {
+        const res = await listTools({ Origin: origin });
+        expect([res.status, res.body.error], origin).toEqual([403, 'Origin not allowed']);
+      }
+      const allowed: Record<string, string>[] = [
+        {}, // SDK clients and curl send no Origin
+        { Host: `localhost:${port}` },
+        { Host: 'LOCALHOST' },
+        { Origin: 'http://localhost:5173' }, // a configured CORS origin
+        { Host: `127.0.0.1:${port}`, Origin: `http://127.0.0.1:${port}` }, // a page this server served itself
+      ];
+      for (const headers of allowed) {
+        const res = await listTools(headers);
+        expect(res.status, JSON.stringify(headers)).toBe(200);
+        expect(JSON.stringify(res.body)).toContain('search_memories');
+      }
+    });
+
     async function mcpClient(session: Session) {
       const client = new Client({ name: 'chimera-test', version: '1.0.0' });
       const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: session.auth } });

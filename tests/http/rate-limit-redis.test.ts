@@ -50,12 +50,13 @@ describe('rate limits when Redis fails', () => {
     return out;
   };
   const email = (label: string) => `${label}-${randomBytes(4).toString('hex')}@example.test`;
-  const redisKeysFor = async (address: string) => (await redis.keys(`${prefix}*`)).filter((k) => k.endsWith(address));
+  /** The failure counters of an account: per account and client address, and per account. */
+  const redisKeysFor = async (address: string) => (await redis.keys(`${prefix}*`)).filter((k) => k.includes(address));
 
   it('counts in Redis while it answers', async () => {
     const address = email('shared');
     expect((await attempts(address, PER_EMAIL + 1)).map((r) => r.status)).toEqual([401, 401, 401, 429]);
-    expect(await redisKeysFor(address)).toHaveLength(1);
+    expect((await redisKeysFor(address)).sort()).toEqual([`${prefix}rl:login:account-ip:${address} 127.0.0.1`, `${prefix}rl:login:account:${address}`]);
   });
 
   /** Waits out the fallback period and until a login is counted in Redis again. */
@@ -64,7 +65,7 @@ describe('rate limits when Redis fails', () => {
     const address = email('back');
     await waitFor('a counter in Redis again', async () => {
       await attempts(address, 1);
-      return (await redisKeysFor(address)).length === 1;
+      return (await redisKeysFor(address)).length === 2;
     }, 15_000, 300);
   };
 

@@ -201,6 +201,10 @@ describe('no secret in the logs', () => {
     await app.http.post('/api/auth/logout').set(sauth).send({ refresh: session.refresh });
     await app.http.get('/api/auth/profile').set(sauth); // revoked token
     await app.http.post('/api/auth/register').send({ name: 'Dup', email, password }); // duplicate email, password in the body
+    const last = (await app.http.post('/api/auth/login').send({ email, password })).body.data as { token: string };
+    const lastAuth = { Authorization: `Bearer ${last.token}` };
+    await app.http.put('/api/settings/profile').set(lastAuth).send({ email: uniqueEmail('moved'), currentPassword: newPassword }); // wrong current password
+    expect((await app.http.post('/api/auth/password').set(lastAuth).send({ currentPassword: password, newPassword })).status).toBe(200);
 
     const log = app.logs.join('\n');
     expect(log).toContain('/api/auth/login'); // the requests were logged at all
@@ -222,5 +226,30 @@ describe('no secret in the logs', () => {
     // no JWT of any kind, and no key-shaped value beyond its masked form
     expect(log).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}/);
     expect(log).not.toMatch(/sk-(?:ok|chat401|badkey)-[0-9a-f]{12}/);
+  });
+});
+
+describe('/mcp behind a public host name (PUBLIC_HOSTS)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp('pglite', { CORS_ORIGINS: 'https://app.example', PUBLIC_HOSTS: 'api.example, https://mcp.example:8443' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('accepts its configured host names with any port, and only the configured origins', async () => {
+    const s = await registerUser(app);
+    const call = (host: string, origin?: string) => {
+      let req = app.http.post('/mcp').set(s.auth).set('Accept', 'application/json, text/event-stream').set('Host', host);
+      if (origin) req = req.set('Origin', origin);
+      return req.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    };
+    for (const host of ['api.example', 'API.example:443', 'mcp.example', 'localhost:8000']) expect((await call(host)).status, host).toBe(200);
+    expect((await call('api.example', 'https://app.example')).status).toBe(200);
+    expect((await call('api.example', 'https://api.example')).status).toBe(200); // the server's own page
+    expect((await call('evil.example')).body.error).toBe('Host not allowed');
+    expect((await call('api.example.evil.example')).body.error).toBe('Host not allowed');
+    expect((await call('api.example', 'http://localhost:5173')).body.error).toBe('Origin not allowed'); // not in CORS_ORIGINS here
   });
 });

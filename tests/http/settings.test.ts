@@ -1,8 +1,10 @@
+import jwt from 'jsonwebtoken';
 import { expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { cleanupInfo, sweepExpiredContent } from '../../src/services/settings/retention.js';
-import { describeEachStorage, type TestApp } from '../support/app.js';
-import { registerUser } from '../support/factories.js';
+import { describeEachStorage, TEST_ENV, type TestApp } from '../support/app.js';
+import { sleep } from '../support/processes.js';
+import { registerUser, uniqueEmail } from '../support/factories.js';
 
 const DAY = 86_400_000;
 
@@ -125,3 +127,71 @@ describeEachStorage('settings, retention, export, account', (ctx) => {
     expect(res.body).toEqual({ ok: false, data: null, error: 'This endpoint has been removed' });
   });
 });
+
+// auth_time has whole seconds, so "just signed in" may already be up to a second old.
+const REAUTH_WINDOW_MS = 3000;
+
+/** An access token of a session whose password sign-in was `ago` ms before now (signed as the server signs). */
+const signedInAgo = (userId: string, ago: number) =>
+  jwt.sign({ token_type: 'access', user_id: userId, jti: newId('tm').slice(3), fam: newId('tm'), auth_time: Math.floor((Date.now() - ago) / 1000) }, TEST_ENV.JWT_SECRET!, { expiresIn: 600 });
+
+describeEachStorage(
+  'changing the email needs a recent sign-in',
+  (ctx) => {
+    const routes = [
+      { path: '/api/settings/profile', email: (res: { body: { data: { profile: { email: string } } } }) => res.body.data.profile.email },
+      { path: '/api/auth/profile/update', email: (res: { body: { data: { email: string } } }) => res.body.data.email },
+    ];
+
+    for (const route of routes) {
+      it(`${route.path}: as the frontend sends it ({name, email}), right after signing in`, async () => {
+        const app = ctx();
+        const s = await registerUser(app);
+        const email = uniqueEmail('new');
+        const res = await app.http.put(route.path).set(s.auth).send({ name: 'Ada', email });
+        expect(res.status).toBe(200);
+        expect(route.email(res as never)).toBe(email);
+      });
+
+      it(`${route.path}: a stale sign-in gets 403 unless the current password comes along; the unchanged email is no change`, async () => {
+        const app = ctx();
+        const s = await registerUser(app);
+        const stolen = { Authorization: `Bearer ${signedInAgo(s.user.id, REAUTH_WINDOW_MS + 1000)}` };
+        const put = (body: object) => app.http.put(route.path).set(stolen).send(body);
+        const stale = await put({ name: 'Ada', email: uniqueEmail('stolen') });
+        expect(stale.status).toBe(403);
+        expect(stale.body).toEqual({ ok: false, data: null, error: 'Sign in again to change your email address' });
+        expect((await put({ name: 'Ada', email: uniqueEmail('stolen'), currentPassword: 'a guess' })).body).toEqual({ ok: false, data: null, error: 'Current password is incorrect' });
+        expect((await app.deps.prisma.user.findUniqueOrThrow({ where: { id: s.user.id } })).email).toBe(s.user.email);
+        // the settings page saving the name with the same email (any case) still works
+        const same = await put({ name: 'Ada Lovelace', email: ` ${s.user.email.toUpperCase()} ` });
+        expect(same.status).toBe(200);
+        expect((await put({ name: 'Ada L', email: '' })).status).toBe(200);
+        const email = uniqueEmail('mine');
+        const proven = await put({ email, currentPassword: s.password });
+        expect(proven.status).toBe(200);
+        expect(route.email(proven as never)).toBe(email);
+      });
+    }
+
+    it('a refresh keeps the time of the sign-in; a new sign-in starts it again', async () => {
+      const app = ctx();
+      const s = await registerUser(app);
+      await sleep(REAUTH_WINDOW_MS + 100);
+      const rotated = (await app.http.post('/api/auth/refresh').send({ refresh: s.refresh })).body.data;
+      const change = (token: string) => app.http.put('/api/settings/profile').set('Authorization', `Bearer ${token}`).send({ name: 'x', email: uniqueEmail('r') });
+      expect((await change(rotated.token)).status).toBe(403);
+      const again = (await app.http.post('/api/auth/login').send({ email: s.user.email, password: s.password })).body.data;
+      expect((await change(again.token)).status).toBe(200);
+    });
+
+    it('a token without a sign-in time (issued before it was recorded) never counts as recent', async () => {
+      const app = ctx();
+      const s = await registerUser(app);
+      const legacy = jwt.sign({ token_type: 'access', user_id: s.user.id, jti: newId('tm').slice(3) }, TEST_ENV.JWT_SECRET!, { expiresIn: 600 });
+      const res = await app.http.put('/api/settings/profile').set('Authorization', `Bearer ${legacy}`).send({ name: 'x', email: uniqueEmail('l') });
+      expect([res.status, res.body.error]).toEqual([403, 'Sign in again to change your email address']);
+    });
+  },
+  { REAUTH_WINDOW: `${REAUTH_WINDOW_MS}ms` },
+);

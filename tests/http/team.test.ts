@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
@@ -203,5 +203,68 @@ describeEachStorage('team and invitations', (ctx) => {
     expect((await app.http.get(`/api/workspaces/${t.ws.id}`).set(t.observer.auth)).status).toBe(403);
     // the removed researcher can be invited again
     expect((await invite(app, t.owner, t.ws.id, { email: t.researcher.user.email })).status).toBe(201);
+  });
+
+  describe('invitations die with their sender\'s authority', () => {
+    const REVOKED = 'Invitation revoked: its sender can no longer invite members to this workspace';
+    const accept = (app: TestApp, s: Session, id: string) => app.http.post(`/api/invitations/${id}/accept`).set(s.auth);
+
+    /** A team plus two outsiders, each invited by the team's admin. */
+    async function invitedByAdmin(app: TestApp) {
+      const t = await team(app);
+      const [first, second] = await Promise.all([registerUser(app), registerUser(app)]);
+      const ids: string[] = [];
+      for (const who of [first, second]) ids.push((await invite(app, t.admin, t.ws.id, { email: who.user.email })).body.data.id);
+      return { t, invitees: [first, second] as const, ids };
+    }
+
+    async function expectRevoked(app: TestApp, invitee: Session, id: string, wsId: string) {
+      expect((await app.http.get('/api/invitations').set(invitee.auth)).body.data.total).toBe(0);
+      const res = await accept(app, invitee, id);
+      expect([res.status, res.body]).toEqual([410, { ok: false, data: null, error: REVOKED }]);
+      expect(await app.deps.prisma.teamMember.count({ where: { workspaceId: wsId, userId: invitee.user.id } })).toBe(0);
+      expect((await app.deps.prisma.workspaceInvitation.findUniqueOrThrow({ where: { id } })).status).toBe('revoked');
+    }
+
+    it('a sender demoted below admin: their pending invitations are revoked', async () => {
+      const app = ctx();
+      const { t, invitees, ids } = await invitedByAdmin(app);
+      const ownInvite = await invite(app, t.owner, t.ws.id, { email: (await registerUser(app)).user.email });
+      expect((await app.http.put(`/api/workspaces/${t.ws.id}/team/${t.admin.user.id}/role`).set(t.owner.auth).send({ role: 'researcher' })).status).toBe(200);
+      for (const [i, id] of ids.entries()) await expectRevoked(app, invitees[i]!, id, t.ws.id);
+      // the owner's invitation stands; a revoked one can be sent again by someone who may
+      expect((await app.deps.prisma.workspaceInvitation.findUniqueOrThrow({ where: { id: ownInvite.body.data.id } })).status).toBe('pending');
+      const resent = await invite(app, t.owner, t.ws.id, { email: invitees[0].user.email });
+      expect(resent.body.data).toMatchObject({ id: ids[0], status: 'pending' });
+      expect((await accept(app, invitees[0], ids[0]!)).status).toBe(200);
+    });
+
+    it('a sender removed, or leaving: their pending invitations are revoked', async () => {
+      const app = ctx();
+      const removed = await invitedByAdmin(app);
+      expect((await app.http.delete(`/api/workspaces/${removed.t.ws.id}/team/${removed.t.admin.user.id}`).set(removed.t.owner.auth)).status).toBe(200);
+      await expectRevoked(app, removed.invitees[0], removed.ids[0]!, removed.t.ws.id);
+      const left = await invitedByAdmin(app);
+      expect((await app.http.delete(`/api/workspaces/${left.t.ws.id}/team/${left.t.admin.user.id}`).set(left.t.admin.auth)).status).toBe(200);
+      await expectRevoked(app, left.invitees[1], left.ids[1]!, left.t.ws.id);
+    });
+
+    it('accepting re-checks the sender: an invitation whose sender may no longer invite is refused and revoked', async () => {
+      const app = ctx();
+      const t = await team(app);
+      // Sent by an admin who was then demoted by another path (here: straight in the database).
+      const sent = await invite(app, t.admin, t.ws.id, { email: t.outsider.user.email });
+      await app.deps.prisma.teamMember.updateMany({ where: { workspaceId: t.ws.id, userId: t.admin.user.id }, data: { role: 'observer' } });
+      const res = await accept(app, t.outsider, sent.body.data.id);
+      expect([res.status, res.body.error]).toEqual([410, REVOKED]);
+      await expectRevoked(app, t.outsider, sent.body.data.id, t.ws.id);
+      // a researcher's invitation (never allowed) does not let anyone in either
+      const invitee = await registerUser(app);
+      const forged = await app.deps.prisma.workspaceInvitation.create({
+        data: { id: newId('inv'), workspaceId: t.ws.id, inviterId: t.researcher.user.id, inviteeId: invitee.user.id, role: 'admin' },
+      });
+      expect((await accept(app, invitee, forged.id)).status).toBe(410);
+      await expectRevoked(app, invitee, forged.id, t.ws.id);
+    });
   });
 });

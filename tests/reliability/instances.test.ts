@@ -1,7 +1,7 @@
 /**
  * Two server processes on one PostgreSQL database and one Redis (the local ones, with a key
  * prefix of this run's own): what one instance decides, the other honours.
- *   - the auth rate limits count attempts on both together (per client IP and per email);
+ *   - the auth rate limits count failed attempts on both together (per client IP, per account and IP);
  *   - a refresh token rotated on A and replayed on B revokes the whole family;
  *   - an access token revoked by logout on A is refused by B;
  *   - a memory written on A is found by B's semantic search once embedded (tiny model);
@@ -68,15 +68,18 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     expect(rows.every((r) => r.n === 1)).toBe(true);
   });
 
-  it('limits login attempts per email across both instances', async () => {
-    const email = `limited-${randomBytes(4).toString('hex')}@example.test`;
+  it('limits failed logins per account and client address across both instances, and never locks the owner out', async () => {
+    const owner = await registerOn(a, 'limited');
+    const ip = '198.51.100.7';
     const results: HttpResult[] = [];
-    for (let i = 0; i < PER_EMAIL + 3; i++) results.push(await login(i % 2 ? b : a, email, `198.51.100.${(i % 200) + 1}`));
+    for (let i = 0; i < PER_EMAIL + 3; i++) results.push(await login(i % 2 ? b : a, owner.user.email, ip));
     const statuses = results.map((r) => r.status);
-    console.log(`[instances] per-email limit ${PER_EMAIL}: statuses A/B alternating ${statuses.join(',')}`);
+    console.log(`[instances] per-account-and-address limit ${PER_EMAIL}: statuses A/B alternating ${statuses.join(',')}`);
     expect(statuses.slice(0, PER_EMAIL)).toEqual(Array(PER_EMAIL).fill(401));
     expect(statuses.slice(PER_EMAIL)).toEqual(Array(3).fill(429));
     expect(results.at(-1)!.body).toEqual({ ok: false, data: null, error: 'Too many attempts. Please try again later.' });
+    // From another address, the owner's right password still works on either instance.
+    for (const server of [a, b]) expect((await login(server, owner.user.email, '198.51.100.8', owner.password)).status).toBe(200);
   });
 
   it('limits login attempts per client address across both instances', async () => {

@@ -36,8 +36,8 @@ describe('configuration', () => {
   });
 
   it('rejects invalid values with a readable message', () => {
-    expect(() => loadConfig({ PORT: 'eighty', DATA_DIR: '/tmp/x' })).toThrow(/PORT/);
-    expect(() => loadConfig({ DATABASE_URL: 'mysql://x', DATA_DIR: '/tmp/x' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ PORT: 'eighty', DATA_DIR: tempDir('chimera-cfg-') })).toThrow(/PORT/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x', DATA_DIR: tempDir('chimera-cfg-') })).toThrow(/DATABASE_URL/);
     expect(() => loadConfig({ JWT_SECRET: 'short', ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') })).toThrow(/JWT_SECRET/);
     expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: 'too-short' })).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
   });
@@ -55,5 +55,34 @@ describe('configuration', () => {
     expect(parseDuration('24h')).toBe(86_400_000);
     expect(parseDuration('7d')).toBe(604_800_000);
     expect(parseDuration('30')).toBe(30_000);
+  });
+
+  it('refuses a bcrypt cost below 10 with a clear message, except for the test suite', () => {
+    const secrets = { JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') };
+    for (const env of ['development', 'production'] as const) {
+      expect(() => loadConfig({ ...secrets, NODE_ENV: env, BCRYPT_COST: '9' })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...secrets, NODE_ENV: env, BCRYPT_COST: '4' })).toThrow(/BCRYPT_COST: must be at least 10 \(got 4\)/);
+      expect(loadConfig({ ...secrets, NODE_ENV: env, BCRYPT_COST: '10' }).bcryptCost).toBe(10);
+    }
+    expect(loadConfig({ ...secrets, NODE_ENV: 'test', BCRYPT_COST: '4' }).bcryptCost).toBe(4);
+    expect(loadConfig({ ...secrets, DATA_DIR: tempDir('chimera-cfg-') }).bcryptCost).toBe(12);
+  });
+
+  it('session settings: a 15-minute re-authentication window and a 10 s cap on login delays by default', () => {
+    const config = loadConfig({ DATA_DIR: tempDir('chimera-cfg-') });
+    expect(config.reauthWindowMs).toBe(15 * 60_000);
+    expect(config.authRateLimit).toMatchObject({ perEmail: 10, maxDelayMs: 10_000 });
+    expect(loadConfig({ DATA_DIR: tempDir('chimera-cfg-'), REAUTH_WINDOW: '5m', AUTH_RATE_LIMIT_MAX_DELAY: '0' }).reauthWindowMs).toBe(300_000);
+  });
+
+  it('the host names /mcp answers to: HOST, the loopback names and PUBLIC_HOSTS, without ports', () => {
+    const dir = tempDir('chimera-cfg-');
+    expect(loadConfig({ DATA_DIR: dir }).publicHosts.sort()).toEqual(['127.0.0.1', '[::1]', 'localhost']);
+    expect(loadConfig({ DATA_DIR: dir, HOST: '0.0.0.0', PUBLIC_HOSTS: 'API.example.com:8443, https://chimera.example/, 10.0.0.5' }).publicHosts.sort()).toEqual(
+      ['10.0.0.5', '127.0.0.1', '[::1]', 'api.example.com', 'chimera.example', 'localhost'],
+    );
+    expect(loadConfig({ DATA_DIR: dir, HOST: '::1' }).publicHosts).toContain('[::1]');
+    expect(loadConfig({ DATA_DIR: dir, HOST: '192.168.1.20' }).publicHosts).toContain('192.168.1.20');
+    expect(() => loadConfig({ DATA_DIR: dir, PUBLIC_HOSTS: 'http://' })).toThrow(/PUBLIC_HOSTS/);
   });
 });

@@ -1,5 +1,9 @@
 /**
- * Rate limits for login and register (D9): per client IP and per email address.
+ * Rate limits for login and register (D9). Register: per client address and per email.
+ * Password checks (login, and the current password wherever a route asks for it) count
+ * failures only, and never lock an account: per client address, per account and address
+ * (429 past the cap), and per account across addresses, where attempts past the cap are slowed
+ * down (up to a maximum delay) instead of refused, so the owner still gets in.
  * Counters live in memory by default, in Redis when REDIS_URL is set, so limits hold
  * across several server instances. When Redis fails or stops answering, each instance
  * counts on its own (the limits still hold per instance) instead of failing or hanging the
@@ -162,33 +166,101 @@ export function createRateLimitStoreFactory(redisUrl: string | null, keyPrefix =
 
 const MESSAGE = 'Too many attempts. Please try again later.';
 
-export function authRateLimits(
-  factory: RateLimitStoreFactory,
-  name: string,
-  options: { windowMs: number; perIp: number; perEmail: number },
-): RequestHandler[] {
-  const common = {
-    windowMs: options.windowMs,
-    standardHeaders: 'draft-7' as const,
-    legacyHeaders: false,
-    handler: (_req: Request, res: Response) => {
-      sendEnvelope(res, 429, failure(MESSAGE));
-    },
-  };
+export interface AuthRateLimitOptions {
+  windowMs: number;
+  perIp: number;
+  perEmail: number;
+  maxDelayMs: number;
+}
+
+const common = (options: AuthRateLimitOptions) => ({
+  windowMs: options.windowMs,
+  standardHeaders: 'draft-7' as const,
+  legacyHeaders: false,
+  handler: (_req: Request, res: Response) => {
+    sendEnvelope(res, 429, failure(MESSAGE));
+  },
+});
+
+const addressOf = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
+
+/** Register: every attempt counts, per client address and per email. */
+export function authRateLimits(factory: RateLimitStoreFactory, name: string, options: AuthRateLimitOptions): RequestHandler[] {
   const byIp = rateLimit({
-    ...common,
+    ...common(options),
     limit: options.perIp,
     store: factory.create(`${name}:ip`),
-    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+    keyGenerator: addressOf,
   });
   const byEmail = rateLimit({
-    ...common,
+    ...common(options),
     limit: options.perEmail,
     store: factory.create(`${name}:email`),
     keyGenerator: (req) => {
       const email = (req.body as { email?: unknown } | undefined)?.email;
-      return typeof email === 'string' ? email.trim().toLowerCase() : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+      return typeof email === 'string' ? email.trim().toLowerCase() : `ip:${addressOf(req)}`;
     },
   });
   return [byIp, byEmail];
+}
+
+/** The first delay once an account's failures from all addresses reach the cap; it doubles with each further failure. */
+export const FIRST_DELAY_MS = 250;
+
+/** How long an attempt on an account waits, given the failures already counted against it. */
+export function delayAfter(failures: number, options: Pick<AuthRateLimitOptions, 'perEmail' | 'maxDelayMs'>): number {
+  if (failures < options.perEmail) return 0;
+  return Math.min(options.maxDelayMs, FIRST_DELAY_MS * 2 ** Math.min(failures - options.perEmail, 20));
+}
+
+/** The account a password check is about: the caller's (current password) or the login email. */
+function accountOf(req: Request, res: Response): string {
+  const user = res.locals.user as { email: string } | undefined;
+  if (user) return user.email;
+  const email = (req.body as { email?: unknown } | undefined)?.email;
+  return typeof email === 'string' ? email.trim().toLowerCase() : '';
+}
+
+/** Only requests that present a password are guesses (a body without one fails validation, cheaply). */
+const presentsNoPassword = (req: Request) => {
+  const body = req.body as { password?: unknown; currentPassword?: unknown } | undefined;
+  return typeof body?.password !== 'string' && typeof body?.currentPassword !== 'string';
+};
+
+const guessLimits = new WeakMap<RateLimitStoreFactory, RequestHandler[]>();
+
+/**
+ * Limits on password guesses, shared by every route that checks a password (one set of
+ * counters per store factory, so a failure anywhere counts everywhere). A success is not
+ * counted; a failure is counted from the moment it arrives, so parallel guesses count too.
+ */
+export function passwordGuessLimits(factory: RateLimitStoreFactory, options: AuthRateLimitOptions): RequestHandler[] {
+  const known = guessLimits.get(factory);
+  if (known) return known;
+  const failuresOnly = { ...common(options), skip: presentsNoPassword, skipSuccessfulRequests: true };
+  const byIp = rateLimit({ ...failuresOnly, limit: options.perIp, store: factory.create('login:ip'), keyGenerator: addressOf });
+  const byAccountAndAddress = rateLimit({
+    ...failuresOnly,
+    limit: options.perEmail,
+    store: factory.create('login:account-ip'),
+    keyGenerator: (req, res) => `${accountOf(req, res)} ${addressOf(req)}`,
+  });
+  // Never refuses (no limit): counts the account's failures from every address for the delay below.
+  const byAccount = rateLimit({
+    ...failuresOnly,
+    standardHeaders: false,
+    limit: Number.MAX_SAFE_INTEGER,
+    requestPropertyName: 'accountFailures',
+    store: factory.create('login:account'),
+    keyGenerator: accountOf,
+  });
+  const slowDown: RequestHandler = (req, _res, next) => {
+    const counted = (req as Request & { accountFailures?: { used: number } }).accountFailures;
+    const wait = counted ? delayAfter(counted.used - 1, options) : 0;
+    if (wait === 0) return next();
+    setTimeout(next, wait);
+  };
+  const limits = [byIp, byAccountAndAddress, byAccount, slowDown];
+  guessLimits.set(factory, limits);
+  return limits;
 }

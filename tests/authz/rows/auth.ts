@@ -1,5 +1,12 @@
 import { registerUser } from '../../support/factories.js';
-import { everyone, everyUser, type MatrixRow } from '../types.js';
+import { type Actor, everyone, everyUser, type MatrixFixture, type MatrixRow, type PreparedRequest } from '../types.js';
+
+/** A throwaway account per actor (anonymous: none), so ending its sessions leaves the fixture's tokens alive. */
+async function throwaway(f: MatrixFixture, actor: Actor, path: string, body?: (password: string) => unknown): Promise<PreparedRequest> {
+  if (actor === 'anonymous') return { path, body: body?.('not the password') };
+  const s = await registerUser(f.app);
+  return { path, headers: s.auth, body: body?.(s.password) };
+}
 
 export const rows: MatrixRow[] = [
   { operationId: 'A1', prepare: () => ({ path: '/auth/register', body: {} }), expect: everyone(400) },
@@ -12,6 +19,12 @@ export const rows: MatrixRow[] = [
       const s = await registerUser(f.app);
       return { path: '/auth/logout', headers: s.auth };
     },
+    expect: everyUser(200),
+  },
+  { operationId: 'logoutAll', prepare: (f, actor) => throwaway(f, actor, '/auth/logout-all'), expect: everyUser(200) },
+  {
+    operationId: 'changePassword',
+    prepare: (f, actor) => throwaway(f, actor, '/auth/password', (password) => ({ currentPassword: password, newPassword: 'a new password' })),
     expect: everyUser(200),
   },
   { operationId: 'A4', prepare: () => ({ path: '/auth/refresh', body: {} }), expect: everyone(400) },
