@@ -98,14 +98,14 @@ describeEachStorage('file import', (ctx) => {
   it('refuses a zip-bomb docx before the document parser inflates it', async () => {
     const app = ctx();
     const { s, path } = await owner(app);
-    // ~110 MB of XML (over the 100 MB inflation ceiling) that deflates to ~100 KB.
+    // ~110 MB of XML (over the 64 MB inflation ceiling, IMPORT_MAX_INFLATED_BYTES) that deflates to ~100 KB.
     const padding = Buffer.alloc(110 * 1024 * 1024, 0x20);
     const xml = Buffer.concat([Buffer.from(documentXml(['x']).replace('<w:body>', '<w:body><!--')), padding, Buffer.from('--></w:body></w:document>')]);
     const bomb = buildDocx([], xml);
     expect(bomb.length).toBeLessThan(1024 * 1024);
     const res = await app.http.post(path).set(s.auth).attach('file', bomb, 'bomb.docx');
-    expect(res.status).toBe(400);
-    expect(res.body.error).toBe('The .docx document expands beyond the allowed size');
+    expect(res.status).toBe(413);
+    expect(res.body.error).toBe('The document expands beyond the allowed size (limit 64 MB uncompressed)');
   });
 
   it('answers 413 with a string for an 11 MB file, and 400 strings for multipart mistakes', async () => {

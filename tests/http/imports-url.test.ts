@@ -61,6 +61,14 @@ afterAll(() => pages.close());
 describeEachStorage(
   'URL import (allowlisted local pages)',
   (ctx) => {
+    // The 1 s deadline also covers starting a parser process and loading its libraries, which a
+    // busy test machine may not manage in time: start one before the tests (it stays for 30 s idle).
+    beforeAll(async () => {
+      const page = { kind: 'page', charset: null, summarize: false, maxChars: 100, pdfTitle: null } as const;
+      await ctx().deps.documentParser.parse({ ...page, contentType: 'text/html', body: Buffer.from(ARTICLE) });
+      await ctx().deps.documentParser.parse({ ...page, contentType: 'application/pdf', body: buildPdf([['warm-up']]) });
+    });
+
     const importUrl = async (url: string, extra: Record<string, unknown> = {}) => {
       const app = ctx();
       const s = await registerUser(app);
