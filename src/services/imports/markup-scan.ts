@@ -60,47 +60,63 @@ const QUESTION = 63;
 const EQ = 61;
 const DQ = 34;
 const SQ = 39;
+const DASH = 45;
 
 const isWhitespace = (c: number) => c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 /**
- * Throws DocumentRejected (422) when `text` holds more elements or deeper nesting than allowed.
- * `tally` carries the element count across the parts of one document.
+ * Throws DocumentRejected (422) when the markup `s` holds more elements or deeper nesting than
+ * allowed. `tally` carries the element count across the parts of one document.
  */
-export function scanMarkup(text: string, mode: 'html' | 'xml', limits: MarkupLimits, tally: ElementTally = { elements: 0 }): void {
+export function scanMarkup(s: string, mode: 'html' | 'xml', limits: MarkupLimits, tally: ElementTally = { elements: 0 }): void {
   const html = mode === 'html';
-  // HTML names are case-insensitive: scan a lower-cased copy (same length, same offsets).
-  const s = html ? text.toLowerCase() : text;
   const length = s.length;
+  // HTML names are case-insensitive.
+  const nameAt = (from: number, to: number) => (html ? s.slice(from, to).toLowerCase() : s.slice(from, to));
   const stack: string[] = [];
+  /** How many of each name are open: an end tag that matches none costs no search of the stack. */
+  const openCount = new Map<string, number>();
+  const push = (name: string) => {
+    stack.push(name);
+    openCount.set(name, (openCount.get(name) ?? 0) + 1);
+  };
+  const popTo = (depth: number) => {
+    while (stack.length > depth) {
+      const name = stack.pop()!;
+      openCount.set(name, openCount.get(name)! - 1);
+    }
+  };
   /** htmlparser2's foreign-content flags: self-closing syntax counts only inside svg/math. */
   const foreign: boolean[] = [!html];
 
-  const open = (name: string) => {
+  /** Counts one more element at the level below the open ones. */
+  const count = () => {
     if (++tally.elements > limits.maxElements) throw tooManyElements(limits.maxElements);
-    if (!html) {
-      stack.push(name);
-    } else {
+    if (stack.length + 1 > limits.maxDepth) throw nestedTooDeep(limits.maxDepth);
+  };
+
+  const open = (name: string) => {
+    if (html) {
       const closes = OPEN_IMPLIES_CLOSE.get(name);
-      if (closes) while (stack.length && closes.has(stack[stack.length - 1]!)) stack.pop();
-      if (VOID.has(name)) return;
-      stack.push(name);
-      if (FOREIGN.has(name)) foreign.push(true);
-      else if (HTML_INTEGRATION.has(name)) foreign.push(false);
+      while (closes && stack.length && closes.has(stack[stack.length - 1]!)) popTo(stack.length - 1);
     }
-    if (stack.length > limits.maxDepth) throw nestedTooDeep(limits.maxDepth);
+    count();
+    if (html && VOID.has(name)) return;
+    push(name);
+    if (html && FOREIGN.has(name)) foreign.push(true);
+    else if (html && HTML_INTEGRATION.has(name)) foreign.push(false);
   };
 
   const close = (name: string) => {
     if (html && (FOREIGN.has(name) || HTML_INTEGRATION.has(name)) && foreign.length > 1) foreign.pop();
     if (html && VOID.has(name)) {
-      if (name === 'br' && ++tally.elements > limits.maxElements) throw tooManyElements(limits.maxElements);
+      if (name === 'br') count(); // `</br>` is read as `<br>`
       return;
     }
-    const at = stack.lastIndexOf(name);
-    if (at >= 0) stack.length = at;
-    else if (html && name === 'p' && ++tally.elements > limits.maxElements) throw tooManyElements(limits.maxElements);
+    const at = openCount.get(name) ? stack.lastIndexOf(name) : -1;
+    if (at >= 0) popTo(at);
+    else if (html && name === 'p') count(); // a stray `</p>` is read as `<p></p>`
   };
 
   let i = 0;
@@ -109,10 +125,13 @@ export function scanMarkup(text: string, mode: 'html' | 'xml', limits: MarkupLim
     if (lt < 0 || lt + 1 >= length) break;
     const c = s.charCodeAt(lt + 1);
     if (c === BANG) {
-      // Comment, CDATA (comment-like in both modes), doctype or bogus comment.
-      if (s.startsWith('!--', lt + 1)) i = skipPast(s, '-->', lt + 4);
-      else if (s.startsWith('![CDATA[', lt + 1) || (html && s.startsWith('![cdata[', lt + 1))) i = skipPast(s, ']]>', lt + 9);
-      else i = skipDeclaration(s, lt + 2);
+      // As htmlparser2's tokenizer: a comment (whose opening dashes may close it: `<!-->`),
+      // CDATA (comment-like in both modes), or a declaration that ends at a later '>' (the
+      // character after `<!`, or after `<!-`, is consumed before the search starts).
+      if (s.startsWith('!--', lt + 1)) i = skipPast(s, '-->', lt + 2);
+      else if (s.startsWith('![CDATA[', lt + 1)) i = skipPast(s, ']]>', lt + 9);
+      else if (s.charCodeAt(lt + 2) === DASH) i = skipPast(s, '>', lt + 4);
+      else i = skipPast(s, '>', lt + 3);
       continue;
     }
     if (c === QUESTION) {
@@ -121,7 +140,7 @@ export function scanMarkup(text: string, mode: 'html' | 'xml', limits: MarkupLim
     }
     if (c === SLASH) {
       const nameEnd = tagNameEnd(s, lt + 2);
-      const name = s.slice(lt + 2, nameEnd);
+      const name = nameAt(lt + 2, nameEnd);
       i = skipPast(s, '>', nameEnd);
       if (name && (isAlpha(name.charCodeAt(0)) || !html)) close(name);
       continue;
@@ -131,19 +150,27 @@ export function scanMarkup(text: string, mode: 'html' | 'xml', limits: MarkupLim
       continue;
     }
     const nameEnd = tagNameEnd(s, lt + 1);
-    const name = s.slice(lt + 1, nameEnd);
+    const name = nameAt(lt + 1, nameEnd);
     open(name);
     const { end, selfClosing } = readAttributes(s, nameEnd);
-    if (selfClosing && (foreign[foreign.length - 1] ?? false) && stack[stack.length - 1] === name) stack.pop();
+    if (selfClosing && (foreign[foreign.length - 1] ?? false) && stack[stack.length - 1] === name) popTo(stack.length - 1);
     if (html && !selfClosing && RAW_TEXT.has(name)) {
       // Raw text up to the matching end tag: its content holds no elements.
-      const closeAt = s.indexOf(`</${name}`, end);
+      const closeAt = endTagAt(s, name, end);
       if (closeAt < 0) break;
       i = closeAt;
       continue;
     }
     i = end;
   }
+}
+
+/** Where `</name` (any case) next starts, or -1. */
+function endTagAt(s: string, name: string, from: number): number {
+  for (let at = s.indexOf('</', from); at >= 0; at = s.indexOf('</', at + 2)) {
+    if (s.slice(at + 2, at + 2 + name.length).toLowerCase() === name) return at;
+  }
+  return -1;
 }
 
 function tagNameEnd(s: string, from: number): number {
@@ -160,14 +187,6 @@ function tagNameEnd(s: string, from: number): number {
 function skipPast(s: string, marker: string, from: number): number {
   const at = s.indexOf(marker, from);
   return at < 0 ? s.length : at + marker.length;
-}
-
-/** A `<!…>` declaration; an XML doctype's internal subset `[…]` may hold `>`. */
-function skipDeclaration(s: string, from: number): number {
-  const gt = s.indexOf('>', from);
-  const bracket = s.indexOf('[', from);
-  if (bracket >= 0 && (gt < 0 || bracket < gt)) return skipPast(s, '>', skipPast(s, ']', bracket));
-  return gt < 0 ? s.length : gt + 1;
 }
 
 // States of the start-tag reader below.
