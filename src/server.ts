@@ -90,7 +90,10 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
     server.closeIdleConnections();
     const grace = setTimeout(() => {
       deps.logger.warn('grace period over; closing remaining connections');
-      server.closeAllConnections();
+      // Parses still running are given up rather than waited for; their requests get a 503
+      // written before the connections close.
+      void deps.documentParser.close();
+      setImmediate(() => server.closeAllConnections());
       // Whatever still runs (a long background job, a pool that does not close) is abandoned:
       // the database rolls back its open transactions, the embedding backlog is durable.
       setTimeout(() => {
@@ -100,6 +103,7 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
     }, deps.config.shutdownGraceMs);
     grace.unref();
     await closed;
+    await deps.documentParser.close();
     await deps.embeddings.stop();
     await Promise.allSettled([...deps.background]);
     await deps.rateLimitStore.close();
