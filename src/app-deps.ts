@@ -3,6 +3,7 @@ import type { Config } from './config/env.js';
 import type { Database, PrismaClient } from './db/client.js';
 import type { EmbeddingService } from './services/embeddings/index.js';
 import type { HealthRegistry } from './services/health.js';
+import type { DocumentParser } from './services/imports/parser-pool.js';
 import type { VectorIndex } from './services/memories/vector-index.js';
 import type { RateLimitStoreFactory } from './http/middleware/rate-limit.js';
 
@@ -20,4 +21,6 @@ export interface AppDeps {
   embeddings: EmbeddingService;
   /** Nearest-neighbour search over memory chunk vectors. */
   vectorIndex: VectorIndex;
+  /** Child processes that parse imported documents, off the request loop (closed on shutdown). */
+  documentParser: DocumentParser;
 }

@@ -8,6 +8,7 @@ import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
 import { EmbeddingService } from './services/embeddings/index.js';
 import { processEventLoop } from './services/event-loop.js';
 import { HealthRegistry } from './services/health.js';
+import { DocumentParser } from './services/imports/parser-pool.js';
 import { InMemoryVectorIndex } from './services/memories/vector-index.js';
 
 export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -44,5 +45,6 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     background,
     embeddings,
     vectorIndex: new InMemoryVectorIndex(db),
+    documentParser: new DocumentParser(config.imports, logger),
   };
 }

@@ -89,6 +89,8 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
     server.closeIdleConnections();
     const grace = setTimeout(() => {
       deps.logger.warn('grace period over; closing remaining connections');
+      // Parses still running are given up (their requests answer 503) rather than waited for.
+      void deps.documentParser.close();
       server.closeAllConnections();
       // Whatever still runs (a long background job, a pool that does not close) is abandoned:
       // the database rolls back its open transactions, the embedding backlog is durable.
@@ -99,6 +101,7 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
     }, deps.config.shutdownGraceMs);
     grace.unref();
     await closed;
+    await deps.documentParser.close();
     await deps.embeddings.stop();
     await Promise.allSettled([...deps.background]);
     await deps.rateLimitStore.close();

@@ -85,6 +85,14 @@ const schema = z.object({
   URL_IMPORT_TIMEOUT: duration.default(parseDuration('10s')),
   URL_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
   CHROMIUM_PATH: z.string().optional(),
+  // Document parsing (file and URL import) in child processes: how many, their deadline and heap, and the document limits.
+  IMPORT_WORKERS: z.coerce.number().int().min(1).max(32).default(2),
+  IMPORT_QUEUE_LIMIT: z.coerce.number().int().min(0).max(1000).default(8),
+  IMPORT_PARSE_TIMEOUT: duration.default(parseDuration('15s')),
+  IMPORT_WORKER_MEMORY_MB: z.coerce.number().int().min(32).max(65_536).default(512),
+  IMPORT_MAX_INFLATED_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  IMPORT_MAX_ELEMENTS: z.coerce.number().int().min(100).default(500_000),
+  IMPORT_MAX_DEPTH: z.coerce.number().int().min(8).max(100_000).default(256),
   RETENTION_SWEEP_INTERVAL: duration.default(parseDuration('1h')),
   EMBEDDING_MODEL_DIR: z.string().optional(),
   EMBEDDING_MODEL: z.string().min(1).default('Xenova/all-MiniLM-L6-v2'),
@@ -125,6 +133,14 @@ export interface Config {
   llm: LlmConfig;
   /** URL import (D15): hosts exempt from the SSRF address check, limits, optional Chromium. */
   urlImport: { allowHosts: string[]; timeoutMs: number; maxBytes: number; chromiumPath: string | null };
+  /** Document parsing in child processes (file and URL import): pool size, deadline, heap, document limits. */
+  imports: {
+    workers: number;
+    queueLimit: number;
+    parseTimeoutMs: number;
+    workerMemoryMb: number;
+    limits: { maxInflatedBytes: number; maxElements: number; maxDepth: number };
+  };
   /** How often the scheduled retention cleanup (D18) runs. */
   retentionSweepIntervalMs: number;
   embeddings: {
@@ -258,6 +274,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: e.URL_IMPORT_TIMEOUT,
       maxBytes: e.URL_IMPORT_MAX_BYTES,
       chromiumPath: e.CHROMIUM_PATH ?? null,
+    },
+    imports: {
+      workers: e.IMPORT_WORKERS,
+      queueLimit: e.IMPORT_QUEUE_LIMIT,
+      parseTimeoutMs: Math.max(1, e.IMPORT_PARSE_TIMEOUT),
+      workerMemoryMb: e.IMPORT_WORKER_MEMORY_MB,
+      limits: { maxInflatedBytes: e.IMPORT_MAX_INFLATED_BYTES, maxElements: e.IMPORT_MAX_ELEMENTS, maxDepth: e.IMPORT_MAX_DEPTH },
     },
     retentionSweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
     embeddings: Object.freeze({

@@ -27,7 +27,14 @@ export function importRoutes(deps: AppDeps): RouteSpec[] {
       method: 'post', path: '/workspaces/:workspaceId/memories/import-url', operationId: 'M8', tag: 'memories', access: 'user', status: 201,
       summary: 'Import a web page or PDF by URL as a memory (SSRF-safe fetch, readable-article extraction)',
       body: urlImportBody, bodyErrors: 'string',
-      responses: { 400: 'URL is required, refused or unreachable URL, unsupported content', 403: 'Access denied', 404: 'Workspace not found' },
+      responses: {
+        400: 'URL is required, refused or unreachable URL, unsupported content, or the import took longer than URL_IMPORT_TIMEOUT',
+        403: 'Access denied',
+        404: 'Workspace not found',
+        413: 'The document expands beyond the allowed size (IMPORT_MAX_INFLATED_BYTES; the message names the limit)',
+        422: 'The document is too complex to import: too many elements, nested too deep, or its parse outgrew its deadline or memory (the message names the limit)',
+        503: 'Every document parser is busy (Retry-After), or the server is shutting down',
+      },
       handler: async ({ deps, user, params, body }) => {
         authorize(await workspaceAccess(deps.prisma, user.id, params.workspaceId!), 'memory:import');
         const result = await importUrl(deps, params.workspaceId!, user.id, body);
@@ -40,7 +47,14 @@ export function importRoutes(deps: AppDeps): RouteSpec[] {
       requestMediaType: 'multipart/form-data',
       before: [authorizeImport(deps), singleFileUpload('file', MAX_UPLOAD_BYTES)],
       body: fileImportFields, bodyErrors: 'string',
-      responses: { 400: 'No file uploaded, unsupported or unreadable file', 403: 'Access denied', 404: 'Workspace not found', 413: 'File too large' },
+      responses: {
+        400: 'No file uploaded, unsupported or unreadable file',
+        403: 'Access denied',
+        404: 'Workspace not found',
+        413: 'File too large, or the document expands beyond the allowed size (IMPORT_MAX_INFLATED_BYTES; the message names the limit)',
+        422: 'The document is too complex to import: too many elements, nested too deep, or its parse outgrew IMPORT_PARSE_TIMEOUT or its memory (the message names the limit)',
+        503: 'Every document parser is busy (Retry-After), or the server is shutting down',
+      },
       handler: async ({ deps, user, params, body, req }) => {
         if (!req.file) throw badRequest('No file uploaded');
         const result = await importFile(deps, params.workspaceId!, user.id, { originalName: req.file.originalname, bytes: req.file.buffer, summarize: body.summarize });

@@ -1,9 +1,11 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
+import { PARSERS_BUSY } from '../../src/services/imports/parser-pool.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { buildDocx, buildPdf, documentXml } from '../support/documents.js';
 import { registerUser } from '../support/factories.js';
+import { pdfWithStream, textOperators } from '../support/pdf-streams.js';
 
 const PARAS = ['Alpha paragraph about tidal energy and its seasonal variation.', 'Beta paragraph on storage with pumped hydro.', 'Gamma paragraph: grid balancing at night.'];
 
@@ -98,14 +100,14 @@ describeEachStorage('file import', (ctx) => {
   it('refuses a zip-bomb docx before the document parser inflates it', async () => {
     const app = ctx();
     const { s, path } = await owner(app);
-    // ~110 MB of XML (over the 100 MB inflation ceiling) that deflates to ~100 KB.
+    // ~110 MB of XML (over the 64 MB inflation ceiling, IMPORT_MAX_INFLATED_BYTES) that deflates to ~100 KB.
     const padding = Buffer.alloc(110 * 1024 * 1024, 0x20);
     const xml = Buffer.concat([Buffer.from(documentXml(['x']).replace('<w:body>', '<w:body><!--')), padding, Buffer.from('--></w:body></w:document>')]);
     const bomb = buildDocx([], xml);
     expect(bomb.length).toBeLessThan(1024 * 1024);
     const res = await app.http.post(path).set(s.auth).attach('file', bomb, 'bomb.docx');
-    expect(res.status).toBe(400);
-    expect(res.body.error).toBe('The .docx document expands beyond the allowed size');
+    expect(res.status).toBe(413);
+    expect(res.body.error).toBe('The document expands beyond the allowed size (limit 64 MB uncompressed)');
   });
 
   it('answers 413 with a string for an 11 MB file, and 400 strings for multipart mistakes', async () => {
@@ -194,3 +196,80 @@ describeEachStorage('file import', (ctx) => {
     expect(res.body.data.memory.content).toMatch(/\[Content truncated from \d+ to \d+ characters\]$/);
   });
 });
+
+/** A DOCX mammoth needs seconds to read (300,000 elements, within the default element limit). */
+const slowDocx = () => buildDocx(Array.from({ length: 100_000 }, (_, i) => `p${i}`));
+
+async function until(condition: () => boolean) {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 30_000) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describeEachStorage(
+  'file import: the parser pool (one parser, no queue, 300 ms deadline)',
+  (ctx) => {
+    it('a parse past IMPORT_PARSE_TIMEOUT is killed with a 422 naming the limit; the next import works', async () => {
+      const app = ctx();
+      const { s, ws, path } = await owner(app);
+      const slow = await app.http.post(path).set(s.auth).attach('file', slowDocx(), 'slow.docx');
+      expect(slow.status).toBe(422);
+      expect(slow.body).toEqual({ ok: false, data: null, error: 'The document is too complex to import (parsing took longer than 0.3 s)' });
+      const next = await app.http.post(path).set(s.auth).attach('file', Buffer.from('Notes that import as usual after a killed parse.'), 'next.txt');
+      expect(next.status).toBe(201);
+      expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(1);
+    });
+
+    it('a full pool answers 503 with Retry-After instead of queueing', async () => {
+      const app = ctx();
+      const { s, ws, path } = await owner(app);
+      const slow = app.http.post(path).set(s.auth).attach('file', slowDocx(), 'slow.docx').then((r) => r);
+      await until(() => app.deps.documentParser.stats().busy === 1);
+      const refused = await app.http.post(path).set(s.auth).attach('file', Buffer.from('A document that finds every parser busy.'), 'busy.txt');
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.body).toEqual({ ok: false, data: null, error: PARSERS_BUSY });
+      expect((await slow).status).toBe(422);
+      expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
+    });
+  },
+  { IMPORT_WORKERS: '1', IMPORT_QUEUE_LIMIT: '0', IMPORT_PARSE_TIMEOUT: '300ms' },
+);
+
+describeEachStorage(
+  'file import: document limits (1,000 elements, depth 32, 1 MB inflated, 64 MB parser heap)',
+  (ctx) => {
+    it('each limit answers its 4xx naming the limit, stores nothing, and ordinary documents still import', async () => {
+      const app = ctx();
+      const { s, ws, path } = await owner(app);
+      const MB = 1024 * 1024;
+      const send = (bytes: Buffer, name: string) => app.http.post(path).set(s.auth).attach('file', bytes, name);
+      const cases: [Buffer, string, number, string][] = [
+        [Buffer.from(`<html><body>${'<b>'.repeat(300_000)}x</body></html>`), 'nested.html', 422, 'The document is too complex to import (nested more than 32 levels deep)'],
+        [Buffer.from(`<html><body>${'<p>para</p>'.repeat(1500)}</body></html>`), 'many.html', 422, 'The document is too complex to import (more than 1000 elements)'],
+        [buildDocx(Array.from({ length: 400 }, (_, i) => `Paragraph ${i}`)), 'many.docx', 422, 'The document is too complex to import (more than 1000 elements)'],
+        [buildDocx([], documentXml(['x']).replace('<w:body>', `<w:body><!--${' '.repeat(2 * MB)}-->`)), 'padded.docx', 413, 'The document expands beyond the allowed size (limit 1 MB uncompressed)'],
+        [pdfWithStream(Buffer.alloc(2 * MB, 0x20)), 'bomb.pdf', 413, 'The document expands beyond the allowed size (limit 1 MB uncompressed)'],
+        // Three million empty objects outgrow a 64 MB heap: the parser process dies, the server answers.
+        [Buffer.from(`[${'{},'.repeat(3_000_000)}{}]`), 'objects.json', 422, 'The document is too complex to import (parsing needed more than 64 MB of memory)'],
+        // 100,000 nested RTF groups are read in one pass (no text in them).
+        [Buffer.from(`{\\rtf1 ${'{\\info '.repeat(100_000)}`), 'info.rtf', 400, 'Could not extract meaningful content from the file'],
+      ];
+      for (const [bytes, name, status, error] of cases) {
+        const res = await send(bytes, name);
+        expect(res.status, name).toBe(status);
+        expect(res.body, name).toEqual({ ok: false, data: null, error });
+      }
+      expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
+      for (const [bytes, name] of [
+        [buildDocx(PARAS), 'ok.docx'],
+        [pdfWithStream(textOperators(40)), 'ok.pdf'],
+        [Buffer.from(`<html><body>${PARAS.map((p) => `<p>${p}</p>`).join('')}</body></html>`), 'ok.html'],
+      ] as const) {
+        expect((await send(bytes, name)).status, name).toBe(201);
+      }
+    });
+  },
+  { IMPORT_MAX_ELEMENTS: '1000', IMPORT_MAX_DEPTH: '32', IMPORT_MAX_INFLATED_BYTES: String(1024 * 1024), IMPORT_WORKER_MEMORY_MB: '64' },
+);

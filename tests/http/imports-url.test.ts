@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachStorage } from '../support/app.js';
 import { buildPdf } from '../support/documents.js';
+import { pdfWithStream } from '../support/pdf-streams.js';
 import { registerUser } from '../support/factories.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 
@@ -61,6 +62,14 @@ afterAll(() => pages.close());
 describeEachStorage(
   'URL import (allowlisted local pages)',
   (ctx) => {
+    // The 1 s deadline also covers starting a parser process and loading its libraries, which a
+    // busy test machine may not manage in time: start one before the tests (it stays for 30 s idle).
+    beforeAll(async () => {
+      const page = { kind: 'page', charset: null, summarize: false, maxChars: 100, pdfTitle: null } as const;
+      await ctx().deps.documentParser.parse({ ...page, contentType: 'text/html', body: Buffer.from(ARTICLE) });
+      await ctx().deps.documentParser.parse({ ...page, contentType: 'application/pdf', body: buildPdf([['warm-up']]) });
+    });
+
     const importUrl = async (url: string, extra: Record<string, unknown> = {}) => {
       const app = ctx();
       const s = await registerUser(app);
@@ -178,4 +187,55 @@ describeEachStorage(
     });
   },
   { URL_IMPORT_ALLOW_HOSTS: '127.0.0.1', URL_IMPORT_TIMEOUT: '1s' },
+);
+
+describeEachStorage(
+  'URL import: document limits and one deadline for fetch and parse',
+  (ctx) => {
+    let hostile: LocalServer;
+    beforeAll(async () => {
+      hostile = await startLocalServer((req, res) => {
+        if (req.url === '/nested') return res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${'<div>'.repeat(11_000)}x</body></html>`);
+        if (req.url === '/bomb.pdf') return res.writeHead(200, { 'content-type': 'application/pdf' }).end(pdfWithStream(Buffer.alloc(2 * 1024 * 1024, 0x20)));
+        // 700,000 elements: within this suite's element limit, but seconds of DOM building.
+        if (req.url === '/huge') return res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${'<i></i>'.repeat(700_000)}</body></html>`);
+        res.writeHead(404).end();
+      });
+      // Start a parser process with its libraries before the deadlines below are measured.
+      const page = { kind: 'page', charset: null, summarize: false, maxChars: 100, pdfTitle: null } as const;
+      await ctx().deps.documentParser.parse({ ...page, contentType: 'text/html', body: Buffer.from(ARTICLE) });
+      await ctx().deps.documentParser.parse({ ...page, contentType: 'application/pdf', body: buildPdf([['warm-up']]) });
+    });
+    afterAll(() => hostile.close());
+    const importUrl = async (url: string) => {
+      const app = ctx();
+      const s = await registerUser(app);
+      const ws = await app.deps.prisma.workspace.findFirstOrThrow({ where: { ownerId: s.user.id } });
+      const res = await app.http.post(`/api/workspaces/${ws.id}/memories/import-url`).set(s.auth).send({ url });
+      expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
+      return res;
+    };
+
+    it('a page nested past the depth limit gets 422, a PDF past the inflation limit 413, each naming the limit', async () => {
+      expect((await importUrl(hostile.url('/nested'))).body).toEqual({ ok: false, data: null, error: 'The document is too complex to import (nested more than 32 levels deep)' });
+      const bomb = await importUrl(hostile.url('/bomb.pdf'));
+      expect(bomb.status).toBe(413);
+      expect(bomb.body.error).toBe('The document expands beyond the allowed size (limit 1 MB uncompressed)');
+    });
+
+    it('URL_IMPORT_TIMEOUT covers parsing: a page that parses longer is cut off and its parser killed', async () => {
+      const res = await importUrl(hostile.url('/huge'));
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ ok: false, data: null, error: 'Request timed out' });
+      expect(ctx().deps.documentParser.stats()).toMatchObject({ busy: 0 });
+    });
+  },
+  {
+    URL_IMPORT_ALLOW_HOSTS: '127.0.0.1',
+    URL_IMPORT_TIMEOUT: '1s',
+    IMPORT_PARSE_TIMEOUT: '60s',
+    IMPORT_MAX_DEPTH: '32',
+    IMPORT_MAX_ELEMENTS: '2000000',
+    IMPORT_MAX_INFLATED_BYTES: String(1024 * 1024),
+  },
 );

@@ -1,13 +1,16 @@
 /**
  * Uploaded documents → text (D16). The type comes from the extension AND the bytes: a PDF
  * must start like a PDF, a DOCX must be a (safe) zip, and text formats must decode to text,
- * so a renamed binary is refused instead of being stored as garbage.
+ * so a renamed binary is refused instead of being stored as garbage. Runs in a parser child
+ * process (parser-pool.ts), and checks the document limits before each parser starts.
  */
+import { DocumentLimits, DocumentRejected } from './document-limits.js';
 import { extractHtml } from './html.js';
+import { type ElementTally, scanMarkup } from './markup-scan.js';
+import { assertPdfInflationWithin } from './pdf-guard.js';
+import { rtfText } from './rtf.js';
 import { decodeText, tidyText, utf16Endianness } from './text.js';
-import { assertSafeZip, ZipRejected } from './zip-guard.js';
-
-export class UnreadableFile extends Error {}
+import { assertSafeZip } from './zip-guard.js';
 
 export type FileType = 'text' | 'markdown' | 'pdf' | 'docx' | 'html' | 'json' | 'csv' | 'rtf';
 
@@ -32,12 +35,12 @@ export function extensionOf(filename: string): string {
   return dot > 0 ? filename.slice(dot + 1).toLowerCase() : '';
 }
 
-/** The file type from the extension, or a 400 message. */
+/** The file type from the extension; DocumentRejected (400) when it is not one we read. */
 export function typeFromExtension(filename: string): FileType {
   const ext = extensionOf(filename);
-  if (ext === 'doc') throw new UnreadableFile('Legacy .doc format is not supported. Please convert to .docx');
+  if (ext === 'doc') throw new DocumentRejected('Legacy .doc format is not supported. Please convert to .docx');
   const type = BY_EXTENSION[ext];
-  if (!type) throw new UnreadableFile(UNSUPPORTED_TYPE);
+  if (!type) throw new DocumentRejected(UNSUPPORTED_TYPE);
   return type;
 }
 
@@ -73,18 +76,18 @@ export function looksLikeText(bytes: Buffer): boolean {
 const MISMATCH = (type: FileType) => `The file content does not match its extension (.${type === 'text' ? 'txt' : type === 'markdown' ? 'md' : type})`;
 
 /** Extracts the text of an upload whose extension gave `type`; paragraphs are kept. */
-export async function extractFileText(bytes: Buffer, type: FileType, limits: { maxInflatedBytes: number }): Promise<string> {
+export async function extractFileText(bytes: Buffer, type: FileType, limits: DocumentLimits): Promise<string> {
   switch (type) {
     case 'pdf':
-      if (!isPdf(bytes)) throw new UnreadableFile(MISMATCH(type));
-      return pdfText(bytes);
+      if (!isPdf(bytes)) throw new DocumentRejected(MISMATCH(type));
+      return pdfText(bytes, limits);
     case 'docx':
-      if (!startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) throw new UnreadableFile(MISMATCH(type));
-      return docxText(bytes, limits.maxInflatedBytes);
+      if (!startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) throw new DocumentRejected(MISMATCH(type));
+      return docxText(bytes, limits);
     default: {
-      if (!looksLikeText(bytes)) throw new UnreadableFile(MISMATCH(type));
+      if (!looksLikeText(bytes)) throw new DocumentRejected(MISMATCH(type));
       const text = decodeText(bytes);
-      if (type === 'html') return (await extractHtml(text, false)).text;
+      if (type === 'html') return (await extractHtml(text, limits, false)).text;
       if (type === 'json') return prettyJson(text);
       if (type === 'csv') return csvRows(text).map((row) => row.join(' | ')).join('\n');
       if (type === 'rtf') return rtfText(text);
@@ -93,31 +96,50 @@ export async function extractFileText(bytes: Buffer, type: FileType, limits: { m
   }
 }
 
+// pdf.js and mammoth are loaded on first use: together they add over a second to a parser's start.
+export const loadPdfJs = () => import('pdf-parse');
+export const loadMammoth = () => import('mammoth');
+
 /** PDF text, pages separated by blank lines. */
-export async function pdfText(bytes: Buffer): Promise<string> {
-  // pdf.js and mammoth are loaded on first use: together they add over a second to start-up.
-  const { PDFParse } = await import('pdf-parse');
+export async function pdfText(bytes: Buffer, limits: DocumentLimits): Promise<string> {
+  assertPdfInflationWithin(bytes, limits.maxInflatedBytes);
+  const { PDFParse } = await loadPdfJs();
   const parser = new PDFParse({ data: new Uint8Array(bytes) });
   try {
     const result = await parser.getText();
     return result.pages.map((page) => tidyText(page.text)).join('\n\n');
   } catch (error) {
-    throw new UnreadableFile(`Could not read the PDF: ${String((error as Error)?.message ?? error).slice(0, 100)}`);
+    throw new DocumentRejected(`Could not read the PDF: ${String((error as Error)?.message ?? error).slice(0, 100)}`);
   } finally {
     await parser.destroy().catch(() => undefined);
   }
 }
 
-async function docxText(bytes: Buffer, maxInflatedBytes: number): Promise<string> {
+const MAX_DOCX_PARTS = 2000;
+
+async function docxText(bytes: Buffer, limits: DocumentLimits): Promise<string> {
+  // Every part that holds markup counts, whatever its name: the main document can be any part the relationships name.
+  const tally: ElementTally = { elements: 0 };
+  assertSafeZip(bytes, { maxEntries: MAX_DOCX_PARTS, maxTotalBytes: limits.maxInflatedBytes }, (_name, content) => {
+    if (looksLikeMarkup(content)) scanMarkup(content.toString('latin1'), 'xml', limits, tally);
+  });
   try {
-    assertSafeZip(bytes, { maxEntries: 2000, maxTotalBytes: maxInflatedBytes });
-    const { default: mammoth } = await import('mammoth');
+    const { default: mammoth } = await loadMammoth();
     const { value } = await mammoth.extractRawText({ buffer: bytes });
     return value;
   } catch (error) {
-    if (error instanceof ZipRejected) throw new UnreadableFile(error.message);
-    throw new UnreadableFile(`Could not read the .docx document: ${String((error as Error)?.message ?? error).slice(0, 100)}`);
+    throw new DocumentRejected(`Could not read the .docx document: ${String((error as Error)?.message ?? error).slice(0, 100)}`);
   }
+}
+
+/** Content starting with `<` (after a BOM or whitespace): XML, as opposed to media. */
+function looksLikeMarkup(content: Buffer): boolean {
+  for (let i = 0; i < Math.min(content.length, 64); i++) {
+    const b = content[i]!;
+    if (b === 0x3c) return true;
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf) return false;
+  }
+  return false;
 }
 
 function prettyJson(text: string): string {
@@ -157,19 +179,4 @@ export function csvRows(text: string): string[][] {
   row.push(field.trim());
   if (row.some(Boolean)) rows.push(row);
   return rows;
-}
-
-/** Rough RTF to text: drops destinations ({\*...}), control words and braces; \par becomes a paragraph. */
-export function rtfText(text: string): string {
-  if (!text.trimStart().startsWith('{\\rtf')) return text;
-  return text
-    .replace(/\{\\\*[^{}]*\}/g, '')
-    .replace(/\{\\(fonttbl|colortbl|stylesheet|info)[\s\S]*?\}\s*\}/g, '')
-    .replace(/\\par[d]?\b\s?/g, '\n\n')
-    .replace(/\\line\b\s?/g, '\n')
-    .replace(/\\'([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
-    .replace(/\\u(-?\d+)\??/g, (_, n: string) => String.fromCharCode((Number(n) + 65536) % 65536))
-    .replace(/\\[a-z]+-?\d* ?/gi, '')
-    .replace(/\\([\\{}])/g, '$1')
-    .replace(/[{}]/g, '');
 }

@@ -1,10 +1,14 @@
 /**
  * HTML → text with paragraphs kept. Articles are found with @mozilla/readability over a
  * linkedom DOM (no browser, no script execution); when Readability finds nothing, the body
- * without page chrome (script, style, nav, header, footer, aside) is used.
+ * without page chrome (script, style, nav, header, footer, aside) is used. The markup is
+ * checked against the element and depth limits before linkedom builds anything.
  */
+import type { MarkupLimits } from './markup-scan.js';
+import { scanMarkup } from './markup-scan.js';
+
 // linkedom and Readability are loaded with the first import, not at server start.
-const loadDom = () => Promise.all([import('linkedom'), import('@mozilla/readability')]);
+export const loadDom = () => Promise.all([import('linkedom'), import('@mozilla/readability')]);
 
 const BLOCKS = new Set([
   'address', 'article', 'aside', 'blockquote', 'dd', 'div', 'dl', 'dt', 'figcaption', 'figure', 'footer', 'form',
@@ -18,8 +22,15 @@ interface DomNode {
   nodeType: number;
   nodeName: string;
   textContent: string | null;
-  childNodes: ArrayLike<DomNode>;
+  firstChild: DomNode | null;
+  nextSibling: DomNode | null;
 }
+
+/**
+ * Readability walks its document several times over; past this many elements it gives up
+ * (its own `maxElemsToParse` check) and the plain body is used, as for any page it cannot read.
+ */
+const READABILITY_MAX_ELEMENTS = 20_000;
 
 /** Walks the DOM: text is whitespace-collapsed inside a block; blocks become paragraphs. */
 export function domToText(root: DomNode): string {
@@ -45,7 +56,8 @@ export function domToText(root: DomNode): string {
     if (tag === 'td' || tag === 'th') current += ' | ';
     const block = BLOCKS.has(tag);
     if (block) flush();
-    for (let i = 0; i < node.childNodes.length; i++) walk(node.childNodes[i]!);
+    // Sibling links, not childNodes: linkedom builds a fresh childNodes array on every access.
+    for (let child = node.firstChild; child; child = child.nextSibling) walk(child);
     if (block) flush();
   };
   walk(root);
@@ -58,7 +70,8 @@ export interface ExtractedPage {
 }
 
 /** The readable text of an HTML document, paragraphs separated by blank lines. */
-export async function extractHtml(html: string, useReadability = true): Promise<ExtractedPage> {
+export async function extractHtml(html: string, limits: MarkupLimits, useReadability = true): Promise<ExtractedPage> {
+  scanMarkup(html, 'html', limits);
   const [{ parseHTML }, { Readability }] = await loadDom();
   let { document } = parseHTML(html);
   // Text without markup (a .html file that is not HTML) gives linkedom no root element, and
@@ -67,7 +80,8 @@ export async function extractHtml(html: string, useReadability = true): Promise<
   const pageTitle = document.querySelector('title')?.textContent?.replace(/\s+/g, ' ').trim() || null;
   if (useReadability) {
     try {
-      const article = new Readability(document.cloneNode(true) as unknown as Document, { charThreshold: 200 }).parse();
+      const options = { charThreshold: 200, maxElemsToParse: READABILITY_MAX_ELEMENTS };
+      const article = new Readability(document.cloneNode(true) as unknown as Document, options).parse();
       if (article?.content) {
         const text = domToText(parseHTML(`<html><body>${article.content}</body></html>`).document as unknown as DomNode);
         if (text.length >= 50) return { title: article.title?.trim() || pageTitle, text };

@@ -1,16 +1,16 @@
 /**
  * URL import (M8, §5.12): fetch through the SSRF-safe fetcher (or headless Chromium in
- * advanced mode), extract readable text with paragraphs, optionally summarise, store.
+ * advanced mode), extract readable text with paragraphs in a parser process, optionally
+ * summarise, store. URL_IMPORT_TIMEOUT bounds all of it: fetching, rendering, parsing and
+ * the summary share one deadline.
  */
 import type { AppDeps } from '../../app-deps.js';
-import { badRequest } from '../../http/errors.js';
+import { AppError, badRequest } from '../../http/errors.js';
 import { BlockedUrlError, parseFetchUrl } from '../../lib/ssrf.js';
 import { createMemory } from '../memories/service.js';
 import { renderWithBrowser } from './browser.js';
-import { FetchError, safeFetch } from './fetch.js';
-import { UnreadableFile, isPdf, pdfText } from './files.js';
-import { extractHtml } from './html.js';
-import { decodeText, summarize, tidyText } from './text.js';
+import { type FetchedDocument, FetchError, safeFetch } from './fetch.js';
+import type { ParsedDocument } from './parse-job.js';
 
 export const MAX_URL_CONTENT = 30_000;
 const NO_CONTENT = 'No meaningful content found. Try Advanced mode for JS-heavy sites.';
@@ -36,38 +36,45 @@ export interface UrlImportInput {
   mode: 'basic' | 'advanced';
 }
 
-async function readPage(deps: AppDeps, url: URL, mode: 'basic' | 'advanced'): Promise<{ title: string | null; text: string }> {
+function fetchPage(deps: AppDeps, url: URL, mode: 'basic' | 'advanced', deadlineAt: number): Promise<FetchedDocument> {
   const limits = {
-    timeoutMs: deps.config.urlImport.timeoutMs,
+    timeoutMs: Math.max(1, deadlineAt - Date.now()),
     maxBytes: deps.config.urlImport.maxBytes,
     maxRedirects: 5,
     allowHosts: deps.config.urlImport.allowHosts,
   };
-  if (mode === 'advanced') return renderWithBrowser(deps.config.urlImport.chromiumPath, url, limits);
-  const page = await safeFetch(url, limits);
-  if (page.contentType === 'application/pdf' || isPdf(page.body)) {
-    return { title: decodeURIComponent(page.finalUrl.pathname.split('/').pop() ?? '') || null, text: await pdfText(page.body) };
+  if (mode === 'advanced') return renderWithBrowser(deps.config.urlImport.chromiumPath, url, limits, deadlineAt);
+  return safeFetch(url, limits);
+}
+
+/** The title a PDF gets: its file name in the URL (as written when it is not valid percent-encoding). */
+function pdfTitle(page: FetchedDocument): string | null {
+  const name = page.finalUrl.pathname.split('/').pop() ?? '';
+  try {
+    return decodeURIComponent(name) || null;
+  } catch {
+    return name || null;
   }
-  const text = decodeText(page.body, page.charset);
-  if (page.contentType === 'text/plain') return { title: null, text };
-  return extractHtml(text);
 }
 
 export async function importUrl(deps: AppDeps, workspaceId: string, authorId: string, input: UrlImportInput) {
-  let page: { title: string | null; text: string };
+  const deadlineAt = Date.now() + deps.config.urlImport.timeoutMs;
+  const deadline = AbortSignal.timeout(deps.config.urlImport.timeoutMs);
+  let parsed: ParsedDocument;
   let url: URL;
   try {
     url = parseFetchUrl(input.url);
-    page = await readPage(deps, url, input.mode);
+    const page = await fetchPage(deps, url, input.mode, deadlineAt);
+    const job = { kind: 'page', contentType: page.contentType, charset: page.charset, body: page.body, summarize: input.summarize, maxChars: MAX_URL_CONTENT, pdfTitle: pdfTitle(page) } as const;
+    parsed = await deps.documentParser.parse(job, { signal: deadline });
   } catch (error) {
-    if (error instanceof BlockedUrlError || error instanceof FetchError || error instanceof UnreadableFile) throw badRequest(error.message);
+    if (error instanceof AppError) throw error;
+    if (deadline.aborted) throw badRequest('Request timed out');
+    if (error instanceof BlockedUrlError || error instanceof FetchError) throw badRequest(error.message);
     throw badRequest(`Request failed: ${String((error as Error)?.message ?? error).slice(0, 80)}`);
   }
-  let content = tidyText(page.text);
-  if (content.length < 50) throw badRequest(NO_CONTENT);
-  if (content.length > MAX_URL_CONTENT) content = `${content.slice(0, MAX_URL_CONTENT)}\n[truncated]`;
-  const summary = input.summarize ? summarize(content) : { content, summarized: false };
-  const title = tidyText(page.title ?? '').replace(/\s+/g, ' ').slice(0, 200) || 'Imported';
+  if (parsed.extractedChars < 50) throw badRequest(NO_CONTENT);
+  const title = parsed.title ?? 'Imported';
   const source = sourceOf(url);
   const tags = ['imported', `source:${source.type}`];
   if (input.mode === 'advanced') tags.push('playwright-scraped');
@@ -76,15 +83,15 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
     workspaceId,
     authorId,
     title: `[Imported] ${title.slice(0, 100)}`,
-    content: summary.content,
+    content: parsed.content,
     tags,
     metadata: {
       source_url: url.toString(),
       source_type: source.type,
       scrape_mode: input.mode,
       imported_at: new Date().toISOString(),
-      was_summarized: summary.summarized,
+      was_summarized: parsed.summarized,
     },
   });
-  return { memory, sourceType: source.type, wasSummarized: summary.summarized };
+  return { memory, sourceType: source.type, wasSummarized: parsed.summarized };
 }

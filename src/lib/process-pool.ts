@@ -1,0 +1,285 @@
+/**
+ * A small pool of child processes for work that must not run on the request loop: each job
+ * goes to its own child, which has a V8 heap cap, a wall-clock deadline (then it is killed and
+ * a fresh child serves the next job), at most `size` of them run at once and at most
+ * `queueLimit` jobs wait; anything more is refused at once, never queued without bound.
+ *
+ * Child processes rather than worker threads: a worker's `resourceLimits` did not contain
+ * pdf.js. Past its heap cap inside a structured-clone deserialisation, V8 aborted the whole
+ * process instead of ending the worker. A child that runs out of memory dies alone.
+ *
+ * Children start on first use and exit after `idleMs` without work. They get an empty
+ * environment (no secrets to read for a parser that goes wrong) and end with their parent
+ * (they exit when the IPC channel closes).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { childEntryPath } from './child-entry.js';
+import type { JobAnswer, JobRequest } from './process-pool-protocol.js';
+
+export interface ProcessPoolOptions {
+  /** The module each child runs (it answers jobs with `serveJobs`); a `.ts` source is bundled first (child-entry.ts). */
+  entry: URL;
+  /** Children running at most. */
+  size: number;
+  /** Jobs waiting for a child at most; more are refused with PoolBusy. */
+  queueLimit: number;
+  /** Default deadline of one job, from the moment a child takes it. */
+  timeoutMs: number;
+  /** V8 old-generation heap of each child, in MB. */
+  memoryMb: number;
+  /** An idle child exits after this long (default 30 s). */
+  idleMs?: number;
+  /** Told when a child dies while working (not when the pool killed it). */
+  onCrash?(detail: { code: number | null; signal: string | null; outOfMemory: boolean; stderr: string }): void;
+}
+
+export interface RunOptions {
+  /** This job's deadline once it runs, after the child has loaded what it needs (default: the pool's). */
+  timeoutMs?: number;
+  /** Aborting gives up the job, queued or running (a running child is killed). */
+  signal?: AbortSignal;
+}
+
+/** Every child is busy and the queue is full, the job waited longer than its deadline, or no child could start. */
+export class PoolBusy extends Error {}
+/** The pool was closed (shutdown). */
+export class PoolClosed extends Error {}
+/** The job ran past its deadline; its child was killed. */
+export class JobTimedOut extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`job took longer than ${timeoutMs} ms`);
+  }
+}
+/** The child died while working: out of memory, or a crash. */
+export class ChildDied extends Error {
+  constructor(
+    readonly outOfMemory: boolean,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+/** The child answered with an error of its own (its serialisable payload). */
+export class JobFailed extends Error {
+  constructor(readonly payload: unknown) {
+    super('job failed');
+  }
+}
+
+interface Pending {
+  job: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Removes the waiting timer and abort listener. */
+  cleanup(): void;
+}
+
+interface Slot {
+  child: ChildProcess;
+  stderr: string;
+  job: (Pending & { id: number; timer: NodeJS.Timeout }) | null;
+  idle: NodeJS.Timeout | null;
+  /** Set when the pool itself ends the child (deadline, abort, idle, close): its exit is expected. */
+  retired: boolean;
+}
+
+const STDERR_KEPT = 4096;
+/** A child that has not started a job this long after getting it (start-up, loading libraries) is given up as overloaded. */
+const STARTUP_LIMIT_MS = 60_000;
+const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
+
+export class ProcessPool<Job, Result> {
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  private entryPath: Promise<string> | null = null;
+  private resolvedEntry = '';
+
+  constructor(private readonly options: ProcessPoolOptions) {}
+
+  /** Children alive, children working, jobs waiting. */
+  stats(): { children: number; busy: number; queued: number } {
+    let busy = 0;
+    for (const slot of this.slots) if (slot.job) busy++;
+    return { children: this.slots.size, busy, queued: this.queue.length };
+  }
+
+  async run(job: Job, options: RunOptions = {}): Promise<Result> {
+    this.entryPath ??= childEntryPath(this.options.entry);
+    this.resolvedEntry = await this.entryPath;
+    if (this.closed) throw new PoolClosed('pool closed');
+    if (options.signal?.aborted) throw options.signal.reason;
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
+    return new Promise<Result>((resolve, reject) => {
+      const pending: Pending = { job, timeoutMs, signal: options.signal, resolve: resolve as (v: unknown) => void, reject, cleanup: () => undefined };
+      const slot = this.idleSlot() ?? (this.slots.size < this.options.size ? this.spawn() : null);
+      if (slot) return this.dispatch(slot, pending);
+      if (this.queue.length >= this.options.queueLimit) return reject(new PoolBusy('all parsers are busy'));
+      this.enqueue(pending);
+    });
+  }
+
+  /** Kills every child; running and queued jobs fail with PoolClosed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) {
+      pending.cleanup();
+      pending.reject(new PoolClosed('pool closed'));
+    }
+    const exits: Promise<unknown>[] = [];
+    for (const slot of [...this.slots]) {
+      const job = slot.job;
+      if (job) {
+        slot.job = null;
+        job.cleanup();
+        job.reject(new PoolClosed('pool closed'));
+      }
+      exits.push(new Promise((resolve) => (slot.child.exitCode !== null || slot.child.signalCode !== null ? resolve(null) : slot.child.once('exit', resolve))));
+      this.retire(slot);
+    }
+    await Promise.all(exits);
+  }
+
+  private enqueue(pending: Pending): void {
+    // Waiting is bounded too: a job that cannot start within its own deadline is refused as busy.
+    const wait = setTimeout(() => leave(new PoolBusy('no parser became free in time')), pending.timeoutMs);
+    const onAbort = () => leave(pending.signal!.reason);
+    const leave = (error: Error) => {
+      const index = this.queue.indexOf(pending);
+      if (index >= 0) this.queue.splice(index, 1);
+      pending.cleanup();
+      pending.reject(error);
+    };
+    pending.signal?.addEventListener('abort', onAbort, { once: true });
+    pending.cleanup = () => {
+      clearTimeout(wait);
+      pending.signal?.removeEventListener('abort', onAbort);
+    };
+    this.queue.push(pending);
+  }
+
+  private idleSlot(): Slot | null {
+    for (const slot of this.slots) if (!slot.job && !slot.retired) return slot;
+    return null;
+  }
+
+  private spawn(): Slot {
+    const { memoryMb } = this.options;
+    const child = fork(this.resolvedEntry, [], {
+      execArgv: [`--max-old-space-size=${memoryMb}`],
+      env: {},
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    const slot: Slot = { child, stderr: '', job: null, idle: null, retired: false };
+    this.slots.add(slot);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      slot.stderr = (slot.stderr + chunk).slice(-STDERR_KEPT);
+    });
+    child.on('message', (answer: JobAnswer) => this.answered(slot, answer));
+    child.on('error', () => undefined); // a failed spawn also ends in 'close'
+    // 'close' comes after stderr is drained, so an out-of-memory message has been read.
+    child.on('close', (code, signal) => this.exited(slot, code, signal));
+    return slot;
+  }
+
+  private dispatch(slot: Slot, pending: Pending): void {
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.idle = null;
+    const id = this.nextId++;
+    const timer = setTimeout(() => this.abandon(slot, new PoolBusy('the child did not start the job in time')), STARTUP_LIMIT_MS);
+    const onAbort = () => this.abandon(slot, pending.signal!.reason);
+    pending.signal?.addEventListener('abort', onAbort, { once: true });
+    const job = { ...pending, id, timer };
+    job.cleanup = () => {
+      clearTimeout(job.timer);
+      pending.signal?.removeEventListener('abort', onAbort);
+    };
+    slot.job = job;
+    slot.child.ref();
+    (slot.child.channel as { ref?(): void } | null | undefined)?.ref?.();
+    slot.child.send({ id, job: pending.job } satisfies JobRequest, (error) => {
+      if (error && slot.job?.id === id) this.abandon(slot, new ChildDied(false, `could not send the job: ${error.message}`));
+    });
+  }
+
+  private answered(slot: Slot, answer: JobAnswer): void {
+    const job = slot.job;
+    if (!job || job.id !== answer.id) return;
+    if ('started' in answer) {
+      // The deadline runs from here: the child is ready and the job itself begins.
+      clearTimeout(job.timer);
+      job.timer = setTimeout(() => this.abandon(slot, new JobTimedOut(job.timeoutMs)), job.timeoutMs);
+      return;
+    }
+    slot.job = null;
+    job.cleanup();
+    if (answer.ok) job.resolve(answer.value);
+    else job.reject(new JobFailed(answer.error));
+    this.next(slot);
+  }
+
+  /** Gives up the slot's job with `error` and kills its child (deadline or abort). */
+  private abandon(slot: Slot, error: Error): void {
+    const job = slot.job;
+    if (!job) return;
+    slot.job = null;
+    job.cleanup();
+    job.reject(error);
+    this.retire(slot);
+    this.pump();
+  }
+
+  /** The slot is free: it takes the next queued job, or waits idle until it is retired. */
+  private next(slot: Slot): void {
+    const pending = this.queue.shift();
+    if (pending) {
+      pending.cleanup();
+      return this.dispatch(slot, pending);
+    }
+    slot.child.unref();
+    (slot.child.channel as { unref?(): void } | null | undefined)?.unref?.();
+    slot.idle = setTimeout(() => this.retire(slot), this.options.idleMs ?? 30_000);
+    slot.idle.unref();
+  }
+
+  /** Starts children for queued jobs while there is room. */
+  private pump(): void {
+    while (this.queue.length && !this.closed) {
+      const slot = this.idleSlot() ?? (this.slots.size < this.options.size ? this.spawn() : null);
+      if (!slot) return;
+      const pending = this.queue.shift()!;
+      pending.cleanup();
+      this.dispatch(slot, pending);
+    }
+  }
+
+  private retire(slot: Slot): void {
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.idle = null;
+    slot.retired = true;
+    this.slots.delete(slot);
+    slot.child.kill('SIGKILL');
+  }
+
+  private exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    const wasRetired = slot.retired;
+    this.slots.delete(slot);
+    if (slot.idle) clearTimeout(slot.idle);
+    const job = slot.job;
+    slot.job = null;
+    if (!wasRetired) {
+      const outOfMemory = OUT_OF_MEMORY.test(slot.stderr);
+      if (job) this.options.onCrash?.({ code, signal, outOfMemory, stderr: slot.stderr });
+      if (job) {
+        job.cleanup();
+        job.reject(new ChildDied(outOfMemory, `child exited (${signal ?? `code ${code}`})`));
+      }
+    }
+    this.pump();
+  }
+}

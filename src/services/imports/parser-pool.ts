@@ -1,0 +1,73 @@
+/**
+ * Every parser of untrusted documents (mammoth, pdf.js, linkedom with Readability, RTF, CSV,
+ * JSON, text decoding) runs in a pool of child processes, never on the request loop. This is
+ * the main side: it sends a parse job with the document limits and turns each way a job can
+ * end into the API's answer:
+ * - the document is refused by a parser or a limit: its 400, 413 or 422 message;
+ * - the parse runs past IMPORT_PARSE_TIMEOUT or past IMPORT_WORKER_MEMORY_MB: 422 naming the limit;
+ * - every parser is busy and the queue is full: 503 with Retry-After;
+ * - the server is shutting down: 503.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../../config/env.js';
+import { AppError } from '../../http/errors.js';
+import { ChildDied, JobFailed, JobTimedOut, PoolBusy, PoolClosed, ProcessPool } from '../../lib/process-pool.js';
+import { parserStopped, parseTooBig, parseTooSlow, type RefusalStatus } from './document-limits.js';
+import type { ParsedDocument, ParseJob, ParseRequest } from './parse-job.js';
+
+export const PARSERS_BUSY = 'Too many documents are being imported right now; try again in a few seconds';
+export const SHUTTING_DOWN = 'Server is shutting down';
+const RETRY_AFTER_SECONDS = '5';
+
+export class DocumentParser {
+  private readonly pool: ProcessPool<ParseRequest, ParsedDocument>;
+
+  constructor(
+    private readonly config: Config['imports'],
+    logger: Logger,
+  ) {
+    this.pool = new ProcessPool({
+      // parse-child.ts from sources, parse-child.js when built.
+      entry: new URL(`./parse-child${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url),
+      size: config.workers,
+      queueLimit: config.queueLimit,
+      timeoutMs: config.parseTimeoutMs,
+      memoryMb: config.workerMemoryMb,
+      onCrash: ({ code, signal, outOfMemory, stderr }) =>
+        logger.warn({ code, signal, outOfMemory, stderr: stderr.slice(-1000) }, 'document parser process died while parsing'),
+    });
+  }
+
+  /**
+   * Parses one document in a child process. `signal` gives up early (the URL import's overall
+   * deadline): the job is dropped or its child killed, and the promise rejects with the signal's reason.
+   */
+  async parse(job: ParseJob, options: { signal?: AbortSignal } = {}): Promise<ParsedDocument> {
+    try {
+      return await this.pool.run({ ...job, limits: this.config.limits }, { signal: options.signal });
+    } catch (error) {
+      throw this.answerFor(error);
+    }
+  }
+
+  stats() {
+    return this.pool.stats();
+  }
+
+  /** Kills the parser processes; jobs still running or waiting get a 503. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private answerFor(error: unknown): unknown {
+    if (error instanceof JobFailed) {
+      const { status, message } = error.payload as { status: RefusalStatus; message: string };
+      return new AppError(status, message);
+    }
+    if (error instanceof JobTimedOut) return new AppError(422, parseTooSlow(error.timeoutMs).message);
+    if (error instanceof ChildDied) return new AppError(422, (error.outOfMemory ? parseTooBig(this.config.workerMemoryMb) : parserStopped()).message);
+    if (error instanceof PoolBusy) return new AppError(503, PARSERS_BUSY, null, { 'Retry-After': RETRY_AFTER_SECONDS });
+    if (error instanceof PoolClosed) return new AppError(503, SHUTTING_DOWN);
+    return error; // the caller's abort reason
+  }
+}
