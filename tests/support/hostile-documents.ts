@@ -7,12 +7,12 @@
  *   wordBombDocx(47 MiB)      a DOCX whose word/document.xml is 47 MiB of one-letter paragraphs, ≈140 KiB
  *                             zipped (20 MiB: ≈60 KiB); mammoth builds a tree of every element
  *   nestedTagsHtml(300_000)   `<b>` nested 300,000 deep, ≈879 KiB (1,000,000: ≈2.9 MiB)
- *   nestedStacksPage(…)       a web page of `<div>` stacks for URL import: many stacks of moderate
- *                             depth (Readability rescoring every ancestor, again and again) or a few
- *                             deep ones
+ *   nestedStacksPage(…)       a web page of `<div>` stacks for URL import, each closed, each hundreds
+ *                             or thousands deep (Readability walks every stack's subtree for each
+ *                             of its nodes, on each of its passes)
  *   rtfInfoBomb(100_000)      `{\rtf1 ` then `{\info ` ×100,000, ≈684 KiB, unclosed groups
  *   pdfStreamBomb(84 MiB)     a one-page PDF whose single FlateDecode content stream inflates to
- *                             84 MiB of text-showing operators, ≈250 KiB
+ *                             84 MiB of text-showing operators, ≈250 KiB (≈500 KiB behind ASCIIHexDecode)
  *
  * Legitimate, close to the 10 MB upload cap:
  *   illustratedReportPdf()    a 120-page report: compressed text pages and full-page RGB pictures
@@ -59,8 +59,8 @@ export function nestedTagsHtml(depth: number, tag = 'b'): Buffer {
 
 /**
  * A web page of `<div>` stacks `depth` deep, each closed and carrying a line of text, repeated
- * until the page reaches `bytes`. Moderate stacks keep the DOM within every recursion limit
- * while Readability's scoring walks the ancestors of every node on each of its passes.
+ * until the page reaches `bytes`. Stacks of a few thousand stay within linkedom's recursion
+ * limits, while Readability's work grows with the square of each stack's depth.
  */
 export function nestedStacksPage(bytes: number, depth: number): Buffer {
   const stack = (i: number) => `${'<div>'.repeat(depth)}Stack ${i} of a page of nested blocks.${'</div>'.repeat(depth)}\n`;
@@ -105,14 +105,22 @@ function assemblePdf(objects: (string | { dict: string; stream: Buffer })[]): Bu
   return Buffer.concat(chunks);
 }
 
-/** One page whose FlateDecode content stream inflates to `inflatedBytes` of `BT … (a) Tj ET` operators. */
-export function pdfStreamBomb(inflatedBytes: number): Buffer {
+/**
+ * One page whose FlateDecode content stream inflates to `inflatedBytes` of `BT … (a) Tj ET`
+ * operators. `hexFirst` wraps the compressed stream in ASCIIHexDecode (filters
+ * [/ASCIIHexDecode /FlateDecode]): the same bomb, twice the size, behind another first filter.
+ */
+export function pdfStreamBomb(inflatedBytes: number, options: { hexFirst?: boolean } = {}): Buffer {
   const content = Buffer.from(fill('BT /F1 12 Tf 72 712 Td (a) Tj ET\n', inflatedBytes), 'latin1');
+  const packed = deflateSync(content, { level: 9 });
+  const stream = options.hexFirst
+    ? { dict: '<< /Filter [/ASCIIHexDecode /FlateDecode] >>', stream: Buffer.from(`${packed.toString('hex')}>`, 'latin1') }
+    : { dict: '<< /Filter /FlateDecode >>', stream: packed };
   return assemblePdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
-    { dict: '<< /Filter /FlateDecode >>', stream: deflateSync(content, { level: 9 }) },
+    stream,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
   ]);
 }
