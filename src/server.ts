@@ -89,9 +89,10 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
     server.closeIdleConnections();
     const grace = setTimeout(() => {
       deps.logger.warn('grace period over; closing remaining connections');
-      // Parses still running are given up (their requests answer 503) rather than waited for.
+      // Parses still running are given up rather than waited for; their requests get a 503
+      // written before the connections close.
       void deps.documentParser.close();
-      server.closeAllConnections();
+      setImmediate(() => server.closeAllConnections());
       // Whatever still runs (a long background job, a pool that does not close) is abandoned:
       // the database rolls back its open transactions, the embedding backlog is durable.
       setTimeout(() => {

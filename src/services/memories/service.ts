@@ -16,10 +16,19 @@ import { searchMemories } from './search.js';
 
 const SNIPPET_LENGTH = 150;
 
-/** §5.4: the first 150 characters (code points, as Python counts) plus "..." when longer. */
+/**
+ * §5.4: the first 150 characters (code points, as Python counts) plus "..." when longer.
+ * Reads only as far as it needs: an imported document's content can be megabytes long.
+ */
 export function snippetOf(content: string): string {
-  const chars = Array.from(content);
-  return chars.length > SNIPPET_LENGTH ? `${chars.slice(0, SNIPPET_LENGTH).join('')}...` : content;
+  let end = 0;
+  let count = 0;
+  for (const char of content) {
+    if (count === SNIPPET_LENGTH) return `${content.slice(0, end)}...`;
+    end += char.length;
+    count++;
+  }
+  return content;
 }
 
 export interface NewMemory {
