@@ -2,13 +2,14 @@
  * Short forms of the hostile-document cases of tests/reliability/hostile-documents.test.ts:
  * one real attack per kind of document, each past a parser limit, sent to the in-process app.
  * Each gets a 4xx envelope naming the limit (no timeout, no 5xx, nothing stored), and a health
- * request sent alongside it is answered. The timings and memory figures are the reliability
- * suite's; here only the outcome is checked.
+ * request sent alongside it is answered. A legitimate report near the 10 MB upload cap still
+ * imports with its text. The timings and memory figures are the reliability suite's; here
+ * only the outcome is checked.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser } from '../support/factories.js';
-import { KiB, MiB, nestedStacksPage, nestedTagsHtml, pdfStreamBomb, rtfInfoBomb, wordBombDocx } from '../support/hostile-documents.js';
+import { illustratedReportPdf, KiB, MiB, nestedStacksPage, nestedTagsHtml, pdfStreamBomb, rtfInfoBomb, UPLOAD_CAP_BYTES, wordBombDocx } from '../support/hostile-documents.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 
 /** What a refusal at a limit says: the size, the depth, the number of elements, or the complexity. */
@@ -42,6 +43,8 @@ const CASES: ShortCase[] = [
   { label: 'URL import of the same PDF', via: 'url', name: '/stream.pdf', contentType: 'application/pdf', build: memo(() => pdfStreamBomb(84 * MiB)) },
 ];
 
+const legitimateReport = memo(() => illustratedReportPdf());
+
 let pages: LocalServer;
 beforeAll(async () => {
   pages = await startLocalServer((req, res) => {
@@ -62,7 +65,7 @@ describeEachStorage(
   'hostile documents (short forms)',
   (ctx) => {
     for (const c of CASES) {
-      it(`${c.label}: a 4xx naming the limit, health answered alongside, nothing stored`, async () => {
+      it(`${c.label}: ${c.refusal ? `a ${c.refusal.status}` : 'a 4xx naming the limit'}, health answered alongside, nothing stored`, async () => {
         const app = ctx();
         const { s, ws } = await owner(app);
         const base = `/api/workspaces/${ws.id}/memories`;
@@ -80,6 +83,16 @@ describeEachStorage(
         expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
       });
     }
+
+    it('a legitimate 126-page PDF report with pictures, near the 10 MB cap, imports with its text', async () => {
+      const app = ctx();
+      const { s, ws } = await owner(app);
+      const report = legitimateReport();
+      expect(report.bytes.length).toBeGreaterThan(UPLOAD_CAP_BYTES * 0.9);
+      const res = await app.http.post(`/api/workspaces/${ws.id}/memories/import-file`).set(s.auth).field('summarize', 'false').attach('file', report.bytes, { filename: 'report.pdf', contentType: 'application/pdf' });
+      expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
+      for (const sample of report.samples) expect(res.body.data.memory.content).toContain(sample);
+    });
   },
   { URL_IMPORT_ALLOW_HOSTS: '127.0.0.1' },
 );
