@@ -20,16 +20,18 @@
  *     Retry-After while the parser pool is full; at least one of them is the 4xx;
  *   - the process never exits (same pid, no exit code);
  *   - `/api/health` answers 200 within 200 ms at p99 while the attack runs;
- *   - RSS comes back to within 100 MB of its level before the attack;
+ *   - RSS comes back to within 100 MB of its level before the attack (full run), and its peak
+ *     stays within what two parser processes at their heap cap can hold;
  *   - the same kind of legitimate document still imports afterwards.
  * Then legitimate documents near the 10 MB upload cap (a 126-page illustrated PDF and the same
  * report as a DOCX) import with their text, health answering meanwhile; and SIGTERM during a
  * parse ends the process within SHUTDOWN_GRACE.
  *
  * The full run starts a fresh server for every case. RELIABILITY_SHORT=1 (CI) runs one case
- * per row of the table (the 47 MiB DOCX, 300,000 <b>, the 440 KiB page, the RTF, the PDF both
- * ways), the ASCIIHex PDF, the legitimate PDF and SIGTERM, sends each document once per
- * attacker, and keeps one server per storage unless a case leaves it dead or stuck.
+ * per row of the table (the 47 MiB DOCX, 300,000 <b>, the 440 KiB page, the RTF, the uploaded
+ * PDF), the ASCIIHex PDF, the legitimate PDF and SIGTERM, sends each document once per
+ * attacker, keeps one server per storage unless a case leaves it dead or stuck, and gives RSS
+ * 5 s to come back, asserting only its peak (an idle parser keeps its heap for 30 s).
  * HOSTILE_DOCS_CASES=docx-47,rtf,legit-pdf,sigterm runs only the named cases. A table of the
  * figures is printed at the end.
  */
@@ -62,8 +64,14 @@ const CLIENT_TIMEOUT_MS = 2 * (PARSE_DEADLINE_MS + ANSWER_SLACK_MS);
 
 const HEALTH_P99_MS = 200;
 const RSS_RETURN_MB = 100;
-/** How long RSS may take to come back after the last answer. */
-const SETTLE_MS = 15_000;
+/**
+ * How long RSS may take to come back after the last answer: a little longer than an idle
+ * parser process lives (30 s), as a parser that grew during a refused document keeps its
+ * heap until it is retired. The short run waits 5 s and bounds the peak instead.
+ */
+const SETTLE_MS = SHORT ? 5_000 : 35_000;
+/** Two parser processes (IMPORT_WORKERS) at their heap cap (IMPORT_WORKER_MEMORY_MB, 512) with their buffers, and the server's own share of the work. */
+const PEAK_GROWTH_MB = 2 * (512 + 128) + 256;
 
 const SHUTDOWN_GRACE_MS = 3000;
 /** Closing the pools and the embedder after the grace period (as in faults.test.ts). */
@@ -106,7 +114,7 @@ const ALL_CASES: Case[] = [
   { id: 'url-440k', short: true, label: 'URL import, nested page 440 KiB', via: 'url', name: '/nested-440k.html', contentType: 'text/html; charset=utf-8', build: () => nestedStacksPage(440 * KiB, 2000), warmup: { ...htmlWarmup, name: '/warmup.html' } },
   { id: 'rtf', short: true, label: 'RTF, {\\info ×100,000', via: 'upload', name: 'info.rtf', contentType: 'application/rtf', build: () => rtfInfoBomb(100_000), warmup: { name: 'doc.rtf', contentType: 'application/rtf', bytes: Buffer.from(`{\\rtf1\\ansi{\\fonttbl{\\f0 Arial;}}\\f0 ${PARAS[0]}\\par ${PARAS[1]}}`) } },
   { id: 'pdf', short: true, label: 'PDF, stream inflating to 84 MiB', via: 'upload', name: 'stream.pdf', contentType: 'application/pdf', build: streamBomb, warmup: pdfWarmup },
-  { id: 'url-pdf', short: true, label: 'URL import, the same PDF', via: 'url', name: '/stream.pdf', contentType: 'application/pdf', build: streamBomb, warmup: { ...pdfWarmup, name: '/warmup.pdf' } },
+  { id: 'url-pdf', label: 'URL import, the same PDF', via: 'url', name: '/stream.pdf', contentType: 'application/pdf', build: streamBomb, warmup: { ...pdfWarmup, name: '/warmup.pdf' } },
   // Beyond the table: a bomb no size check sees (its first filter is not Flate), so only the parse deadline and memory cap stop it.
   { id: 'pdf-hex', short: true, label: 'PDF, the same stream behind ASCIIHexDecode', via: 'upload', name: 'hex-stream.pdf', contentType: 'application/pdf', build: () => pdfStreamBomb(84 * MiB, { hexFirst: true }), warmup: pdfWarmup },
 ];
@@ -475,7 +483,8 @@ for (const storage of storages()) {
         expect.soft(answers.filter((a) => a.ms > deadline).map((a) => `${a.status || a.error} after ${a.ms} ms`), `every answer within ${deadline} ms`).toEqual([]);
         expect.soft(healthFigures.failures, 'health answered 200 throughout').toEqual([]);
         expect.soft(healthFigures.p99, `health p99 (n = ${healthFigures.n})`).toBeLessThanOrEqual(HEALTH_P99_MS);
-        expect.soft(after - before, `RSS after the attack (${after} MB) against before (${before} MB)`).toBeLessThanOrEqual(RSS_RETURN_MB);
+        expect.soft(peak - before, `RSS peak during the attack (${peak} MB) against before (${before} MB)`).toBeLessThanOrEqual(PEAK_GROWTH_MB);
+        if (!SHORT) expect.soft(after - before, `RSS after the attack (${after} MB) against before (${before} MB)`).toBeLessThanOrEqual(RSS_RETURN_MB);
         if (after - before > RSS_RETURN_MB) console.log(`[hostile-documents ${storage}] ${c.label}: RSS ${before} MB before (${beforeTree}), ${after} MB after (${afterTree})`);
         expect.soft(followUp?.status, `a legitimate ${c.warmup.name} after the attack: ${JSON.stringify(followUp?.body)?.slice(0, 200)}`).toBe(201);
       });
