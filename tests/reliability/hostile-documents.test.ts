@@ -280,24 +280,7 @@ async function uploadFile(server: ServerProcess, session: ProcessSession, name: 
   const form = new FormData();
   form.append('summarize', 'false');
   form.append('file', new Blob([new Uint8Array(bytes)], { type: contentType }), name);
-  const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
-  try {
-    const res = await fetch(`${server.origin}/api/workspaces/${session.workspaceId}/memories/import-file`, {
-      method: 'POST', headers: { Authorization: `Bearer ${session.token}` }, body: form, signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body, headers: res.headers, ms: elapsed() };
-  } catch (error) {
-    const e = error as Error & { cause?: { code?: string } };
-    return { status: 0, body: null, headers: null, ms: elapsed(), error: e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.message) };
-  }
+  return server.request('POST', `/api/workspaces/${session.workspaceId}/memories/import-file`, { body: form, token: session.token, timeoutMs });
 }
 
 function importUrl(server: ServerProcess, session: ProcessSession, url: string, timeoutMs = CLIENT_TIMEOUT_MS): Promise<HttpResult> {

@@ -173,8 +173,10 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
 export async function httpRequest(origin: string, method: string, path: string, options: RequestOptions = {}): Promise<HttpResult> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
-  let payload: string | undefined;
-  if (options.body !== undefined) {
+  let payload: string | FormData | undefined;
+  // A FormData body goes as multipart, its boundary set by fetch.
+  if (options.body instanceof FormData) payload = options.body;
+  else if (options.body !== undefined) {
     headers['Content-Type'] ??= 'application/json';
     payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   }
