@@ -1,6 +1,7 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { authRateLimits } from '../http/middleware/rate-limit.js';
+import { account } from '../policies/index.js';
 import { presentUser } from '../presenters/user.js';
 import { loginBody, logoutBody, profileUpdateBody, refreshBody, registerBody } from '../schemas/auth.js';
 import * as session from '../services/auth/session.js';
@@ -29,7 +30,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/auth/logout', operationId: 'A3', tag: 'auth', access: 'user',
+      method: 'post', path: '/auth/logout', operationId: 'A3', tag: 'auth', access: 'user', policy: account.can('update'),
       summary: 'Revoke the presented access token and, when sent, the refresh token (its whole family)',
       body: logoutBody,
       responses: { 400: 'Token is invalid or expired' },
@@ -46,12 +47,12 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       handler: ({ deps, body }) => session.refresh(deps, body.refresh),
     }),
     defineRoute({
-      method: 'get', path: '/auth/profile', operationId: 'A5', tag: 'auth', access: 'user',
+      method: 'get', path: '/auth/profile', operationId: 'A5', tag: 'auth', access: 'user', policy: account.can('read'),
       summary: 'The authenticated user',
       handler: ({ user }) => presentUser(user),
     }),
     defineRoute({
-      method: 'put', path: '/auth/profile/update', operationId: 'A6', tag: 'auth', access: 'user',
+      method: 'put', path: '/auth/profile/update', operationId: 'A6', tag: 'auth', access: 'user', policy: account.can('update'),
       summary: 'Update name and/or email (each applied when non-empty)',
       body: profileUpdateBody,
       responses: { 400: 'Email already exists' },

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
+import { account } from '../policies/index.js';
 import { profileUpdateBody, retentionBody } from '../schemas/settings.js';
 import { updateProfile } from '../services/auth/session.js';
 import { deleteAccount, presentSettings, updateRetention } from '../services/settings/account.js';
@@ -10,36 +11,36 @@ import { cleanupForUser, cleanupInfo } from '../services/settings/retention.js';
 export function settingsRoutes(_deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
-      method: 'get', path: '/settings', operationId: 'S1', tag: 'settings', access: 'user',
+      method: 'get', path: '/settings', operationId: 'S1', tag: 'settings', access: 'user', policy: account.can('read'),
       summary: 'The caller\'s profile and memory-retention settings',
       handler: ({ user }) => presentSettings(user),
     }),
     defineRoute({
-      method: 'put', path: '/settings/profile', operationId: 'S2', tag: 'settings', access: 'user',
+      method: 'put', path: '/settings/profile', operationId: 'S2', tag: 'settings', access: 'user', policy: account.can('update'),
       summary: 'Update name and/or email (each applied when non-empty)',
       body: profileUpdateBody,
       responses: { 400: 'Email already exists' },
       handler: async ({ deps, user, body }) => presentSettings(await updateProfile(deps, user, body)),
     }),
     defineRoute({
-      method: 'put', path: '/settings/memory-retention', operationId: 'S3', tag: 'settings', access: 'user',
+      method: 'put', path: '/settings/memory-retention', operationId: 'S3', tag: 'settings', access: 'user', policy: account.can('update'),
       summary: 'Set autoStore and the retention period (7-days, 30-days, 90-days, indefinite-84, indefinite-forever)',
       body: retentionBody,
       responses: { 400: 'Invalid retention period. Must be one of: …' },
       handler: async ({ deps, user, body }) => presentSettings(await updateRetention(deps, user, body)),
     }),
     defineRoute({
-      method: 'get', path: '/settings/cleanup-info', operationId: 'S4', tag: 'settings', access: 'user',
+      method: 'get', path: '/settings/cleanup-info', operationId: 'S4', tag: 'settings', access: 'user', policy: account.can('read'),
       summary: 'When the retention cleanup next runs for the caller (snake_case keys)',
       handler: ({ user }) => cleanupInfo(user),
     }),
     defineRoute({
-      method: 'post', path: '/settings/cleanup', operationId: 'S5', tag: 'settings', access: 'user',
+      method: 'post', path: '/settings/cleanup', operationId: 'S5', tag: 'settings', access: 'user', policy: account.can('update'),
       summary: 'Delete conversations and memories older than the retention period in workspaces the caller owns',
       handler: ({ deps, user }) => cleanupForUser(deps, user),
     }),
     defineRoute({
-      method: 'get', path: '/export', operationId: 'S6', tag: 'settings', access: 'user', raw: true,
+      method: 'get', path: '/export', operationId: 'S6', tag: 'settings', access: 'user', policy: account.can('read'), raw: true,
       summary: 'Download every workspace, conversation, memory and integration of the caller as a JSON file (not enveloped)',
       handler: async ({ deps, user, res }) => {
         res.status(200);
@@ -57,7 +58,7 @@ export function settingsRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'delete', path: '/account', operationId: 'S7', tag: 'settings', access: 'user',
+      method: 'delete', path: '/account', operationId: 'S7', tag: 'settings', access: 'user', policy: account.can('delete'),
       summary: 'Delete the caller\'s account, owned workspaces, memberships, integrations and tokens (one transaction)',
       handler: async ({ deps, user }) => {
         await deleteAccount(deps, user.id);
