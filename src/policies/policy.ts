@@ -50,10 +50,14 @@ export interface SubjectLoader<K extends string, Row, S> {
  * A resource: its subject loader (null for the caller's own account, whose subject is the
  * caller), the 404 text when the subject is missing, and its rule table.
  */
-export interface Resource<S, A extends string, K extends string> {
+export interface ResourceDefinition<S, K extends string> {
   name: string;
   notFound: string;
   load: SubjectLoader<K, any, S> | null;
+  rules: Readonly<Record<string, Rule<S>>>;
+}
+
+export interface Resource<S, A extends string, K extends string> extends ResourceDefinition<S, K> {
   rules: Readonly<Record<A, Rule<S>>>;
   /** The requirement a route declares: `policy: workspace.can('update')`. */
   can(action: A): Requirement<K, S>;
@@ -64,7 +68,7 @@ export interface Resource<S, A extends string, K extends string> {
  * loaded by (a route whose path lacks them does not compile), `S` the subject its handler gets.
  */
 export interface Requirement<K extends string, S> {
-  readonly resource: Resource<S, any, K>;
+  readonly resource: ResourceDefinition<S, K>;
   readonly action: string;
 }
 
@@ -104,7 +108,7 @@ export function authorize<S>(actor: Actor, requirement: Requirement<string, S>, 
 }
 
 /** The subject from a loaded value: 404 with the resource's text when missing. */
-export function subjectOf<K extends string, S>(resource: Resource<S, string, K>, value: unknown): S {
+export function subjectOf<K extends string, S>(resource: ResourceDefinition<S, K>, value: unknown): S {
   const load = resource.load!;
   if (value === null || value === undefined) throw new AppError(404, resource.notFound);
   if (!load.check(value)) throw new Error(`${resource.name}: the loaded value does not have the declared shape`);
