@@ -175,8 +175,8 @@ function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response)
     const pathOk = !hasParams || !containsNul(params);
     const query = querySchema ? querySchema.safeParse({ ...req.query }) : undefined;
     // The preload runs only with a valid query; an invalid one is answered at validation, before the handler.
-    const preloadQuery = query ? (query.success && !containsNul(query.data) ? query.data : undefined) : req.query;
-    const withPreload = preload !== undefined && pathOk && preloadQuery !== undefined;
+    const preloadQuery = preload === undefined ? undefined : query ? (query.success && !containsNul(query.data) ? query.data : undefined) : req.query;
+    const withPreload = preload !== undefined && preloadQuery !== undefined && pathOk;
     const withSubject = load !== null && pathOk;
     const riders: RidersFor | undefined =
       withSubject || withPreload
