@@ -135,7 +135,7 @@ export function checkRouteSpec(spec: RouteSpec): void {
   if (spec.access === 'user') {
     const policy = spec.policy as Requirement<string, unknown> | undefined;
     if (!policy?.resource) throw new Error(`${where}: a user route must declare its policy (resource.can(action))`);
-    if (!(policy.action in policy.resource.rules)) throw new Error(`${where}: ${policy.resource.name} has no action "${policy.action}"`);
+    if (!Object.hasOwn(policy.resource.rules, policy.action)) throw new Error(`${where}: ${policy.resource.name} has no action "${policy.action}"`);
     const params = new Set([...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]));
     const missing = (policy.resource.load?.keys ?? []).filter((key) => !params.has(key));
     if (missing.length) throw new Error(`${where}: ${policy.resource.name} is loaded by ${missing.join(', ')}, which the path lacks`);

@@ -2,6 +2,11 @@
  * The one place that decides who may do what (D6). One rule table per resource; routes
  * declare `policy: <resource>.can('<action>')` and the route pipeline enforces it, services
  * that address a subject from a request body call `authorizeOn`.
+ *
+ * A new action is a new line in its resource's rule table (and a matrix row that exercises
+ * it: the matrix fails on an action no row decides). A new resource is a file here with
+ * `defineResource` (its loader: one SQL fragment yielding the subject as JSON, with the
+ * caller's role from `roleIn` where membership matters) and an entry in RESOURCES.
  */
 import { account } from './account.js';
 import { conversation } from './conversation.js';

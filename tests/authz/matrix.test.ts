@@ -47,7 +47,7 @@ describeEachStorage('authorization matrix', (ctx) => {
       if (!spec.policy) return [`${where}: no policy`];
       const { resource, action } = spec.policy;
       if (!RESOURCES.includes(resource as never)) return [`${where}: ${resource.name} is not a known resource`];
-      return action in resource.rules ? [] : [`${where}: ${resource.name} has no action ${action}`];
+      return Object.hasOwn(resource.rules, action) ? [] : [`${where}: ${resource.name} has no action ${action}`];
     });
     expect(problems).toEqual([]);
   });
