@@ -165,7 +165,7 @@ function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response)
   const load = requirement.resource.load;
   const querySchema = spec.query;
   // The statement's name says which riders it carries (its text differs with each combination).
-  const names = { both: `${load?.name}+${preload?.name}`, subject: `${load?.name}`, preload: `${preload?.name}` };
+  const names = { both: `${requirement.resource.name}+${preload?.name}`, subject: requirement.resource.name, preload: `${preload?.name}` };
   return async (req, res) => {
     const params = req.params as Record<string, string>;
     const pathOk = !hasParams || !containsNul(params);

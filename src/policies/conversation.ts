@@ -1,8 +1,7 @@
 /** Conversations and their messages: access follows the caller's role in the conversation's workspace. */
 import { Prisma } from '../generated/prisma/client.js';
-import { isPlainObject } from '../http/validation.js';
 import { type Role, roleFrom, roleIn } from './membership.js';
-import { defineResource } from './policy.js';
+import { defineResource, hasStrings } from './policy.js';
 import { member } from './workspace.js';
 
 export interface ConversationSubject {
@@ -22,8 +21,7 @@ interface ConversationRow {
   role: unknown;
 }
 
-const isConversationRow = (v: unknown): v is ConversationRow =>
-  isPlainObject(v) && typeof v.id === 'string' && typeof v.workspaceId === 'string' && typeof v.title === 'string' && typeof v.modelId === 'string';
+const isConversationRow = (v: unknown): v is ConversationRow => hasStrings(v, 'id', 'workspaceId', 'title', 'modelId');
 
 /** The conversation with the caller's role in its workspace, as one JSON value (null when there is none). */
 const conversationSql = (actorId: string, conversationId: string) => Prisma.sql`
@@ -35,7 +33,6 @@ export const conversation = defineResource({
   name: 'conversation',
   notFound: 'Conversation not found',
   load: {
-    name: 'conversation',
     keys: ['conversationId'],
     sql: (actorId, keys) => conversationSql(actorId, keys.conversationId),
     check: isConversationRow,

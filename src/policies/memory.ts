@@ -1,8 +1,7 @@
 /** One memory: access follows the caller's role in the memory's workspace. */
 import { Prisma } from '../generated/prisma/client.js';
-import { isPlainObject } from '../http/validation.js';
 import { type Role, roleFrom, roleIn } from './membership.js';
-import { defineResource } from './policy.js';
+import { defineResource, hasStrings } from './policy.js';
 import { member } from './workspace.js';
 
 export interface MemorySubject {
@@ -18,7 +17,7 @@ interface MemoryRow {
   role: unknown;
 }
 
-const isMemoryRow = (v: unknown): v is MemoryRow => isPlainObject(v) && typeof v.id === 'string' && typeof v.workspaceId === 'string';
+const isMemoryRow = (v: unknown): v is MemoryRow => hasStrings(v, 'id', 'workspaceId');
 
 const memorySql = (actorId: string, memoryId: string) => Prisma.sql`
   SELECT json_build_object('id', m."id", 'workspaceId', m."workspace_id", 'role', ${roleIn(Prisma.sql`m."workspace_id"`, actorId)})
@@ -28,7 +27,6 @@ export const memory = defineResource({
   name: 'memory',
   notFound: 'Memory not found',
   load: {
-    name: 'memory',
     keys: ['memoryId'],
     sql: (actorId, keys) => memorySql(actorId, keys.memoryId),
     check: isMemoryRow,

@@ -11,6 +11,7 @@ import type { Database } from '../db/client.js';
 import { queryValue } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { AppError } from '../http/errors.js';
+import { isPlainObject } from '../http/validation.js';
 
 /** Who asks: the authenticated user. */
 export interface Actor {
@@ -30,15 +31,18 @@ export const refuse = (message = 'Access denied', status: Refusal['status'] = 40
 /** One line of a rule table: may `actor` perform the action on `subject`? */
 export type Rule<S> = (actor: Actor, subject: S) => Decision;
 
+/** A loader's cheap shape check: a plain object whose `keys` are strings (other fields are the loader's to check). */
+export const hasStrings = <K extends string>(value: unknown, ...keys: K[]): value is Record<K, string> & Record<string, unknown> =>
+  isPlainObject(value) && keys.every((key) => typeof value[key] === 'string');
+
 /**
  * How a subject is read: one SQL fragment yielding one JSON value, null when there is no
  * such row. A fragment, so that the route pipeline can run it inside the authentication
  * lookup (one statement, no extra round trip); `check` is a cheap run-time check of the
- * value's shape, `subject` builds what the rules and the handler see.
+ * value's shape, `subject` builds what the rules and the handler see. The resource's name
+ * names the prepared statement, so the text of `sql` must never vary.
  */
 export interface SubjectLoader<K extends string, Row, S> {
-  /** Names the prepared statement; the text of `sql` must never vary for one name. */
-  name: string;
   /** The ids it is loaded by: path params of the routes that declare the resource. */
   keys: readonly K[];
   sql: (actorId: string, keys: Readonly<Record<K, string>>) => Prisma.Sql;
@@ -127,7 +131,39 @@ export async function authorizeOn<K extends string, S>(
 ): Promise<S> {
   const load = requirement.resource.load;
   if (!load) throw new Error(`${requirement.resource.name} is the caller's own: nothing to load`);
-  const subject = subjectOf(requirement.resource, await queryValue<unknown>(db, load.sql(actor.id, keys), load.name));
+  const subject = subjectOf(requirement.resource, await queryValue<unknown>(db, load.sql(actor.id, keys), `subject-${requirement.resource.name}`));
   authorize(actor, requirement, subject);
   return subject;
+}
+
+/** The subject of a resource that belongs to one user. */
+export interface PersonalSubject {
+  id: string;
+  ownerId: string;
+}
+
+/**
+ * A resource that belongs to one user: every action is its owner's alone, and anyone else
+ * is told the subject does not exist (404 with the resource's text), never that it is someone
+ * else's. `sql` yields {id, ownerId} of the row with that id.
+ */
+export function personalResource<A extends string, K extends string>(definition: {
+  name: string;
+  notFound: string;
+  key: K;
+  sql: (id: string) => Prisma.Sql;
+  actions: readonly A[];
+}): Resource<PersonalSubject, A, K> {
+  const ownerOnly: Rule<PersonalSubject> = (actor, subject) => (subject.ownerId === actor.id ? true : refuse(definition.notFound, 404));
+  return defineResource<PersonalSubject, A, K>({
+    name: definition.name,
+    notFound: definition.notFound,
+    load: {
+      keys: [definition.key],
+      sql: (_actorId, keys) => definition.sql(keys[definition.key]),
+      check: (v): v is PersonalSubject => hasStrings(v, 'id', 'ownerId'),
+      subject: (row: PersonalSubject) => row,
+    },
+    rules: Object.fromEntries(definition.actions.map((action) => [action, ownerOnly])) as Record<A, Rule<PersonalSubject>>,
+  });
 }

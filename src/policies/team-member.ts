@@ -3,10 +3,9 @@
  * status, removal, and leaving (removing oneself).
  */
 import { Prisma } from '../generated/prisma/client.js';
-import { isPlainObject } from '../http/validation.js';
 import { isUuid } from '../lib/ids.js';
 import { atLeast, type Role, roleFrom, roleIn } from './membership.js';
-import { defineResource, refuse } from './policy.js';
+import { defineResource, hasStrings, refuse } from './policy.js';
 
 export interface TeamMemberSubject {
   workspace: { id: string; name: string; ownerId: string };
@@ -28,8 +27,7 @@ interface TeamMemberRow {
 }
 
 const isTeamMemberRow = (v: unknown): v is TeamMemberRow =>
-  isPlainObject(v) && typeof v.id === 'string' && typeof v.name === 'string' && typeof v.ownerId === 'string' &&
-  typeof v.userId === 'string' && (v.memberUserId === null || typeof v.memberUserId === 'string');
+  hasStrings(v, 'id', 'name', 'ownerId', 'userId') && (v.memberUserId === null || typeof v.memberUserId === 'string');
 
 /** The workspace, the caller's role and the addressed user's team row (a non-UUID id names none). */
 const teamMemberSql = (actorId: string, workspaceId: string, userId: string) => Prisma.sql`
@@ -44,7 +42,6 @@ export const teamMember = defineResource({
   name: 'team-member',
   notFound: 'Workspace not found',
   load: {
-    name: 'team-member',
     keys: ['workspaceId', 'userId'],
     sql: (actorId, keys) => teamMemberSql(actorId, keys.workspaceId, keys.userId),
     check: isTeamMemberRow,

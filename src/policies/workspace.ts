@@ -1,8 +1,7 @@
 /** Workspaces, and what members may do in one: its team, conversations and memories as a whole. */
 import { Prisma } from '../generated/prisma/client.js';
-import { isPlainObject } from '../http/validation.js';
 import { atLeast, type Role, roleFrom, roleIn } from './membership.js';
-import { defineResource, refuse, type Rule } from './policy.js';
+import { defineResource, hasStrings, refuse, type Rule } from './policy.js';
 
 export interface WorkspaceSubject {
   id: string;
@@ -24,8 +23,7 @@ interface WorkspaceRow {
   role: unknown;
 }
 
-const isWorkspaceRow = (v: unknown): v is WorkspaceRow =>
-  isPlainObject(v) && typeof v.id === 'string' && typeof v.name === 'string' && typeof v.ownerId === 'string';
+const isWorkspaceRow = (v: unknown): v is WorkspaceRow => hasStrings(v, 'id', 'name', 'ownerId');
 
 /**
  * A rule that needs `least` role or above: non-members get `Access denied`, members below
@@ -40,7 +38,6 @@ export const workspace = defineResource({
   name: 'workspace',
   notFound: 'Workspace not found',
   load: {
-    name: 'workspace',
     keys: ['workspaceId'],
     sql: (actorId, keys) => workspaceSql(actorId, keys.workspaceId),
     check: isWorkspaceRow,
