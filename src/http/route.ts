@@ -1,46 +1,68 @@
 /**
- * Declarative routes. Every operation is one RouteSpec: method, path, who may call it,
- * the zod schemas of its input, and a handler that returns the response payload.
- * The same list mounts the Express routes, answers 405s, builds the OpenAPI document
- * and feeds the authorization-matrix test, so none of them can drift apart.
+ * Declarative routes. Every operation is one RouteSpec: method, path, who may call it, the
+ * zod schemas of its input, and a handler that returns the response payload. The same list
+ * mounts the Express routes, answers 405s, builds the OpenAPI document and feeds the
+ * authorization-matrix test, so none of them can drift apart.
+ *
+ * Every route runs the same pipeline, in this order:
+ *   1. authenticate (401), `user` routes only;
+ *   2. load the subject its policy names, from the path params (404);
+ *   3. authorize the action on it through the policy's rule table (403, or 404 where the
+ *      subject's existence must not show);
+ *   4. the route's own middleware (`before`: rate limits, uploads);
+ *   5. validate the body (415 for another media type, then 400) and the query (400); a
+ *      rule's own 400 (the request conflicts with the subject's state, e.g. removing the
+ *      workspace owner) is answered here, after them;
+ *   6. the handler, which gets the params, subject and preload typed.
+ * Steps 1 and 2 are one database statement: the subject's loader (and the route's preload)
+ * ride along with the authentication lookup.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { match } from 'path-to-regexp';
 import type { z } from 'zod';
 import type { AppDeps } from '../app-deps.js';
-import type { Preload } from '../services/auth/session.js';
+import { decide, type Requirement, subjectOf } from '../policies/index.js';
+import type { AuthRiders, Preload } from '../services/auth/session.js';
 import type { AuthUser } from '../services/auth/tokens.js';
 import { sendSuccess } from './envelope.js';
 import { AppError } from './errors.js';
-import { authenticateRequest, type PreloadFor } from './middleware/authenticate.js';
+import { authenticateRequest, type RidersFor } from './middleware/authenticate.js';
 import { unsupportedMediaType } from './middleware/body.js';
-import { containsNul, type ErrorStyle, isPlainObject, MAX_BODY_DEPTH, nestedDeeperThan, NUL_MESSAGE, parseOrThrow } from './validation.js';
+import { containsNul, type ErrorStyle, isPlainObject, MAX_BODY_DEPTH, nestedDeeperThan, NUL_MESSAGE, parseOrThrow, validOrThrow } from './validation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/**
- * Who may call a route. `public`: anyone. `user`: any authenticated user; resource-level
- * checks (workspace roles, ownership) happen in the policy module, called by the service.
- */
-export type Access = 'public' | 'user';
+/** The parameter names of a path: `/workspaces/:workspaceId/team/:userId` → `'workspaceId' | 'userId'`. */
+export type PathParamNames<P extends string> = string extends P
+  ? string
+  : P extends `${string}:${infer Name}/${infer Rest}`
+    ? Name | PathParamNames<`/${Rest}`>
+    : P extends `${string}:${infer Name}`
+      ? Name
+      : never;
 
-export interface HandlerContext<B, Q> {
+/** The params a handler gets: exactly the path's, as strings. */
+export type PathParams<P extends string> = string extends P ? Readonly<Record<string, string>> : { readonly [K in PathParamNames<P>]: string };
+
+export interface HandlerContext<P extends string, B, Q, S, T> {
   req: Request;
   res: Response;
   deps: AppDeps;
-  /** The authenticated caller (null only on public routes). */
+  /** The authenticated caller (undefined on public routes). */
   user: AuthUser;
   body: B;
   query: Q;
-  params: Record<string, string>;
-  /** The value of the route's preload; undefined when it has none or this request skipped it. */
-  preloaded: unknown;
+  params: PathParams<P>;
+  /** What the route's policy loaded and authorized (the caller on account routes; undefined on public routes). */
+  subject: S;
+  /** The value of the route's preload (undefined when it has none). */
+  preloaded: T;
 }
 
-export interface RouteSpec<B = any, Q = any> {
+interface RouteBase<P extends string, B, Q> {
   method: Method;
   /** Express path below /api, e.g. `/workspaces/:workspaceId` (below the server root when `root`). */
-  path: string;
+  path: P;
   /** Mounted at the server root instead of under /api (the MCP endpoint). */
   root?: boolean;
   /** Operation id from the contract (A1, W3, …) or a new name. */
@@ -49,36 +71,133 @@ export interface RouteSpec<B = any, Q = any> {
   /** Longer OpenAPI description (fields of a raw response, caveats). */
   description?: string;
   tag: string;
-  access: Access;
   body?: z.ZodType<B>;
   /** How body validation errors are shaped (DRF field objects or one string). */
   bodyErrors?: ErrorStyle;
   query?: z.ZodType<Q>;
   /** Success status (200 by default). */
   status?: number;
-  /** Middleware that runs after authentication and before validation (rate limits, uploads). */
+  /** Middleware that runs after authorization and before validation (rate limits, uploads). */
   before?: RequestHandler[];
   /** Request body media type for OpenAPI when it is not JSON. */
   requestMediaType?: 'multipart/form-data';
   /** The handler writes the response itself (raw download, SSE); its return value is ignored. */
   raw?: boolean;
-  /**
-   * A read that rides along with the authentication lookup, in the same statement: on the
-   * hottest routes (the polled workspace list, chat) it saves a database round trip. Gets the
-   * verified caller's id, the path params and the query as the route's schema parses it; not
-   * run when those are invalid (the handler's own checks answer them, and then it sees
-   * `preloaded` undefined, as it must handle anyway).
-   */
-  preload?(input: { userId: string; params: Record<string, string>; query: Q }): Preload;
   /** Extra documented responses: status → description. */
   responses?: Record<number, string>;
-  handler(ctx: HandlerContext<B, Q>): Promise<unknown> | unknown;
 }
 
-export const defineRoute = <B, Q>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> => spec;
+/** A route anyone may call: no authentication, no policy. */
+export interface PublicRoute<P extends string, B, Q> extends RouteBase<P, B, Q> {
+  access: 'public';
+  policy?: never;
+  preload?: never;
+  handler(ctx: HandlerContext<P, B, Q, undefined, undefined>): Promise<unknown> | unknown;
+}
 
-function asyncHandler(deps: AppDeps, spec: RouteSpec): (req: Request, res: Response) => Promise<void> {
-  return async (req: Request, res: Response) => {
+/**
+ * A route for authenticated users. It must declare its policy: the action it needs on a
+ * resource (`workspace.can('update')`), whose subject is loaded by the path's params (a
+ * resource loaded by params the path lacks does not compile). Routes acting on the caller's
+ * own data declare `account.can(…)`.
+ */
+export interface UserRoute<P extends string, B, Q, S, T> extends RouteBase<P, B, Q> {
+  access: 'user';
+  policy: Requirement<PathParamNames<P>, S>;
+  /** A read riding along with the authentication lookup (see Preload); the handler gets its value as `preloaded`. */
+  preload?: Preload<T, PathParamNames<P>, Q>;
+  handler(ctx: HandlerContext<P, B, Q, S, T>): Promise<unknown> | unknown;
+}
+
+/** A route of any shape, as the route list holds them. */
+export type RouteSpec = PublicRoute<string, any, any> | UserRoute<string, any, any, any, any>;
+
+export function defineRoute<P extends string, B = unknown, Q = unknown>(spec: PublicRoute<P, B, Q>): RouteSpec;
+export function defineRoute<P extends string, B = unknown, Q = unknown, S = unknown, T = undefined>(spec: UserRoute<P, B, Q, S, T>): RouteSpec;
+export function defineRoute(spec: RouteSpec): RouteSpec {
+  return spec;
+}
+
+/** What the guard (steps 1–3) hands to the rest of the pipeline. */
+interface Guarded {
+  user: AuthUser | undefined;
+  subject: unknown;
+  preloaded: unknown;
+  /** The query as parsed before authentication (the preload needs it); its errors are answered at validation. */
+  query: z.ZodSafeParseResult<unknown> | undefined;
+  /** The policy's 400, answered after validation. */
+  conflict: string | undefined;
+}
+
+const PUBLIC: Guarded = { user: undefined, subject: undefined, preloaded: undefined, query: undefined, conflict: undefined };
+
+/** A misdeclared route fails at start-up, not on its first request. */
+export function checkRouteSpec(spec: RouteSpec): void {
+  const where = `${spec.operationId} ${spec.method.toUpperCase()} ${spec.path}`;
+  if (spec.access === 'user') {
+    const policy = spec.policy as Requirement<string, unknown> | undefined;
+    if (!policy?.resource) throw new Error(`${where}: a user route must declare its policy (resource.can(action))`);
+    if (!Object.hasOwn(policy.resource.rules, policy.action)) throw new Error(`${where}: ${policy.resource.name} has no action "${policy.action}"`);
+    const params = new Set([...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]));
+    const missing = (policy.resource.load?.keys ?? []).filter((key) => !params.has(key));
+    if (missing.length) throw new Error(`${where}: ${policy.resource.name} is loaded by ${missing.join(', ')}, which the path lacks`);
+  } else if (spec.access === 'public') {
+    if (spec.policy || spec.preload) throw new Error(`${where}: a public route has no policy or preload`);
+  } else {
+    throw new Error(`${where}: access must be 'public' or 'user'`);
+  }
+}
+
+/**
+ * Steps 1–3 for one route: authenticate, load the subject, authorize. Path ids containing
+ * NUL name no row and cannot even be compared in PostgreSQL (text cannot hold NUL): such a
+ * path is a 404 before any query. Null for a public route without params (nothing to do).
+ */
+function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response) => Promise<Guarded>) | null {
+  const hasParams = spec.path.includes(':');
+  if (spec.access === 'public') {
+    if (!hasParams) return null;
+    return async (req) => {
+      if (containsNul(req.params)) throw new AppError(404, 'Not found');
+      return PUBLIC;
+    };
+  }
+  const { policy, preload } = spec as UserRoute<string, unknown, unknown, unknown, unknown>;
+  const requirement = policy as Requirement<string, unknown>;
+  const load = requirement.resource.load;
+  const querySchema = spec.query;
+  // The statement's name says which riders it carries (its text differs with each combination).
+  const names = { both: `${requirement.resource.name}+${preload?.name}`, subject: requirement.resource.name, preload: `${preload?.name}` };
+  return async (req, res) => {
+    const params = req.params as Record<string, string>;
+    const pathOk = !hasParams || !containsNul(params);
+    const query = querySchema ? querySchema.safeParse({ ...req.query }) : undefined;
+    // The preload runs only with a valid query; an invalid one is answered at validation, before the handler.
+    const preloadQuery = preload === undefined ? undefined : query ? (query.success && !containsNul(query.data) ? query.data : undefined) : req.query;
+    const withPreload = preload !== undefined && preloadQuery !== undefined && pathOk;
+    const withSubject = load !== null && pathOk;
+    const riders: RidersFor | undefined =
+      withSubject || withPreload
+        ? (userId): AuthRiders => ({
+            name: withSubject && withPreload ? names.both : withSubject ? names.subject : names.preload,
+            subject: withSubject ? load.sql(userId, params) : null,
+            preload: withPreload ? preload.sql({ userId, params, query: preloadQuery }) : null,
+          })
+        : undefined;
+    const loaded = await authenticateRequest(deps, req, res, riders);
+    if (!pathOk) throw new AppError(404, 'Not found');
+    const subject = load === null ? loaded.user : subjectOf(requirement.resource, loaded.subject);
+    const decision = decide(loaded.user, requirement, subject);
+    if (decision !== true && decision.status !== 400) throw new AppError(decision.status, decision.message);
+    if (withPreload && !preload.check(loaded.preloaded)) throw new Error(`${spec.operationId}: preload ${preload.name} does not have the declared shape`);
+    return { user: loaded.user, subject, preloaded: loaded.preloaded, query, conflict: decision === true ? undefined : decision.message };
+  };
+}
+
+/** Steps 5–6: validate the body and the query, run the handler, send its result. */
+function handlerOf(deps: AppDeps, spec: RouteSpec): (req: Request, res: Response, guarded: Guarded) => Promise<void> {
+  return async (req, res, guarded) => {
+    // A body of another media type is a validation failure (415), answered after authorization.
     // Multipart routes read their body in their own middleware (the upload).
     if (spec.body && !spec.requestMediaType) {
       const refused = unsupportedMediaType(req);
@@ -88,71 +207,41 @@ function asyncHandler(deps: AppDeps, spec: RouteSpec): (req: Request, res: Respo
     const rawBody: unknown = req.body === undefined ? {} : req.body;
     if (nestedDeeperThan(rawBody, MAX_BODY_DEPTH)) throw new AppError(400, `Request body nested deeper than ${MAX_BODY_DEPTH} levels`);
     const body = spec.body ? parseOrThrow(spec.body, rawBody, spec.bodyErrors ?? 'string') : rawBody;
-    const query = spec.query ? parseOrThrow(spec.query, { ...req.query }, 'prefixed') : req.query;
+    const query = spec.query ? validOrThrow(guarded.query ?? spec.query.safeParse({ ...req.query }), 'prefixed') : req.query;
     // Fields whose schema lets NUL through (ids, search terms, free-form objects) would reach PostgreSQL with it.
     if (containsNul(body) || containsNul(query)) {
       throw new AppError(400, spec.bodyErrors === 'fields' ? { non_field_errors: [NUL_MESSAGE] } : NUL_MESSAGE);
     }
+    if (guarded.conflict !== undefined) throw new AppError(400, guarded.conflict);
     const result = await spec.handler({
       req,
       res,
       deps,
-      user: res.locals.user as AuthUser,
+      user: guarded.user as AuthUser,
       body,
       query,
-      params: req.params as Record<string, string>,
-      preloaded: res.locals.preloaded,
+      params: req.params as never,
+      subject: guarded.subject as never,
+      preloaded: guarded.preloaded as never,
     });
     if (!spec.raw && !res.headersSent) sendSuccess(res, spec.status ?? 200, result);
   };
 }
 
-/** The spec's preload for a request, or null when its params or query would not pass validation. */
-function preloadOf(spec: RouteSpec): PreloadFor | undefined {
-  const build = spec.preload;
-  if (!build) return undefined;
-  return (req, userId) => {
-    const params = req.params as Record<string, string>;
-    if (containsNul(params)) return null;
-    let query: unknown = req.query;
-    if (spec.query) {
-      const parsed = spec.query.safeParse({ ...req.query });
-      if (!parsed.success) return null;
-      query = parsed.data;
-    }
-    if (containsNul(query)) return null;
-    return build({ userId, params, query });
-  };
-}
-
-/**
- * What runs before a route's own middleware: authentication (user routes), then the path
- * check. Path ids containing NUL name no row and cannot even be compared in PostgreSQL (text
- * cannot hold NUL): such a path is a 404 before any query. Null when a route needs neither.
- */
-function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response) => Promise<void>) | null {
-  const user = spec.access === 'user';
-  const params = spec.path.includes(':');
-  if (!user && !params) return null;
-  const preload = preloadOf(spec);
-  return async (req, res) => {
-    if (user) await authenticateRequest(deps, req, res, preload);
-    if (params && containsNul(req.params)) throw new AppError(404, 'Not found');
-  };
-}
-
 export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[], base = ''): void {
   for (const spec of specs) {
+    checkRouteSpec(spec);
     const path = spec.path.slice(base.length) || '/';
     const guard = guardOf(deps, spec);
-    const handle = asyncHandler(deps, spec);
+    const handle = handlerOf(deps, spec);
     const before = spec.before ?? [];
     if (before.length === 0) {
       // Most routes: guard and handler in one step, one layer and one promise per request.
-      router[spec.method](path, guard ? async (req: Request, res: Response) => (await guard(req, res), handle(req, res)) : handle);
+      router[spec.method](path, guard ? async (req: Request, res: Response) => handle(req, res, await guard(req, res)) : (req: Request, res: Response) => handle(req, res, PUBLIC));
     } else {
-      const guarded: RequestHandler[] = guard ? [async (req, res, next) => (await guard(req, res), next())] : [];
-      router[spec.method](path, ...guarded, ...before, handle);
+      // The guard's result waits in res.locals while the route's middleware runs.
+      const guarded: RequestHandler[] = guard ? [async (req, res, next) => ((res.locals.guarded = await guard(req, res)), next())] : [];
+      router[spec.method](path, ...guarded, ...before, (req: Request, res: Response) => handle(req, res, (res.locals.guarded as Guarded | undefined) ?? PUBLIC));
     }
   }
 }

@@ -95,7 +95,11 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, sty
     const message = nonObjectMessage(input);
     throw new AppError(400, style === 'fields' ? { non_field_errors: [message] } : message);
   }
-  const result = schema.safeParse(input);
+  return validOrThrow(schema.safeParse(input), style);
+}
+
+/** The data of a parse result; on failure throws the 400 AppError in the requested style. */
+export function validOrThrow<T>(result: z.ZodSafeParseResult<T>, style: ErrorStyle): T {
   if (result.success) return result.data;
   throw new AppError(400, style === 'fields' ? toFieldErrors(result.error.issues) : toMessage(result.error.issues, style === 'prefixed'));
 }

@@ -1,6 +1,7 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { authRateLimits, passwordGuessLimits } from '../http/middleware/rate-limit.js';
+import { account } from '../policies/index.js';
 import { presentUser } from '../presenters/user.js';
 import { loginBody, logoutBody, passwordChangeBody, PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, refreshBody, registerBody } from '../schemas/auth.js';
 import * as session from '../services/auth/session.js';
@@ -31,7 +32,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/auth/logout', operationId: 'A3', tag: 'auth', access: 'user',
+      method: 'post', path: '/auth/logout', operationId: 'A3', tag: 'auth', access: 'user', policy: account.can('update'),
       summary: 'End the session of the presented access token (its refresh tokens and every access token issued with them) and, when sent, the session of the refresh token',
       body: logoutBody,
       responses: { 400: 'Token is invalid or expired' },
@@ -48,12 +49,12 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       handler: ({ deps, body }) => session.refresh(deps, body.refresh),
     }),
     defineRoute({
-      method: 'get', path: '/auth/profile', operationId: 'A5', tag: 'auth', access: 'user',
+      method: 'get', path: '/auth/profile', operationId: 'A5', tag: 'auth', access: 'user', policy: account.can('read'),
       summary: 'The authenticated user',
       handler: ({ user }) => presentUser(user),
     }),
     defineRoute({
-      method: 'put', path: '/auth/profile/update', operationId: 'A6', tag: 'auth', access: 'user',
+      method: 'put', path: '/auth/profile/update', operationId: 'A6', tag: 'auth', access: 'user', policy: account.can('update'),
       summary: 'Update name and/or email (each applied when non-empty); a new email needs a recent sign-in or currentPassword',
       description: PROFILE_UPDATE_DESCRIPTION,
       body: profileUpdateBody, before: guesses,
@@ -61,7 +62,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ deps, user, body }) => presentUser(await session.updateProfile(deps, user, body)),
     }),
     defineRoute({
-      method: 'post', path: '/auth/logout-all', operationId: 'logoutAll', tag: 'auth', access: 'user',
+      method: 'post', path: '/auth/logout-all', operationId: 'logoutAll', tag: 'auth', access: 'user', policy: account.can('update'),
       summary: 'End every session of the caller, this one included: every access and refresh token issued so far stops working',
       handler: async ({ deps, user }) => {
         await session.logoutAll(deps, user);
@@ -69,7 +70,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/auth/password', operationId: 'changePassword', tag: 'auth', access: 'user',
+      method: 'post', path: '/auth/password', operationId: 'changePassword', tag: 'auth', access: 'user', policy: account.can('update'),
       summary: 'Change the password: checks currentPassword, ends every session and returns fresh tokens for the caller',
       description: 'newPassword follows the rules of registration. Every token issued before, the presented one included, stops working; the answer carries the token and refresh of a new session, as login does.',
       body: passwordChangeBody, bodyErrors: 'fields', before: guesses,

@@ -2,72 +2,60 @@ import type { AppDeps } from '../app-deps.js';
 import { AppError } from '../http/errors.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { openEventStream, wantsEventStream } from '../http/sse.js';
-import { authorize, workspaceAccess } from '../policies/index.js';
+import { conversation, workspace } from '../policies/index.js';
 import { presentConversation, presentConversationListItem, presentMessage } from '../presenters/conversation.js';
 import {
   createConversationBody, injectMemoryBody, listConversationsQuery, sendMessageBody, updateConversationBody, updateMessageBody,
 } from '../schemas/conversations.js';
-import { type SendMessagePreloaded, sendMessage, sendMessagePreload } from '../services/chat/send-message.js';
+import { replyContext, sendMessage } from '../services/chat/send-message.js';
 import * as conversations from '../services/conversations/index.js';
 import { closeConversation } from '../services/conversations/close.js';
 
-const { conversationAccess, conversationAccessPreload } = conversations;
 const tag = 'conversations';
 
 export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/conversations', operationId: 'C1', tag, access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId/conversations', operationId: 'C1', tag, access: 'user', policy: workspace.can('read-conversations'),
       summary: 'Conversations of a workspace, most recently updated first',
       query: listConversationsQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ deps, user, params, query }) => {
-        authorize(await workspaceAccess(deps.prisma, user.id, params.workspaceId!), 'conversation:read');
-        const { rows, total } = await conversations.listConversations(deps, params.workspaceId!, query);
+      handler: async ({ deps, subject, query }) => {
+        const { rows, total } = await conversations.listConversations(deps, subject.id, query);
         return { conversations: rows.map(presentConversationListItem), total };
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/conversations', operationId: 'C2', tag, access: 'user', status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/conversations', operationId: 'C2', tag, access: 'user', policy: workspace.can('create-conversation'), status: 201,
       summary: 'Start a conversation with a model (modelId as listed by /models/available)',
       body: createConversationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors', 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ deps, user, params, body }) => {
-        authorize(await workspaceAccess(deps.prisma, user.id, params.workspaceId!), 'conversation:write');
-        return presentConversation(await conversations.createConversation(deps, user.id, params.workspaceId!, body));
-      },
+      handler: async ({ deps, user, subject, body }) => presentConversation(await conversations.createConversation(deps, user.id, subject.id, body)),
     }),
     defineRoute({
-      method: 'get', path: '/conversations/:conversationId', operationId: 'C3', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'get', path: '/conversations/:conversationId', operationId: 'C3', tag, access: 'user', policy: conversation.can('read'),
       summary: 'A conversation with its messages (oldest first) and injected memories',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:read', preloaded);
-        return presentConversation(await conversations.getFullConversation(deps.prisma, params.conversationId!));
-      },
+      handler: async ({ deps, subject }) => presentConversation(await conversations.getFullConversation(deps.prisma, subject.id)),
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId', operationId: 'C4', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'put', path: '/conversations/:conversationId', operationId: 'C4', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Rename a conversation or set its status',
       body: updateConversationBody,
       responses: { 400: 'Invalid value', 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params, body, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
-        return presentConversation(await conversations.updateConversation(deps, params.conversationId!, body));
-      },
+      handler: async ({ deps, subject, body }) => presentConversation(await conversations.updateConversation(deps, subject.id, body)),
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId', operationId: 'C5', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'delete', path: '/conversations/:conversationId', operationId: 'C5', tag, access: 'user', policy: conversation.can('delete'),
       summary: 'Delete a conversation with its messages and injection links',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
-        await conversations.deleteConversation(deps, params.conversationId!);
+      handler: async ({ deps, subject }) => {
+        await conversations.deleteConversation(deps, subject.id);
         return { message: 'Conversation deleted successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/messages', operationId: 'C6', tag, access: 'user', status: 201, preload: sendMessagePreload,
+      method: 'post', path: '/conversations/:conversationId/messages', operationId: 'C6', tag, access: 'user', policy: conversation.can('send-message'), preload: replyContext, status: 201,
       summary:
         'Send a message and get the model\'s reply. With "stream": true or Accept: text/event-stream the reply streams as ' +
         'Server-Sent Events: `delta` {text}…, then `done` {userMessage, assistantMessage} or `error` {status, error, userMessage}.',
@@ -79,11 +67,9 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
         429: 'Provider rate limit (data.userMessage)', 500: 'AI call failed (data.userMessage)',
         502: 'Provider error (data.userMessage)', 504: 'Provider timeout (data.userMessage)',
       },
-      handler: async ({ deps, user, params, body, req, res, preloaded }) => {
-        const pre = preloaded as SendMessagePreloaded | undefined;
-        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write', pre?.access);
+      handler: async ({ deps, user, subject, body, req, res, preloaded }) => {
         const input = {
-          user, conversation, content: body.content, getAiResponse: body.getAiResponse ?? true, autoRetrieve: body.autoRetrieve, context: pre?.context,
+          user, conversation: subject, content: body.content, getAiResponse: body.getAiResponse ?? true, autoRetrieve: body.autoRetrieve, context: preloaded,
         };
         if (!wantsEventStream(req, body.stream) || !input.getAiResponse) return sendMessage(deps, input);
 
@@ -111,73 +97,60 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C7', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'put', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C7', tag, access: 'user', policy: conversation.can('edit-messages'),
       summary: 'Pin or unpin a message',
       body: updateMessageBody,
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
-      handler: async ({ deps, user, params, body, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write', preloaded);
-        return presentMessage(await conversations.updateMessage(deps, params.conversationId!, params.messageId!, body));
-      },
+      handler: async ({ deps, subject, params, body }) => presentMessage(await conversations.updateMessage(deps, subject.id, params.messageId, body)),
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C8', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C8', tag, access: 'user', policy: conversation.can('edit-messages'),
       summary: 'Delete a message',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
-      handler: async ({ deps, user, params, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'message:write', preloaded);
-        await conversations.deleteMessage(deps, params.conversationId!, params.messageId!);
+      handler: async ({ deps, subject, params }) => {
+        await conversations.deleteMessage(deps, subject.id, params.messageId);
         return { message: 'Message deleted successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/inject-memory', operationId: 'C9', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'post', path: '/conversations/:conversationId/inject-memory', operationId: 'C9', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Inject a memory of the same workspace into the conversation context (get-or-create)',
       body: injectMemoryBody,
       responses: { 400: 'memoryId required', 403: 'Access denied', 404: 'Conversation not found | Memory not found' },
-      handler: async ({ deps, user, params, body, preloaded }) => {
-        const { conversation } = await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
-        await conversations.injectMemory(deps, conversation, body.memoryId);
+      handler: async ({ deps, subject, body }) => {
+        await conversations.injectMemory(deps, subject, body.memoryId);
         return { message: 'Memory injected successfully' };
       },
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId/inject-memory/:memoryId', operationId: 'C10', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'delete', path: '/conversations/:conversationId/inject-memory/:memoryId', operationId: 'C10', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Remove an injected memory from the conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
-      handler: async ({ deps, user, params, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
-        await conversations.removeInjection(deps, params.conversationId!, params.memoryId!);
+      handler: async ({ deps, subject, params }) => {
+        await conversations.removeInjection(deps, subject.id, params.memoryId);
         return { message: 'Memory removed successfully' };
       },
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'C11', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'C11', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Pause or re-activate an injected memory',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
-      handler: async ({ deps, user, params, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
-        return conversations.toggleInjection(deps, params.conversationId!, params.memoryId!);
-      },
+      handler: async ({ deps, subject, params }) => conversations.toggleInjection(deps, subject.id, params.memoryId),
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/close', operationId: 'C12', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'post', path: '/conversations/:conversationId/close', operationId: 'C12', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off)',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
-        const { conversation, memory } = await closeConversation(deps, user, params.conversationId!);
+      handler: async ({ deps, user, subject }) => {
+        const { conversation, memory } = await closeConversation(deps, user, subject.id);
         return { conversation: presentConversation(conversation), memory, message: 'Conversation closed and summarized successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'C13', tag, access: 'user', preload: conversationAccessPreload,
+      method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'C13', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Reopen a closed conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, user, params, preloaded }) => {
-        await conversationAccess(deps.db, user.id, params.conversationId!, 'conversation:write', preloaded);
-        return { conversation: presentConversation(await conversations.reopenConversation(deps, params.conversationId!)), message: 'Conversation reopened successfully' };
-      },
+      handler: async ({ deps, subject }) => ({ conversation: presentConversation(await conversations.reopenConversation(deps, subject.id)), message: 'Conversation reopened successfully' }),
     }),
   ];
 }

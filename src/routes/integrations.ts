@@ -1,5 +1,6 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
+import { account, integration } from '../policies/index.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { createIntegrationBody, updateIntegrationBody } from '../schemas/integrations.js';
 import * as integrations from '../services/integrations/index.js';
@@ -12,7 +13,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
   const present = (row: Parameters<typeof presentIntegration>[0]) => presentIntegration(row, keyring);
   return [
     defineRoute({
-      method: 'get', path: '/integrations', operationId: 'G1', tag, access: 'user',
+      method: 'get', path: '/integrations', operationId: 'G1', tag, access: 'user', policy: account.can('read'),
       summary: "The caller's provider integrations (keys masked)",
       handler: async ({ deps, user }) => {
         const rows = await integrations.listIntegrations(deps, user.id);
@@ -20,45 +21,45 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/integrations', operationId: 'G2', tag, access: 'user', status: 201,
+      method: 'post', path: '/integrations', operationId: 'G2', tag, access: 'user', policy: account.can('create-integration'), status: 201,
       summary: 'Add a provider key; it is tested live (10 s) and stored encrypted',
       body: createIntegrationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors | Integration already exists for this provider' },
       handler: async ({ deps, user, body }) => present(await integrations.createIntegration(deps, user.id, body)),
     }),
     defineRoute({
-      method: 'get', path: '/integrations/:integrationId', operationId: 'G3', tag, access: 'user',
+      method: 'get', path: '/integrations/:integrationId', operationId: 'G3', tag, access: 'user', policy: integration.can('read'),
       summary: 'One integration (key masked)',
       responses: { 404: 'Integration not found' },
-      handler: async ({ deps, user, params }) => present(await integrations.getOwnIntegration(deps, user.id, params.integrationId!)),
+      handler: async ({ deps, user, subject }) => present(await integrations.getOwnIntegration(deps, user.id, subject.id)),
     }),
     defineRoute({
-      method: 'put', path: '/integrations/:integrationId', operationId: 'G4', tag, access: 'user',
+      method: 'put', path: '/integrations/:integrationId', operationId: 'G4', tag, access: 'user', policy: integration.can('update'),
       summary: 'Replace the key (re-tested, re-encrypted) and/or the model id and name',
       body: updateIntegrationBody,
       responses: { 400: 'Invalid value', 404: 'Integration not found' },
-      handler: async ({ deps, user, params, body }) => present(await integrations.updateIntegration(deps, user.id, params.integrationId!, body)),
+      handler: async ({ deps, user, subject, body }) => present(await integrations.updateIntegration(deps, user.id, subject.id, body)),
     }),
     defineRoute({
-      method: 'delete', path: '/integrations/:integrationId', operationId: 'G5', tag, access: 'user',
+      method: 'delete', path: '/integrations/:integrationId', operationId: 'G5', tag, access: 'user', policy: integration.can('delete'),
       summary: 'Delete an integration',
       responses: { 404: 'Integration not found' },
-      handler: async ({ deps, user, params }) => {
-        await integrations.deleteIntegration(deps, user.id, params.integrationId!);
+      handler: async ({ deps, user, subject }) => {
+        await integrations.deleteIntegration(deps, user.id, subject.id);
         return { message: 'Integration deleted successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/integrations/:integrationId/test', operationId: 'G6', tag, access: 'user',
+      method: 'post', path: '/integrations/:integrationId/test', operationId: 'G6', tag, access: 'user', policy: integration.can('update'),
       summary: 'Re-test the stored key (200 with success:false when the provider refuses it)',
       responses: { 400: 'Failed to decrypt API key', 404: 'Integration not found' },
-      handler: async ({ deps, user, params }) => {
-        const result = await integrations.testIntegration(deps, user.id, params.integrationId!);
+      handler: async ({ deps, user, subject }) => {
+        const result = await integrations.testIntegration(deps, user.id, subject.id);
         return { integration: present(result.integration), message: result.message, success: result.success };
       },
     }),
     defineRoute({
-      method: 'get', path: '/models/available', operationId: 'G7', tag, access: 'user',
+      method: 'get', path: '/models/available', operationId: 'G7', tag, access: 'user', policy: account.can('read'),
       summary: "One model per connected integration, placed in the 3D brain (ids model-<name>)",
       handler: async ({ deps, user }) => {
         const models = await integrations.availableModels(deps, user.id);

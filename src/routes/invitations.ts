@@ -1,5 +1,6 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
+import { account, invitation } from '../policies/index.js';
 import { paging } from '../schemas/common.js';
 import * as invitations from '../services/invitations.js';
 
@@ -8,22 +9,22 @@ export function invitationRoutes(deps: AppDeps): RouteSpec[] {
   const { prisma } = deps;
   return [
     defineRoute({
-      method: 'get', path: '/invitations', operationId: 'I1', tag: 'team', access: 'user',
+      method: 'get', path: '/invitations', operationId: 'I1', tag: 'team', access: 'user', policy: account.can('read'),
       summary: "The caller's pending invitations, newest first",
       query: paging,
       handler: ({ user, query }) => invitations.listInvitations(prisma, user.id, query),
     }),
     defineRoute({
-      method: 'post', path: '/invitations/:invitationId/accept', operationId: 'I2', tag: 'team', access: 'user',
+      method: 'post', path: '/invitations/:invitationId/accept', operationId: 'I2', tag: 'team', access: 'user', policy: invitation.can('accept'),
       summary: 'Accept an invitation (idempotent): join the workspace with the invited role, if its sender may still invite',
       responses: { 404: 'Invitation not found', 410: invitations.REVOKED },
-      handler: ({ user, params }) => invitations.acceptInvitation(prisma, params.invitationId!, user),
+      handler: ({ user, subject }) => invitations.acceptInvitation(prisma, subject.id, user),
     }),
     defineRoute({
-      method: 'post', path: '/invitations/:invitationId/decline', operationId: 'I3', tag: 'team', access: 'user',
+      method: 'post', path: '/invitations/:invitationId/decline', operationId: 'I3', tag: 'team', access: 'user', policy: invitation.can('decline'),
       summary: 'Decline (delete) an invitation',
       responses: { 404: 'Invitation not found' },
-      handler: ({ user, params }) => invitations.declineInvitation(prisma, params.invitationId!, user.id),
+      handler: ({ user, subject }) => invitations.declineInvitation(prisma, subject.id, user.id),
     }),
   ];
 }

@@ -3,10 +3,10 @@
  * bearer token and is scoped to the caller (D17), unlike the original's AllowAny routes.
  */
 import type { AppDeps } from '../app-deps.js';
-import { AppError, notFound } from '../http/errors.js';
+import { AppError } from '../http/errors.js';
 import { requireOwnHostAndOrigin } from '../http/middleware/host-check.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { authorize, workspaceAccess } from '../policies/index.js';
+import { account, authorizeOn, conversation } from '../policies/index.js';
 import { batchRememberBody, chatBody, injectBody, listQuery, rememberBody, scopeBody, scopeQuery, searchBody } from '../schemas/mcp.js';
 import { SUPPORTED_MODELS } from '../services/legacy-models.js';
 import { handleMcpRequest } from '../mcp/server.js';
@@ -22,23 +22,21 @@ export function mcpRoutes(deps: AppDeps): RouteSpec[] {
       handler: () => ({ models: SUPPORTED_MODELS, total: Object.keys(SUPPORTED_MODELS).length }),
     }),
     defineRoute({
-      method: 'post', path: '/chat', operationId: 'L2', tag: 'legacy', access: 'user', body: chatBody,
+      method: 'post', path: '/chat', operationId: 'L2', tag: 'legacy', access: 'user', policy: account.can('use-tools'), body: chatBody,
       summary: 'Removed legacy chat endpoint: 410 pointing to POST /conversations/{id}/messages',
       responses: { 403: 'Access denied', 404: 'Conversation not found', 410: 'Gone' },
       handler: async ({ deps, user, body }) => {
-        const conversation = await deps.prisma.conversation.findUnique({ where: { id: body.conversation_id }, select: { workspaceId: true } });
-        if (!conversation) throw notFound('Conversation not found');
-        authorize(await workspaceAccess(deps.prisma, user.id, conversation.workspaceId), 'message:write');
+        await authorizeOn(deps.db, user, conversation.can('send-message'), { conversationId: body.conversation_id });
         throw new AppError(410, `This endpoint was removed. Use POST /api/conversations/${body.conversation_id}/messages`);
       },
     }),
     defineRoute({
-      method: 'post', path: '/mcp/remember', operationId: 'L3', tag: 'mcp', access: 'user', status: 201, body: rememberBody,
+      method: 'post', path: '/mcp/remember', operationId: 'L3', tag: 'mcp', access: 'user', policy: account.can('use-tools'), status: 201, body: rememberBody,
       summary: 'Store a memory in the caller\'s scoped workspace', responses: scoped,
       handler: ({ deps, user, body }) => remember(deps, user.id, body),
     }),
     defineRoute({
-      method: 'post', path: '/mcp/batch-remember', operationId: 'L4', tag: 'mcp', access: 'user', status: 201, body: batchRememberBody,
+      method: 'post', path: '/mcp/batch-remember', operationId: 'L4', tag: 'mcp', access: 'user', policy: account.can('use-tools'), status: 201, body: batchRememberBody,
       summary: 'Store up to 100 memories in the caller\'s scoped workspace', responses: scoped,
       handler: ({ deps, user, body }) => {
         const { memories, ...scope } = body;
@@ -46,32 +44,32 @@ export function mcpRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/mcp/search', operationId: 'L5', tag: 'mcp', access: 'user', body: searchBody,
+      method: 'post', path: '/mcp/search', operationId: 'L5', tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: searchBody,
       summary: 'Hybrid search in the caller\'s scoped workspace (top_k default 5)', responses: scoped,
       handler: ({ deps, user, body }) => search(deps, user.id, body),
     }),
     defineRoute({
-      method: 'post', path: '/mcp/inject', operationId: 'L6', tag: 'mcp', access: 'user', body: injectBody,
+      method: 'post', path: '/mcp/inject', operationId: 'L6', tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: injectBody,
       summary: 'The newest memories of the scoped workspace as a context block', responses: scoped,
       handler: ({ deps, user, body }) => inject(deps, user.id, body),
     }),
     defineRoute({
-      method: 'get', path: '/mcp/listMemories', operationId: 'L7', tag: 'mcp', access: 'user', query: listQuery,
+      method: 'get', path: '/mcp/listMemories', operationId: 'L7', tag: 'mcp', access: 'user', policy: account.can('use-tools'), query: listQuery,
       summary: 'Page through the scoped workspace\'s memories (limit default 20, max 100)', responses: scoped,
       handler: ({ deps, user, query }) => list(deps, user.id, query),
     }),
     defineRoute({
-      method: 'post', path: '/mcp/index/rebuild', operationId: 'L8', tag: 'mcp', access: 'user', body: scopeBody,
+      method: 'post', path: '/mcp/index/rebuild', operationId: 'L8', tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: scopeBody,
       summary: 'Queue every memory of the scoped workspace for re-embedding', responses: scoped,
       handler: ({ deps, user, body }) => rebuildIndex(deps, user.id, body),
     }),
     defineRoute({
-      method: 'get', path: '/mcp/index/status', operationId: 'L9', tag: 'mcp', access: 'user', query: scopeQuery,
+      method: 'get', path: '/mcp/index/status', operationId: 'L9', tag: 'mcp', access: 'user', policy: account.can('use-tools'), query: scopeQuery,
       summary: 'Embedding state of the scoped workspace (model, ready/pending/failed, chunks)', responses: scoped,
       handler: ({ deps, user, query }) => indexStatus(deps, user.id, query),
     }),
     defineRoute({
-      method: 'post', path: '/mcp', root: true, operationId: 'mcp', tag: 'mcp', access: 'user', raw: true,
+      method: 'post', path: '/mcp', root: true, operationId: 'mcp', tag: 'mcp', access: 'user', policy: account.can('use-tools'), raw: true,
       summary: 'Model Context Protocol server (Streamable HTTP, JSON-RPC): tools remember, search_memories, list_memories, get_memory, inject_memories',
       description: 'DNS-rebinding protection: the Host header must name this server (HOST, localhost, 127.0.0.1, [::1] or PUBLIC_HOSTS, any port), and an Origin header, when sent, must be one of CORS_ORIGINS or the server itself; otherwise 403.',
       before: [requireOwnHostAndOrigin(deps.config)],

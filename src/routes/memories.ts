@@ -1,60 +1,42 @@
-/** Memories (M1–M7): load the subject → authorize through the policy → service → present. */
+/** Memories (M1–M7): the policy loads and authorizes the subject → service → present. */
 import type { AppDeps } from '../app-deps.js';
-import type { PrismaClient } from '../db/client.js';
-import { notFound } from '../http/errors.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { type Action, authorize, workspaceAccess } from '../policies/index.js';
+import { account, authorizeOn, memory, workspace } from '../policies/index.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
 import { searchMemories } from '../services/memories/search.js';
-import { createMemory, deleteMemory, listMemories, presentMemories, presentOne, reEmbedMemory, updateMemory } from '../services/memories/service.js';
-
-/** Loads a memory (404 `Memory not found`), then checks the caller's role in its workspace (403). */
-async function memoryFor(prisma: PrismaClient, userId: string, memoryId: string, action: Action) {
-  const memory = await prisma.memory.findUnique({ where: { id: memoryId } });
-  if (!memory) throw notFound('Memory not found');
-  authorize(await workspaceAccess(prisma, userId, memory.workspaceId), action);
-  return memory;
-}
-
-async function workspaceFor(prisma: PrismaClient, userId: string, workspaceId: string, action: Action) {
-  const access = await workspaceAccess(prisma, userId, workspaceId);
-  authorize(access, action);
-  return access.workspace;
-}
+import { createMemory, deleteMemory, getMemory, listMemories, presentMemories, presentOne, reEmbedMemory, updateMemory } from '../services/memories/service.js';
 
 export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/memories', operationId: 'M1', tag: 'memories', access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId/memories', operationId: 'M1', tag: 'memories', access: 'user', policy: workspace.can('read-memories'),
       summary: 'List a workspace\'s memories (search, sortBy, tags any-of, optional limit/offset)',
       query: listMemoriesQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ deps, user, params, query }) => {
-        await workspaceFor(deps.prisma, user.id, params.workspaceId!, 'memory:read');
-        const { memories, total } = await listMemories(deps, { workspaceId: params.workspaceId!, userId: user.id, ...query });
+      handler: async ({ deps, user, subject, query }) => {
+        const { memories, total } = await listMemories(deps, { workspaceId: subject.id, userId: user.id, ...query });
         return { memories: await presentMemories(deps.prisma, memories), total };
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/memories', operationId: 'M2', tag: 'memories', access: 'user', status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/memories', operationId: 'M2', tag: 'memories', access: 'user', policy: workspace.can('write-memories'), status: 201,
       summary: 'Create a memory (embedded in the background; embeddingStatus pending until then)',
       body: createMemoryBody, bodyErrors: 'fields',
       responses: { 403: 'Access denied', 404: 'Workspace not found', 413: 'Body larger than BODY_LIMIT' },
-      handler: async ({ deps, user, params, body }) => {
-        const workspace = await workspaceFor(deps.prisma, user.id, params.workspaceId!, 'memory:write');
-        const memory = await createMemory(deps, { workspaceId: workspace.id, authorId: user.id, ...body });
-        return presentOne(deps.prisma, memory);
+      handler: async ({ deps, user, subject, body }) => {
+        const created = await createMemory(deps, { workspaceId: subject.id, authorId: user.id, ...body });
+        return presentOne(deps.prisma, created);
       },
     }),
     // Registered before /memories/:memoryId so that "search" is never taken for an id (§1.1).
     defineRoute({
-      method: 'post', path: '/memories/search', operationId: 'M7', tag: 'memories', access: 'user',
+      method: 'post', path: '/memories/search', operationId: 'M7', tag: 'memories', access: 'user', policy: account.can('search-memories'),
       summary: 'Hybrid semantic + full-text search over the memories the caller may read (D5)',
       body: searchMemoriesBody, bodyErrors: 'fields',
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
       handler: async ({ deps, user, body }) => {
         const workspaceId = body.workspaceId ?? body.workspace_id;
-        if (workspaceId) await workspaceFor(deps.prisma, user.id, workspaceId, 'memory:read');
+        if (workspaceId) await authorizeOn(deps.db, user, workspace.can('read-memories'), { workspaceId });
         const found = await searchMemories(deps, {
           userId: user.id,
           workspaceIds: workspaceId ? [workspaceId] : undefined,
@@ -80,38 +62,35 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'get', path: '/memories/:memoryId', operationId: 'M3', tag: 'memories', access: 'user',
+      method: 'get', path: '/memories/:memoryId', operationId: 'M3', tag: 'memories', access: 'user', policy: memory.can('read'),
       summary: 'Get a memory, with its embedding (first chunk vector) once embedded',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
-      handler: async ({ deps, user, params }) => presentOne(deps.prisma, await memoryFor(deps.prisma, user.id, params.memoryId!, 'memory:read')),
+      handler: async ({ deps, subject }) => presentOne(deps.prisma, await getMemory(deps.prisma, subject.id)),
     }),
     defineRoute({
-      method: 'put', path: '/memories/:memoryId', operationId: 'M4', tag: 'memories', access: 'user',
+      method: 'put', path: '/memories/:memoryId', operationId: 'M4', tag: 'memories', access: 'user', policy: memory.can('update'),
       summary: 'Update a memory (version +1 on every PUT; changed text is re-embedded)',
       body: updateMemoryBody,
       responses: { 403: 'Access denied', 404: 'Memory not found', 413: 'Body larger than BODY_LIMIT' },
-      handler: async ({ deps, user, params, body }) => {
-        const memory = await memoryFor(deps.prisma, user.id, params.memoryId!, 'memory:write');
-        return presentOne(deps.prisma, await updateMemory(deps, memory, body));
+      handler: async ({ deps, subject, body }) => {
+        const current = await getMemory(deps.prisma, subject.id);
+        return presentOne(deps.prisma, await updateMemory(deps, current, body));
       },
     }),
     defineRoute({
-      method: 'delete', path: '/memories/:memoryId', operationId: 'M5', tag: 'memories', access: 'user',
+      method: 'delete', path: '/memories/:memoryId', operationId: 'M5', tag: 'memories', access: 'user', policy: memory.can('delete'),
       summary: 'Delete a memory (its chunks and injection links go with it)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
-      handler: async ({ deps, user, params }) => {
-        await deleteMemory(deps, await memoryFor(deps.prisma, user.id, params.memoryId!, 'memory:write'));
+      handler: async ({ deps, subject }) => {
+        await deleteMemory(deps, subject);
         return { message: 'Memory deleted successfully' };
       },
     }),
     defineRoute({
-      method: 'post', path: '/memories/:memoryId/re-embed', operationId: 'M6', tag: 'memories', access: 'user',
+      method: 'post', path: '/memories/:memoryId/re-embed', operationId: 'M6', tag: 'memories', access: 'user', policy: memory.can('update'),
       summary: 'Recompute the memory\'s vectors in the background (version +1)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
-      handler: async ({ deps, user, params }) => {
-        const memory = await memoryFor(deps.prisma, user.id, params.memoryId!, 'memory:write');
-        return presentOne(deps.prisma, await reEmbedMemory(deps, memory.id));
-      },
+      handler: async ({ deps, subject }) => presentOne(deps.prisma, await reEmbedMemory(deps, subject.id)),
     }),
   ];
 }

@@ -1,6 +1,7 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { passwordGuessLimits } from '../http/middleware/rate-limit.js';
+import { account } from '../policies/index.js';
 import { PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, retentionBody } from '../schemas/settings.js';
 import { SIGN_IN_AGAIN, updateProfile } from '../services/auth/session.js';
 import { deleteAccount, presentSettings, updateRetention } from '../services/settings/account.js';
@@ -12,12 +13,12 @@ export function settingsRoutes(deps: AppDeps): RouteSpec[] {
   const guesses = passwordGuessLimits(deps.rateLimitStore, deps.config.authRateLimit);
   return [
     defineRoute({
-      method: 'get', path: '/settings', operationId: 'S1', tag: 'settings', access: 'user',
+      method: 'get', path: '/settings', operationId: 'S1', tag: 'settings', access: 'user', policy: account.can('read'),
       summary: 'The caller\'s profile and memory-retention settings',
       handler: ({ user }) => presentSettings(user),
     }),
     defineRoute({
-      method: 'put', path: '/settings/profile', operationId: 'S2', tag: 'settings', access: 'user',
+      method: 'put', path: '/settings/profile', operationId: 'S2', tag: 'settings', access: 'user', policy: account.can('update'),
       summary: 'Update name and/or email (each applied when non-empty); a new email needs a recent sign-in or currentPassword',
       description: PROFILE_UPDATE_DESCRIPTION,
       body: profileUpdateBody, before: guesses,
@@ -25,24 +26,24 @@ export function settingsRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ deps, user, body }) => presentSettings(await updateProfile(deps, user, body)),
     }),
     defineRoute({
-      method: 'put', path: '/settings/memory-retention', operationId: 'S3', tag: 'settings', access: 'user',
+      method: 'put', path: '/settings/memory-retention', operationId: 'S3', tag: 'settings', access: 'user', policy: account.can('update'),
       summary: 'Set autoStore and the retention period (7-days, 30-days, 90-days, indefinite-84, indefinite-forever)',
       body: retentionBody,
       responses: { 400: 'Invalid retention period. Must be one of: …' },
       handler: async ({ deps, user, body }) => presentSettings(await updateRetention(deps, user, body)),
     }),
     defineRoute({
-      method: 'get', path: '/settings/cleanup-info', operationId: 'S4', tag: 'settings', access: 'user',
+      method: 'get', path: '/settings/cleanup-info', operationId: 'S4', tag: 'settings', access: 'user', policy: account.can('read'),
       summary: 'When the retention cleanup next runs for the caller (snake_case keys)',
       handler: ({ user }) => cleanupInfo(user),
     }),
     defineRoute({
-      method: 'post', path: '/settings/cleanup', operationId: 'S5', tag: 'settings', access: 'user',
+      method: 'post', path: '/settings/cleanup', operationId: 'S5', tag: 'settings', access: 'user', policy: account.can('update'),
       summary: 'Delete conversations and memories older than the retention period in workspaces the caller owns',
       handler: ({ deps, user }) => cleanupForUser(deps, user),
     }),
     defineRoute({
-      method: 'get', path: '/export', operationId: 'S6', tag: 'settings', access: 'user', raw: true,
+      method: 'get', path: '/export', operationId: 'S6', tag: 'settings', access: 'user', policy: account.can('read'), raw: true,
       summary: 'Download every workspace, conversation, memory and integration of the caller as a JSON file (not enveloped)',
       handler: async ({ deps, user, res }) => {
         res.status(200);
@@ -60,7 +61,7 @@ export function settingsRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'delete', path: '/account', operationId: 'S7', tag: 'settings', access: 'user',
+      method: 'delete', path: '/account', operationId: 'S7', tag: 'settings', access: 'user', policy: account.can('delete'),
       summary: 'Delete the caller\'s account, owned workspaces, memberships, integrations and tokens (one transaction)',
       handler: async ({ deps, user }) => {
         await deleteAccount(deps, user.id);

@@ -1,27 +1,22 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { authorize, workspaceAccess } from '../policies/index.js';
+import { teamMember, workspace } from '../policies/index.js';
 import { paging } from '../schemas/common.js';
 import { inviteBody, roleBody, statusBody } from '../schemas/team.js';
 import * as team from '../services/team.js';
 
 export function teamRoutes(deps: AppDeps): RouteSpec[] {
   const { prisma } = deps;
-  const access = (userId: string, workspaceId: string) => workspaceAccess(prisma, userId, workspaceId);
   return [
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/team', operationId: 'T1', tag: 'team', access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId/team', operationId: 'T1', tag: 'team', access: 'user', policy: workspace.can('read-team'),
       summary: 'Members of a workspace (the owner included), in joining order',
       query: paging,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ user, params, query }) => {
-        const a = await access(user.id, params.workspaceId!);
-        authorize(a, 'team:read');
-        return team.listTeam(prisma, a.workspace.id, query);
-      },
+      handler: ({ subject, query }) => team.listTeam(prisma, subject.id, query),
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/team/invite', operationId: 'T2', tag: 'team', access: 'user', status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/team/invite', operationId: 'T2', tag: 'team', access: 'user', policy: workspace.can('invite'), status: 201,
       summary: 'Invite a registered user by email, with an optional role (admin or higher)',
       body: inviteBody,
       responses: {
@@ -29,44 +24,27 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
         403: 'Access denied · Only admins can invite members',
         404: 'User not found with this email · Workspace not found',
       },
-      handler: async ({ user, params, body }) => {
-        const a = await access(user.id, params.workspaceId!);
-        authorize(a, 'team:invite', 'Only admins can invite members');
-        return team.invite(prisma, a.workspace, user.id, body);
-      },
+      handler: ({ user, subject, body }) => team.invite(prisma, subject, user.id, body),
     }),
     defineRoute({
-      method: 'put', path: '/workspaces/:workspaceId/team/:userId/role', operationId: 'T3', tag: 'team', access: 'user',
+      method: 'put', path: '/workspaces/:workspaceId/team/:userId/role', operationId: 'T3', tag: 'team', access: 'user', policy: teamMember.can('change-role'),
       summary: "Change a member's role (admin or higher; never the owner's, never to owner); a demotion below admin revokes their pending invitations",
       body: roleBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors · Cannot change owner role', 403: 'Only admins can update roles', 404: 'Team member not found' },
-      handler: async ({ user, params, body }) => {
-        const a = await access(user.id, params.workspaceId!);
-        authorize(a, 'team:change-role', 'Only admins can update roles');
-        return team.changeRole(prisma, a.workspace, params.userId!, body.role);
-      },
+      handler: ({ subject, params, body }) => team.changeRole(prisma, subject.workspace, params.userId, body.role),
     }),
     defineRoute({
-      method: 'put', path: '/workspaces/:workspaceId/team/:userId/status', operationId: 'T4', tag: 'team', access: 'user',
+      method: 'put', path: '/workspaces/:workspaceId/team/:userId/status', operationId: 'T4', tag: 'team', access: 'user', policy: teamMember.can('update-status'),
       summary: 'Set your own presence status in a workspace',
       body: statusBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors', 403: 'Access denied · Can only update your own status', 404: 'Team member not found' },
-      handler: async ({ user, params, body }) => {
-        const a = await access(user.id, params.workspaceId!);
-        authorize(a, 'team:update-own-status');
-        return team.updateStatus(prisma, a.workspace.id, user.id, params.userId!, body.status);
-      },
+      handler: ({ subject, params, body }) => team.updateStatus(prisma, subject.workspace.id, params.userId, body.status),
     }),
     defineRoute({
-      method: 'delete', path: '/workspaces/:workspaceId/team/:userId', operationId: 'T5', tag: 'team', access: 'user',
+      method: 'delete', path: '/workspaces/:workspaceId/team/:userId', operationId: 'T5', tag: 'team', access: 'user', policy: teamMember.can('remove'),
       summary: 'Remove a member (admin or higher) or leave the workspace (yourself); never the owner. Their pending invitations to it are revoked',
       responses: { 400: 'Cannot remove workspace owner', 403: 'Only owner or admin can remove members', 404: 'Team member not found' },
-      handler: async ({ user, params }) => {
-        const a = await access(user.id, params.workspaceId!);
-        if (params.userId === user.id) authorize(a, 'team:leave');
-        else authorize(a, 'team:remove', 'Only owner or admin can remove members');
-        return team.removeMember(prisma, a.workspace, params.userId!);
-      },
+      handler: ({ subject, params }) => team.removeMember(prisma, subject.workspace, params.userId),
     }),
   ];
 }

@@ -1,13 +1,13 @@
 import type { AppDeps } from '../app-deps.js';
 import { sendSuccessJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { authorize, workspaceAccess } from '../policies/index.js';
+import { account, workspace } from '../policies/index.js';
 import { presentActivity } from '../presenters/activity.js';
 import { presentStats } from '../presenters/workspace.js';
 import { activityQuery, createWorkspaceBody, updateWorkspaceBody, workspaceListQuery } from '../schemas/workspaces.js';
 import { recentActivities } from '../services/activity.js';
 import { neuralLoad, recordLoad } from '../services/neural-load.js';
-import { stampsPreload, WorkspaceListCache } from '../services/workspace-list.js';
+import { listStamps, WorkspaceListCache } from '../services/workspace-list.js';
 import { workspaceStats } from '../services/workspace-stats.js';
 import * as workspaces from '../services/workspaces.js';
 
@@ -16,78 +16,59 @@ const ACCESS_ERRORS = { 403: 'Access denied', 404: 'Workspace not found' };
 export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
   const { prisma } = deps;
   const list = new WorkspaceListCache(deps.db);
-  /** Loads the workspace (404) and checks the caller may read it (403). */
-  const readable = async (userId: string, workspaceId: string) => {
-    const access = await workspaceAccess(prisma, userId, workspaceId);
-    authorize(access, 'workspace:read');
-    return access;
-  };
   return [
     defineRoute({
-      method: 'get', path: '/workspaces', operationId: 'W1', tag: 'workspaces', access: 'user',
+      method: 'get', path: '/workspaces', operationId: 'W1', tag: 'workspaces', access: 'user', policy: account.can('read'),
       summary: 'Workspaces the caller owns or belongs to, newest update first, each with members and stats',
       query: workspaceListQuery,
       // Sent from the cached entries' serialized text (the same bytes as the envelope of the value).
       raw: true,
-      preload: ({ userId, query }) => stampsPreload(userId, query),
+      preload: listStamps,
       handler: async ({ user, query, res, preloaded }) => {
         const result = await list.list(user.id, query, preloaded);
         sendSuccessJson(res, 200, result.json, result.etag);
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces', operationId: 'W2', tag: 'workspaces', access: 'user', status: 201,
+      method: 'post', path: '/workspaces', operationId: 'W2', tag: 'workspaces', access: 'user', policy: account.can('create-workspace'), status: 201,
       summary: 'Create a workspace owned by the caller (who becomes its first member)',
       body: createWorkspaceBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors' },
       handler: ({ user, body }) => workspaces.createWorkspace(prisma, user, body),
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId', operationId: 'W3', tag: 'workspaces', access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId', operationId: 'W3', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
       summary: 'One workspace with members and stats',
       responses: ACCESS_ERRORS,
-      handler: async ({ user, params }) => {
-        await readable(user.id, params.workspaceId!);
-        return workspaces.loadWorkspace(prisma, params.workspaceId!);
-      },
+      handler: ({ subject }) => workspaces.loadWorkspace(prisma, subject.id),
     }),
     defineRoute({
-      method: 'put', path: '/workspaces/:workspaceId', operationId: 'W4', tag: 'workspaces', access: 'user',
+      method: 'put', path: '/workspaces/:workspaceId', operationId: 'W4', tag: 'workspaces', access: 'user', policy: workspace.can('update'),
       summary: 'Rename or re-describe a workspace (owner or admin)',
       body: updateWorkspaceBody, bodyErrors: 'prefixed',
       responses: { ...ACCESS_ERRORS, 400: 'Invalid field, e.g. "name: This field may not be null."' },
-      handler: async ({ user, params, body }) => {
-        const access = await workspaceAccess(prisma, user.id, params.workspaceId!);
-        authorize(access, 'workspace:update', 'Only owner or admin can update workspace');
-        return workspaces.updateWorkspace(prisma, access.workspace.id, body);
-      },
+      handler: ({ subject, body }) => workspaces.updateWorkspace(prisma, subject.id, body),
     }),
     defineRoute({
-      method: 'delete', path: '/workspaces/:workspaceId', operationId: 'W5', tag: 'workspaces', access: 'user',
+      method: 'delete', path: '/workspaces/:workspaceId', operationId: 'W5', tag: 'workspaces', access: 'user', policy: workspace.can('delete'),
       summary: 'Delete a workspace and everything in it (owner only)',
       responses: ACCESS_ERRORS,
-      handler: async ({ user, params }) => {
-        const access = await workspaceAccess(prisma, user.id, params.workspaceId!);
-        authorize(access, 'workspace:delete', 'Only owner can delete workspace');
-        await workspaces.deleteWorkspace(prisma, access.workspace.id);
+      handler: async ({ subject }) => {
+        await workspaces.deleteWorkspace(prisma, subject.id);
         return { message: 'Workspace deleted successfully' };
       },
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/stats', operationId: 'W6', tag: 'workspaces', access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId/stats', operationId: 'W6', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
       summary: 'Workspace stats (the one formula, D2)',
       responses: ACCESS_ERRORS,
-      handler: async ({ user, params }) => {
-        const { workspace } = await readable(user.id, params.workspaceId!);
-        return presentStats(await workspaceStats(prisma, workspace.id));
-      },
+      handler: async ({ subject }) => presentStats(await workspaceStats(prisma, subject.id)),
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/dashboard', operationId: 'W7', tag: 'workspaces', access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId/dashboard', operationId: 'W7', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
       summary: 'Stats, the 24-point neural load and the 10 newest activities',
       responses: ACCESS_ERRORS,
-      handler: async ({ user, params }) => {
-        const { workspace } = await readable(user.id, params.workspaceId!);
+      handler: async ({ subject: workspace }) => {
         const now = new Date();
         const [stats, activities] = await Promise.all([
           workspaceStats(prisma, workspace.id, now),
@@ -101,35 +82,31 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/activity', operationId: 'W8', tag: 'workspaces', access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId/activity', operationId: 'W8', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
       summary: 'Newest activities (limit default 10, capped at 100)',
       query: activityQuery,
       responses: { ...ACCESS_ERRORS, 400: 'limit: A valid integer is required.' },
-      handler: async ({ user, params, query }) => {
-        const { workspace } = await readable(user.id, params.workspaceId!);
-        const activities = (await recentActivities(prisma, workspace.id, query)).map(presentActivity);
+      handler: async ({ subject, query }) => {
+        const activities = (await recentActivities(prisma, subject.id, query)).map(presentActivity);
         return { activities, total: activities.length };
       },
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/neural-load', operationId: 'W9', tag: 'workspaces', access: 'user',
+      method: 'get', path: '/workspaces/:workspaceId/neural-load', operationId: 'W9', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
       summary: 'The 24-point neural load and the current load',
       responses: ACCESS_ERRORS,
-      handler: async ({ user, params }) => {
-        const { workspace } = await readable(user.id, params.workspaceId!);
+      handler: async ({ subject: workspace }) => {
         const now = new Date();
         const { systemLoad } = await workspaceStats(prisma, workspace.id, now);
         return { neuralLoad: await neuralLoad(prisma, workspace.id, systemLoad, now), currentLoad: systemLoad };
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/record-load', operationId: 'W10', tag: 'workspaces', access: 'user',
+      method: 'post', path: '/workspaces/:workspaceId/record-load', operationId: 'W10', tag: 'workspaces', access: 'user', policy: workspace.can('record-load'),
       summary: 'Store the current load for this 5-minute bucket (idempotent) and prune snapshots older than 24 h',
       responses: ACCESS_ERRORS,
-      handler: async ({ user, params }) => {
-        const access = await workspaceAccess(prisma, user.id, params.workspaceId!);
-        authorize(access, 'workspace:record-load');
-        return { currentLoad: await recordLoad(prisma, access.workspace.id), message: 'Load snapshot recorded' };
+      handler: async ({ subject }) => {
+        return { currentLoad: await recordLoad(prisma, subject.id), message: 'Load snapshot recorded' };
       },
     }),
   ];

@@ -7,7 +7,7 @@ import type { PrismaClient } from '../db/client.js';
 import { AppError, notFound } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
 import { presentInvitation } from '../presenters/invitation.js';
-import { invitationStands, roleOf } from '../policies/index.js';
+import { invitationStands, roleOfUser } from '../policies/index.js';
 import { logActivity } from './activity.js';
 import { revokeInvitationsSentBy } from './team.js';
 
@@ -54,7 +54,7 @@ export async function acceptInvitation(prisma: PrismaClient, invitationId: strin
         where: { userId_workspaceId: { userId: invitation.inviterId, workspaceId: invitation.workspaceId } },
         select: { role: true },
       });
-      if (!invitationStands(roleOf({ ownerId: invitation.workspace.ownerId, members: inviter ? [inviter] : [] }, invitation.inviterId))) {
+      if (!invitationStands(roleOfUser(invitation.workspace, invitation.inviterId, inviter?.role))) {
         await tx.workspaceInvitation.update({ where: { id: invitation.id }, data: { status: 'revoked', respondedAt: null } });
         await revokeInvitationsSentBy(tx, invitation.workspaceId, invitation.inviterId);
         return null;

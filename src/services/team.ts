@@ -1,12 +1,13 @@
 /**
- * Team of a workspace: list, invite, change role, update own status, remove. Routes
- * authorize the caller first (policies); these functions enforce the data rules.
+ * Team of a workspace: list, invite, change role, update own status, remove. The team-member
+ * policy has decided who may do which (including leave vs remove and the owner's row);
+ * these functions do the work.
  */
 import type { PrismaClient } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
-import { badRequest, forbidden, notFound } from '../http/errors.js';
+import { badRequest, notFound } from '../http/errors.js';
 import { isUuid, newId } from '../lib/ids.js';
-import { invitationStands, type Role } from '../policies/index.js';
+import { invitationStands, roleFrom } from '../policies/index.js';
 import { presentSentInvitation } from '../presenters/invitation.js';
 import { presentTeamMember, teamMemberInclude } from '../presenters/team-member.js';
 import { isUniqueViolation, normaliseEmail } from './auth/session.js';
@@ -77,22 +78,23 @@ export async function invite(prisma: PrismaClient, workspace: Workspace, inviter
 export const revokeInvitationsSentBy = (db: Prisma.TransactionClient, workspaceId: string, inviterId: string) =>
   db.workspaceInvitation.updateMany({ where: { workspaceId, inviterId, status: 'pending' }, data: { status: 'revoked' } });
 
-/** T3: any role but owner for anyone but the owner; a demotion below inviting revokes the member's pending invitations. */
+/**
+ * T3: any role but owner (the schema refuses it) for anyone but the owner (the policy refuses
+ * that); a demotion below inviting revokes the member's pending invitations.
+ */
 export async function changeRole(prisma: PrismaClient, workspace: Workspace, userId: string, role: string) {
   const member = await findMember(prisma, workspace.id, userId);
-  if (member.userId === workspace.ownerId) throw badRequest('Cannot change owner role');
   const updated = await prisma.$transaction(async (tx) => {
     const row = await tx.teamMember.update({ where: { id: member.id }, data: { role }, include: teamMemberInclude });
-    if (!invitationStands(role as Role)) await revokeInvitationsSentBy(tx, workspace.id, member.userId);
+    if (!invitationStands(roleFrom(role))) await revokeInvitationsSentBy(tx, workspace.id, member.userId);
     return row;
   });
   return presentTeamMember(updated);
 }
 
-/** T4: members set their own presence only. */
-export async function updateStatus(prisma: PrismaClient, workspaceId: string, callerId: string, userId: string, status: string) {
+/** T4: a member's presence status (their own: the policy sees to it). */
+export async function updateStatus(prisma: PrismaClient, workspaceId: string, userId: string, status: string) {
   const member = await findMember(prisma, workspaceId, userId);
-  if (member.userId !== callerId) throw forbidden('Can only update your own status');
   const updated = await prisma.teamMember.update({ where: { id: member.id }, data: { status }, include: teamMemberInclude });
   return presentTeamMember(updated);
 }
@@ -103,7 +105,6 @@ export async function updateStatus(prisma: PrismaClient, workspaceId: string, ca
  */
 export async function removeMember(prisma: PrismaClient, workspace: Workspace, userId: string) {
   const member = await findMember(prisma, workspace.id, userId);
-  if (member.userId === workspace.ownerId) throw badRequest('Cannot remove workspace owner');
   const [removed] = await prisma.$transaction([
     prisma.teamMember.deleteMany({ where: { id: member.id } }),
     prisma.workspaceInvitation.deleteMany({ where: { workspaceId: workspace.id, inviteeId: member.userId } }),

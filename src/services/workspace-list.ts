@@ -15,14 +15,15 @@
  *      statement, as without a cache.
  * The only part of an entry that depends on the clock is systemLoad's count of messages in
  * the last 60 minutes; an entry expires when its oldest counted message leaves the window.
- * Step 1 rides along with the authentication lookup (`stampsPreload`, RouteSpec.preload),
+ * Step 1 rides along with the authentication lookup (`listStamps`, RouteSpec.preload),
  * so a request costs 1 statement in all when nothing changed, and at most 4 otherwise,
  * whatever the number of workspaces.
  */
 import { createHash } from 'node:crypto';
-import { type Database, queryValue } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import type { Preload } from './auth/session.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { memberWorkspaceIds } from '../policies/index.js';
 import { presentWorkspace } from '../presenters/workspace.js';
 import { type StatsColumns, statsColumns, statsFromRow, statsJoins, statsValidUntil } from './workspace-stats.js';
 
@@ -57,7 +58,12 @@ export interface WorkspaceList {
 }
 
 /** One workspace of step 1: id, list version, total of the page's query. */
-type StampTuple = [id: string, version: string | null, total: number];
+export type StampTuple = [id: string, version: string | null, total: number];
+
+/** Step 1's value: a cheap check of each tuple's three types. */
+const isStampList = (value: unknown): value is StampTuple[] =>
+  Array.isArray(value) &&
+  value.every((t) => Array.isArray(t) && t.length === 3 && typeof t[0] === 'string' && (t[1] === null || typeof t[1] === 'string') && typeof t[2] === 'number');
 
 type MemberJson = { id: string; userId: string; workspaceId: string; role: string; status: string; joinedAt: string; name: string; email: string };
 
@@ -74,11 +80,6 @@ interface EntryRow extends StatsColumns {
   versions?: string | Record<string, string> | null;
 }
 
-/** Ids of the workspaces the user owns or belongs to: index probes, whatever the table size. */
-const visibleIds = (userId: string) => Prisma.sql`
-  SELECT t."workspace_id" FROM "team_members" t WHERE t."user_id" = ${userId}::uuid
-  UNION SELECT o."id" FROM "workspaces" o WHERE o."owner_id" = ${userId}::uuid`;
-
 const pageClause = (page: ListPage) => Prisma.sql`
   ORDER BY w."updated_at" DESC, w."id"
   LIMIT ${page.limit ?? null}::int OFFSET ${page.offset ?? 0}::int`;
@@ -88,16 +89,17 @@ const pageClause = (page: ListPage) => Prisma.sql`
  * one JSON value [[id, version, total], …] in page order, so it can ride along with the
  * authentication lookup. Its text never varies (values are parameters): a prepared statement.
  */
-export const stampsPreload = (userId: string, page: ListPage): Preload => ({
+export const listStamps: Preload<StampTuple[], never, ListPage> = {
   name: 'workspace-list-stamps',
-  sql: Prisma.sql`
+  check: isStampList,
+  sql: ({ userId, query: page }) => Prisma.sql`
     SELECT coalesce(json_agg(json_build_array(s."id", s."version", s."total") ORDER BY s."ord"), '[]'::json)
       FROM (SELECT w."id", k."list_version"::text AS "version", (count(*) OVER ())::int AS "total",
                    row_number() OVER (ORDER BY w."updated_at" DESC, w."id") AS "ord"
               FROM "workspaces" w LEFT JOIN "workspace_counters" k ON k."workspace_id" = w."id"
-             WHERE w."id" IN (${visibleIds(userId)})
+             WHERE w."id" IN (${memberWorkspaceIds(userId)})
              ${pageClause(page)}) s`,
-});
+};
 
 /** Workspace rows with members, stats and list version, in one statement. */
 function entriesStatement(source: Prisma.Sql, now: Date, extra: Prisma.Sql = Prisma.empty) {
@@ -122,7 +124,7 @@ const WORKSPACE_COLUMNS = Prisma.sql`w."id", w."name", w."description", w."owner
 const pageStatement = (userId: string, page: ListPage, now: Date) =>
   entriesStatement(
     Prisma.sql`SELECT ${WORKSPACE_COLUMNS}, count(*) OVER () AS "total" FROM "workspaces" w
-                WHERE w."id" IN (${visibleIds(userId)}) ${pageClause(page)}`,
+                WHERE w."id" IN (${memberWorkspaceIds(userId)}) ${pageClause(page)}`,
     now,
   );
 
@@ -175,15 +177,10 @@ export class WorkspaceListCache {
 
   /**
    * W1: the caller's workspaces, newest update first, with members and stats; the full list
-   * unless paged (D21). `preloaded`: step 1's answer when `stampsPreload` already read it.
+   * unless paged (D21). `step1`: the page's stamps as `listStamps` read them.
    */
-  async list(userId: string, page: ListPage, preloaded?: unknown): Promise<WorkspaceList> {
+  async list(userId: string, page: ListPage, step1: StampTuple[]): Promise<WorkspaceList> {
     const now = new Date();
-    let step1 = preloaded as StampTuple[] | undefined;
-    if (!Array.isArray(step1)) {
-      const statement = stampsPreload(userId, page);
-      step1 = await queryValue<StampTuple[]>(this.db, statement.sql, statement.name);
-    }
     const stamps = step1.map(([id, version, total]) => ({ id, version, total }));
     const total = stamps[0]?.total ?? (await this.emptyPageTotal(userId, page));
     const found = new Map<string, Item>();
@@ -235,7 +232,7 @@ export class WorkspaceListCache {
   /** An empty page says nothing of the total: a page past the end counts separately. */
   private async emptyPageTotal(userId: string, page: ListPage) {
     if (page.limit === undefined && page.offset === undefined) return 0;
-    const [row] = await this.run<{ n: number }>(Prisma.sql`SELECT count(*)::int AS "n" FROM (${visibleIds(userId)}) v`);
+    const [row] = await this.run<{ n: number }>(Prisma.sql`SELECT count(DISTINCT v."workspace_id")::int AS "n" FROM (${memberWorkspaceIds(userId)}) v`);
     return row?.n ?? 0;
   }
 

@@ -2,11 +2,14 @@
 /**
  * The authorization matrix. The route list comes from the app itself (its RouteSpecs,
  * cross-checked against the Express router), the expectations from every rows file in
- * ./rows. A mounted route without a row, or a row naming no route, fails the suite; then
- * every row is sent as every actor and the status compared. Refusals must not carry data.
+ * ./rows. A mounted route without a row, or a row naming no route, fails the suite; so does
+ * a user route without a policy. Then every row is sent as every actor and the status
+ * compared (refusals must not carry data), and every action of every rule table must have
+ * been decided by some row.
  */
-import { beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RouteSpec } from '../../src/http/route.js';
+import { ALL_ACTIONS, onDecision, RESOURCES } from '../../src/policies/index.js';
 import { describeEachStorage } from '../support/app.js';
 import { mountedRoutes } from '../support/routes.js';
 import { createMatrixFixture } from './fixture.js';
@@ -23,10 +26,30 @@ const idsIn = (path: string) => path.match(/\b(?:workspace|tm|inv|int|conv|memor
 describeEachStorage('authorization matrix', (ctx) => {
   let fixture: MatrixFixture;
   let specs: Map<string, RouteSpec>;
+  /** Every `resource: action` some request had decided, with whether it was allowed or refused. */
+  const decided = new Map<string, Set<'allowed' | 'refused'>>();
+  let stopListening = () => {};
 
   beforeAll(async () => {
     fixture = await createMatrixFixture(ctx());
     specs = new Map(ctx().app.routeSpecs.map((s) => [s.operationId, s]));
+    stopListening = onDecision((resource, action, decision) => {
+      const key = `${resource}: ${action}`;
+      decided.set(key, (decided.get(key) ?? new Set()).add(decision === true ? 'allowed' : 'refused'));
+    });
+  });
+  afterAll(() => stopListening());
+
+  it('every user route declares a policy on a known resource; public routes declare none', () => {
+    const problems = ctx().app.routeSpecs.flatMap((spec) => {
+      const where = `${spec.operationId} ${routeKey(spec.method, spec.path)}`;
+      if (spec.access === 'public') return spec.policy ? [`${where}: public with a policy`] : [];
+      if (!spec.policy) return [`${where}: no policy`];
+      const { resource, action } = spec.policy;
+      if (!RESOURCES.includes(resource as never)) return [`${where}: ${resource.name} is not a known resource`];
+      return Object.hasOwn(resource.rules, action) ? [] : [`${where}: ${resource.name} has no action ${action}`];
+    });
+    expect(problems).toEqual([]);
   });
 
   it('every mounted route has a row and every row names a mounted route', () => {
@@ -75,4 +98,11 @@ describeEachStorage('authorization matrix', (ctx) => {
       expect(problems.flat()).toEqual([]);
     });
   }
+
+  // Runs after every row (tests of a file run in order).
+  it('every policy action is exercised by some row, allowed for some actor and refused for another', () => {
+    expect(ALL_ACTIONS.filter((a) => !decided.has(a)), 'actions no row exercised').toEqual([]);
+    const oneSided = ALL_ACTIONS.filter((a) => !a.startsWith('account:') && decided.get(a)?.size !== 2);
+    expect(oneSided, 'actions never both allowed and refused').toEqual([]);
+  });
 });

@@ -203,8 +203,8 @@ describeEachStorage('chat', (ctx) => {
     const app = ctx();
     const s = await registerUser(app);
     const conv = await newConversation(app, s, 'model-echo');
-    const { sendMessagePreload } = await import('../../src/services/chat/send-message.js');
-    const { sql } = sendMessagePreload({ userId: s.user.id, params: { conversationId: conv.id } });
+    const { replyContext } = await import('../../src/services/chat/send-message.js');
+    const sql = replyContext.sql({ userId: s.user.id, params: { conversationId: conv.id }, query: undefined });
     // Forbid the alternatives so the plan shows whether the partial index qualifies at all.
     const plan = await app.deps.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');

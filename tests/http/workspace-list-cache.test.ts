@@ -8,9 +8,9 @@ import supertest from 'supertest';
 import { expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { createDeps } from '../../src/bootstrap.js';
-import { openDatabase } from '../../src/db/client.js';
+import { type Database, openDatabase, queryValue } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
-import { WorkspaceListCache } from '../../src/services/workspace-list.js';
+import { listStamps, type StampTuple, WorkspaceListCache } from '../../src/services/workspace-list.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
 
@@ -30,9 +30,13 @@ async function secondInstance(app: TestApp) {
 
 type Listed = { workspaces: { id: string; name: string; members: { userId: string; role: string; status: string; user: { name: string } }[]; stats: Record<string, number | string> }[]; total: number };
 
+/** Step 1 of a list, as the route's preload reads it with the authentication lookup. */
+const stamps = (db: Pick<Database, 'query'>, userId: string, page = {}) =>
+  queryValue<StampTuple[]>(db, listStamps.sql({ userId, params: {}, query: page }), listStamps.name);
+
 /** The list as a cache-less computation gives it now, in wire form. */
 async function fresh(app: TestApp, userId: string, page = {}): Promise<Listed> {
-  const { workspaces, total, json } = await new WorkspaceListCache(app.deps.db).list(userId, page);
+  const { workspaces, total, json } = await new WorkspaceListCache(app.deps.db).list(userId, page, await stamps(app.deps.db, userId, page));
   expect(json).toBe(JSON.stringify({ workspaces, total })); // the serialized text is the value's
   return JSON.parse(json);
 }
@@ -161,15 +165,15 @@ describeEachStorage('workspace list cache', (ctx) => {
     const a = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'A' })).body.data as { id: string };
     const b = (await app.http.post('/api/workspaces').set(s.auth).send({ name: 'B' })).body.data as { id: string };
     let statements = 0;
-    const racing = new WorkspaceListCache({
+    const db = {
       query: async <T>(sql: string, params?: unknown[]) => {
         const rows = await app.deps.db.query<T>(sql, params);
         // Between reading the versions and computing a miss, another writer renames both.
         if (++statements === 1) await app.deps.prisma.workspace.updateMany({ where: { id: { in: [a.id, b.id] } }, data: { name: 'Raced' } });
         return rows;
       },
-    });
-    const first = await racing.list(s.user.id, {});
+    };
+    const first = await new WorkspaceListCache(db).list(s.user.id, {}, await stamps(db, s.user.id));
     expect(first.workspaces.filter((w) => w.id === a.id || w.id === b.id).map((w) => w.name)).toEqual(['Raced', 'Raced']);
     expect(JSON.parse(first.json)).toEqual(await fresh(app, s.user.id));
     expect(statements).toBe(3); // versions, misses (saw the moved versions), the page in one statement

@@ -23,14 +23,13 @@
  * synchronously as usual.
  */
 import type { AppDeps } from '../../app-deps.js';
-import { queryValue } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { AppError } from '../../http/errors.js';
+import { isPlainObject } from '../../http/validation.js';
 import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import { type MessageRow, presentMessage } from '../../presenters/conversation.js';
 import type { Preload } from '../auth/session.js';
-import { conversationAccessSql } from '../conversations/index.js';
 import { type StoredIntegration, usableKey } from '../integrations/index.js';
 import { searchMemories } from '../memories/search.js';
 import { type ChatProviderName, resolveModel } from '../providers/catalog.js';
@@ -45,8 +44,8 @@ export interface SendMessageInput {
   getAiResponse: boolean;
   /** Request flag; when undefined the workspace's autoRetrieve setting decides. */
   autoRetrieve?: boolean;
-  /** The reply context as `sendMessagePreload` read it (before the new message was written). */
-  context?: ReplyContext;
+  /** The reply context as `replyContext` read it (before the new message was written). */
+  context: ReplyContext;
   onStart?: () => void;
   onDelta?: (text: string) => void;
   cancel?: AbortSignal;
@@ -115,12 +114,12 @@ export interface ReplyContext {
 }
 
 /**
- * Everything the reply needs besides the new message, as one JSON value: the messages
- * before `before` (all of them when null: read before the new one is written). The history
- * leaves out failed questions and replies cut short with the predicate of the partial index
+ * Everything the reply needs besides the new message, as one JSON value (read with the
+ * authentication lookup, before the new message is written). The history leaves out failed
+ * questions and replies cut short with the predicate of the partial index
  * `chat_messages_context_idx`, written the same way so the planner can use that index.
  */
-const replyContextSql = (userId: string, conversationId: string, before: Date | null) => Prisma.sql`
+const replyContextSql = (userId: string, conversationId: string) => Prisma.sql`
   SELECT json_build_object(
     'integrations',
       (SELECT coalesce(json_agg(json_build_object('id', i."id", 'provider', i."provider", 'modelId', i."model_id", 'apiKey', i."api_key", 'status', i."status")
@@ -135,28 +134,27 @@ const replyContextSql = (userId: string, conversationId: string, before: Date | 
       (SELECT coalesce(json_agg(json_build_object('role', h."role", 'content', h."content")
                                 ORDER BY h."timestamp", h."id"), '[]'::json)
          FROM (SELECT "role", "content", "timestamp", "id" FROM "chat_messages"
-                WHERE "conversation_id" = ${conversationId} AND "timestamp" < ${before?.toISOString() ?? 'infinity'}::timestamptz
+                WHERE "conversation_id" = ${conversationId}
                   AND NOT ("metadata" ?| ARRAY['failed', 'incomplete'])
                 ORDER BY "timestamp" DESC, "id" DESC LIMIT ${HISTORY_WINDOW - 1}) h),
     'autoRetrieve',
       (SELECT w."auto_retrieve" FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
 
+/** A cheap check of the reply context's shape: its four fields and their types, not every element's. */
+const isReplyContext = (v: unknown): v is ReplyContext =>
+  isPlainObject(v) && Array.isArray(v.integrations) && Array.isArray(v.injected) && Array.isArray(v.history) &&
+  (v.autoRetrieve === null || typeof v.autoRetrieve === 'boolean');
+
 /**
- * C6's preload: the conversation's access row and the reply context, read with the
- * authentication lookup, so a chat costs two round trips before the provider call
+ * C6's preload: the reply context, read with the authentication lookup (and the
+ * conversation's policy check), so a chat costs two round trips before the provider call
  * (that one and the user message's write).
  */
-export const sendMessagePreload = ({ userId, params }: { userId: string; params: Record<string, string> }): Preload => ({
-  name: 'send-message',
-  sql: Prisma.sql`SELECT json_build_object('access', (${conversationAccessSql(userId, params.conversationId!)}),
-                                           'context', (${replyContextSql(userId, params.conversationId!, null)}))`,
-});
-
-/** What `sendMessagePreload` read, when it ran. */
-export interface SendMessagePreloaded {
-  access: unknown;
-  context: ReplyContext;
-}
+export const replyContext: Preload<ReplyContext, 'conversationId'> = {
+  name: 'reply-context',
+  sql: ({ userId, params }) => replyContextSql(userId, params.conversationId),
+  check: isReplyContext,
+};
 
 /**
  * Marks the question of a failed send, with the answer's error text, and returns it as
@@ -200,9 +198,8 @@ async function providerKey(deps: AppDeps, integrations: ReplyContext['integratio
 export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SendMessageResult> {
   const { conversation, user } = input;
   const sentAt = new Date();
-  // Everything the reply needs was preloaded, or is read while the user message is written: one round trip of latency.
-  const reads = !input.getAiResponse ? null : input.context ? Promise.resolve(input.context) : queryValue<ReplyContext>(deps.db, replyContextSql(user.id, conversation.id, sentAt), 'reply-context');
-  reads?.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
+  // Everything the reply needs was preloaded with the authentication lookup.
+  const reads = input.getAiResponse ? input.context : null;
   const stored = await storeMessage(
     deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt },
     { bumpConversation: true, deferFlush: reads !== null },
@@ -211,7 +208,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
   if (!reads) return { userMessage };
 
   try {
-    const { integrations, injected, history, autoRetrieve } = await reads;
+    const { integrations, injected, history, autoRetrieve } = reads;
     const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
     const apiKey = model.provider === 'echo' ? '' : await providerKey(deps, integrations, model.provider);
 

@@ -1,71 +1,15 @@
 /**
- * Conversations, their messages and injected memories (C1–C5, C7–C11, C13). Routes load
- * and authorize through `conversationAccess`; these functions then do the work.
+ * Conversations, their messages and injected memories (C1–C5, C7–C11, C13). The
+ * conversation policy has loaded and authorized the conversation; these functions do the work.
  */
 import type { AppDeps } from '../../app-deps.js';
-import { type Database, type PrismaClient, queryValue } from '../../db/client.js';
-import { Prisma } from '../../generated/prisma/client.js';
+import type { PrismaClient } from '../../db/client.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { notFound } from '../../http/errors.js';
 import { newId } from '../../lib/ids.js';
-import { type Action, authorize, roleOf } from '../../policies/index.js';
 import { logActivity } from '../activity.js';
 
 export const CONVERSATION_NOT_FOUND = 'Conversation not found';
-
-interface AccessRow {
-  id: string;
-  workspaceId: string;
-  title: string;
-  modelId: string;
-  status: string;
-  createdById: string | null;
-  summaryMemoryId: string | null;
-  createdAt: Date | string;
-  updatedAt: Date | string;
-  workspaceName: string;
-  ownerId: string;
-  memberRole: string | null;
-}
-
-/**
- * The conversation, its workspace and the caller's membership as one JSON value (null when
- * there is no such conversation): what `conversationAccess` decides on. A plain fragment,
- * so it can ride along with the authentication lookup (RouteSpec.preload).
- */
-export const conversationAccessSql = (userId: string, conversationId: string) => Prisma.sql`
-  SELECT json_build_object(
-           'id', c."id", 'workspaceId', c."workspace_id", 'title', c."title", 'modelId', c."model_id", 'status', c."status",
-           'createdById', c."created_by_id", 'summaryMemoryId', c."summary_memory_id",
-           'createdAt', c."created_at", 'updatedAt', c."updated_at",
-           'workspaceName', w."name", 'ownerId', w."owner_id",
-           'memberRole', (SELECT m."role" FROM "team_members" m WHERE m."workspace_id" = w."id" AND m."user_id" = ${userId}::uuid))
-    FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id"
-   WHERE c."id" = ${conversationId}`;
-
-/** The preload of every route addressed by a conversation id: its access row. */
-export const conversationAccessPreload = ({ userId, params }: { userId: string; params: Record<string, string> }) => ({
-  name: 'conversation-access',
-  sql: conversationAccessSql(userId, params.conversationId!),
-});
-
-/**
- * Loads a conversation (404 first), then checks the caller's role in its workspace (403).
- * One plain query (the conversation, its workspace and the caller's membership), or none
- * when the route preloaded it (`preloaded`: the value of `conversationAccessSql`): this runs
- * before every conversation and chat operation, where Prisma's relation loading cost several
- * queries' worth of CPU.
- */
-export async function conversationAccess(db: Pick<Database, 'query'>, userId: string, conversationId: string, action: Action, preloaded?: unknown) {
-  let row = preloaded as AccessRow | null | undefined;
-  if (row === undefined) row = await queryValue<AccessRow | null>(db, conversationAccessSql(userId, conversationId), 'conversation-access');
-  if (!row) throw notFound(CONVERSATION_NOT_FOUND);
-  const { workspaceName, ownerId, memberRole, ...fields } = row;
-  const conversation = { ...fields, createdAt: new Date(fields.createdAt), updatedAt: new Date(fields.updatedAt) };
-  const role = roleOf({ ownerId, members: memberRole === null ? [] : [{ role: memberRole }] }, userId);
-  const access = { workspace: { id: conversation.workspaceId, name: workspaceName, ownerId }, role };
-  authorize(access, action);
-  return { conversation, access };
-}
 
 const FULL = {
   messages: { orderBy: [{ timestamp: 'asc' }, { id: 'asc' }] },

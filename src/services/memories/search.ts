@@ -43,7 +43,7 @@ const MEMORY_ROW_COLUMNS = `id, workspace_id AS "workspaceId", title, content, s
 const RRF_K = 60;
 
 export async function searchMemories(deps: AppDeps, input: SearchInput): Promise<SearchResult> {
-  const readable = await readableWorkspaceIds(deps.prisma, input.userId);
+  const readable = await readableWorkspaceIds(deps.db, input.userId);
   const workspaceIds = input.workspaceIds ? input.workspaceIds.filter((id) => readable.includes(id)) : readable;
   const tags = input.tags?.length ? input.tags : undefined;
   const query = input.query.trim();

@@ -6,6 +6,7 @@
 import type { AppDeps } from '../../app-deps.js';
 import type { PrismaClient } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
+import { notFound } from '../../http/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { MemoryRow } from '../../presenters/memory.js';
 import { presentMemory } from '../../presenters/memory.js';
@@ -74,6 +75,13 @@ export interface MemoryPatch {
   content?: string;
   tags?: string[];
   metadata?: Record<string, unknown>;
+}
+
+/** One memory (M3, M4), or 404: it may have gone since its policy check. */
+export async function getMemory(prisma: PrismaClient, id: string): Promise<MemoryRow> {
+  const memory = await prisma.memory.findUnique({ where: { id } });
+  if (!memory) throw notFound('Memory not found');
+  return memory;
 }
 
 /** M4: applies the given fields; version +1 always; a changed text is re-embedded. */

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { AppDeps } from '../../app-deps.js';
 import type { PrismaClient } from '../../db/client.js';
+import { readableWorkspaceIds } from '../../policies/index.js';
 import { presentSettings } from './account.js';
 
 const PAGE = 500;
@@ -147,7 +148,7 @@ export async function writeExport(deps: AppDeps, userId: string, out: Writable):
   const { prisma } = deps;
   const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
   const writer = new JsonWriter(out);
-  const readable = { OR: [{ ownerId: userId }, { members: { some: { userId } } }] };
+  const readable = { id: { in: await readableWorkspaceIds(deps.db, userId) } };
   await writer.object(
     [
       ['user', { id: user.id, name: user.name, email: user.email, createdAt: iso(user.createdAt) }],

@@ -51,4 +51,14 @@ export const rows: MatrixRow[] = [
     },
     expect: byRole('admin', 200),
   },
+  {
+    operationId: 'T5',
+    // leaving: every member may remove themselves; the owner may not leave their workspace
+    prepare: async (f, actor) => {
+      const ws = await f.freshWorkspace();
+      const self = actor === 'anonymous' ? f.sessions.owner : f.sessions[actor];
+      return { path: `/workspaces/${ws.id}/team/${self.user.id}` };
+    },
+    expect: { ...byRole('observer', 200), owner: 400 },
+  },
 ];
