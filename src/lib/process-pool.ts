@@ -13,6 +13,7 @@
  * (they exit when the IPC channel closes).
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import { childEntryPath } from './child-entry.js';
 import type { JobAnswer, JobRequest } from './process-pool-protocol.js';
 
@@ -88,6 +89,11 @@ interface Slot {
 const STDERR_KEPT = 4096;
 /** A child that has not started a job this long after getting it (start-up, loading libraries) is given up as overloaded. */
 const STARTUP_LIMIT_MS = 60_000;
+/**
+ * Children run at a lower CPU priority (a higher nice value) than the server: on a machine with
+ * as few cores as parsers, busy parsers would otherwise slow every other request down.
+ */
+const CHILD_NICENESS = 10;
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
 
 export class ProcessPool<Job, Result> {
@@ -176,6 +182,11 @@ export class ProcessPool<Job, Result> {
     });
     const slot: Slot = { child, stderr: '', job: null, idle: null, retired: false };
     this.slots.add(slot);
+    try {
+      if (child.pid) setPriority(child.pid, Math.min(19, getPriority() + CHILD_NICENESS));
+    } catch {
+      // Not permitted on this platform: the children run at the server's priority.
+    }
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
       slot.stderr = (slot.stderr + chunk).slice(-STDERR_KEPT);

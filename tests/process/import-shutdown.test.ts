@@ -16,7 +16,7 @@ it('SIGTERM during a long parse ends the process after the grace period; the imp
     const workspaceId = (workspaces.body.data.workspaces ?? workspaces.body.data)[0].id as string;
     // 300,000 elements: seconds of mammoth, far longer than the grace period.
     const form = new FormData();
-    form.append('file', new Blob([buildDocx(Array.from({ length: 100_000 }, (_, i) => `p${i}`))]), 'long.docx');
+    form.append('file', new Blob([new Uint8Array(buildDocx(Array.from({ length: 100_000 }, (_, i) => `p${i}`)))]), 'long.docx');
     const upload = fetch(`${server.origin}/api/workspaces/${workspaceId}/memories/import-file`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     server.child.kill('SIGTERM');
