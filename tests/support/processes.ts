@@ -40,6 +40,7 @@ export interface HttpResult {
 }
 
 export interface RequestOptions {
+  /** JSON (an object or a string sent as it is), or FormData sent as multipart. */
   body?: unknown;
   /** Bearer token. */
   token?: string;
@@ -172,8 +173,9 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
 export async function httpRequest(origin: string, method: string, path: string, options: RequestOptions = {}): Promise<HttpResult> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
-  let payload: string | undefined;
-  if (options.body !== undefined) {
+  let payload: string | FormData | undefined;
+  if (options.body instanceof FormData) payload = options.body; // multipart: fetch writes the boundary
+  else if (options.body !== undefined) {
     headers['Content-Type'] ??= 'application/json';
     payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   }
