@@ -174,7 +174,8 @@ export async function httpRequest(origin: string, method: string, path: string, 
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let payload: string | FormData | undefined;
-  if (options.body instanceof FormData) payload = options.body; // multipart: fetch writes the boundary
+  // A FormData body goes as multipart, its boundary set by fetch.
+  if (options.body instanceof FormData) payload = options.body;
   else if (options.body !== undefined) {
     headers['Content-Type'] ??= 'application/json';
     payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
