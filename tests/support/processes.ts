@@ -39,6 +39,7 @@ export interface HttpResult {
 }
 
 export interface RequestOptions {
+  /** JSON (an object or a string sent as it is), or FormData sent as multipart. */
   body?: unknown;
   /** Bearer token. */
   token?: string;
