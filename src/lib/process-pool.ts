@@ -24,7 +24,7 @@ export interface ProcessPoolOptions {
   size: number;
   /** Jobs waiting for a child at most; more are refused with PoolBusy. */
   queueLimit: number;
-  /** Default deadline of one job, from the moment a child takes it. */
+  /** Default deadline of one job: its wait in the queue plus its run (a child's start-up not counted). */
   timeoutMs: number;
   /** V8 old-generation heap of each child, in MB. */
   memoryMb: number;
@@ -35,7 +35,7 @@ export interface ProcessPoolOptions {
 }
 
 export interface RunOptions {
-  /** This job's deadline once it runs, after the child has loaded what it needs (default: the pool's). */
+  /** This job's deadline, queue wait included, child start-up not (default: the pool's). */
   timeoutMs?: number;
   /** Aborting gives up the job, queued or running (a running child is killed). */
   signal?: AbortSignal;
@@ -70,6 +70,8 @@ export class JobFailed extends Error {
 interface Pending {
   job: unknown;
   timeoutMs: number;
+  /** When the job was submitted: its deadline covers the wait for a child too. */
+  submittedAt: number;
   signal?: AbortSignal;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -89,6 +91,8 @@ interface Slot {
 const STDERR_KEPT = 4096;
 /** A child that has not started a job this long after getting it (start-up, loading libraries) is given up as overloaded. */
 const STARTUP_LIMIT_MS = 60_000;
+/** The least time a job that waited in the queue gets to run. */
+const MIN_RUN_MS = 1000;
 /**
  * Children run at a lower CPU priority (a higher nice value) than the server: on a machine with
  * as few cores as parsers, busy parsers would otherwise slow every other request down.
@@ -120,7 +124,7 @@ export class ProcessPool<Job, Result> {
     if (options.signal?.aborted) throw options.signal.reason;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     return new Promise<Result>((resolve, reject) => {
-      const pending: Pending = { job, timeoutMs, signal: options.signal, resolve: resolve as (v: unknown) => void, reject, cleanup: () => undefined };
+      const pending: Pending = { job, timeoutMs, submittedAt: performance.now(), signal: options.signal, resolve: resolve as (v: unknown) => void, reject, cleanup: () => undefined };
       const slot = this.idleSlot() ?? (this.slots.size < this.options.size ? this.spawn() : null);
       if (slot) return this.dispatch(slot, pending);
       if (this.queue.length >= this.options.queueLimit) return reject(new PoolBusy('all parsers are busy'));
@@ -222,9 +226,12 @@ export class ProcessPool<Job, Result> {
     const job = slot.job;
     if (!job || job.id !== answer.id) return;
     if ('started' in answer) {
-      // The deadline runs from here: the child is ready and the job itself begins.
+      // The child is ready and the job begins. Its deadline counts the time it waited in the queue
+      // (not the child's start-up), so a job queued behind busy children is still answered within
+      // about one deadline, not two; it keeps at least MIN_RUN_MS to run.
       clearTimeout(job.timer);
-      job.timer = setTimeout(() => this.abandon(slot, new JobTimedOut(job.timeoutMs)), job.timeoutMs);
+      const left = Math.max(MIN_RUN_MS, job.timeoutMs - (performance.now() - job.submittedAt));
+      job.timer = setTimeout(() => this.abandon(slot, new JobTimedOut(job.timeoutMs)), left);
       return;
     }
     slot.job = null;
