@@ -1,10 +1,7 @@
-import type { Memory } from '../generated/prisma/client.js';
+import type { MemoryRow } from '../data/memories.js';
 import { roundVector } from '../services/embeddings/vectors.js';
 
-export type MemoryRow = Pick<
-  Memory,
-  'id' | 'workspaceId' | 'title' | 'content' | 'snippet' | 'tags' | 'metadata' | 'version' | 'embeddingStatus' | 'createdAt' | 'updatedAt'
->;
+export type { MemoryRow };
 
 /**
  * Memory (§2.1). `embedding` is the first chunk's stored vector rounded to 4 decimals, or

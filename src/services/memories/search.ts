@@ -5,7 +5,7 @@
  * returns the most recently updated memories.
  */
 import type { AppDeps } from '../../app-deps.js';
-import type { MemoryRow } from '../../presenters/memory.js';
+import { memoryColumns, type MemoryRow } from '../../data/memories.js';
 import { readableWorkspaceIds } from '../../policies/index.js';
 
 export type SearchMode = 'hybrid' | 'lexical' | 'recent';
@@ -34,10 +34,6 @@ export interface SearchResult {
   /** Milliseconds spent embedding the query and retrieving (reported separately by the benchmark). */
   timings: { embedMs: number; retrieveMs: number };
 }
-
-/** The columns of a MemoryRow under their TypeScript names, for plain SQL on the search path. */
-const MEMORY_ROW_COLUMNS = `id, workspace_id AS "workspaceId", title, content, snippet, tags, metadata, version,
-  embedding_status AS "embeddingStatus", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Reciprocal-rank-fusion constant (the usual 60). */
 const RRF_K = 60;
@@ -75,7 +71,7 @@ export async function retrieve(deps: AppDeps, input: RetrieveInput): Promise<{ m
   const semantic = input.vector && model ? semanticRanking(deps, input.workspaceIds, input.vector, model, candidates, input.tags) : Promise.resolve(null);
   const [semanticIds, lexicalIds] = await Promise.all([semantic, lexical]);
   const fused = fuse(semanticIds, lexicalIds).slice(0, input.topK);
-  const rows = fused.length ? await deps.db.query<MemoryRow>(`SELECT ${MEMORY_ROW_COLUMNS} FROM memories WHERE id = ANY($1::varchar[])`, [fused.map((f) => f.id)]) : [];
+  const rows = fused.length ? await deps.db.query<MemoryRow>(`SELECT ${memoryColumns.sql} FROM memories WHERE id = ANY($1::varchar[])`, [fused.map((f) => f.id)]) : [];
   const byId = new Map(rows.map((r) => [r.id, r]));
   const results = fused.flatMap((f) => {
     const memory = byId.get(f.id);
