@@ -8,7 +8,7 @@ import { requireOwnHostAndOrigin } from '../http/middleware/host-check.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, authorizeOn, conversation } from '../policies/index.js';
 import { batchRememberBody, chatBody, injectBody, listQuery, rememberBody, scopeBody, scopeQuery, searchBody } from '../schemas/mcp.js';
-import { SUPPORTED_MODELS } from '../services/legacy-models.js';
+import { SUPPORTED_MODELS } from '../services/providers/catalog.js';
 import { handleMcpRequest } from '../mcp/server.js';
 import { indexStatus, inject, list, rebuildIndex, remember, rememberMany, search } from '../services/mcp/memory-tools.js';
 
