@@ -1,24 +1,8 @@
 /** Conversation, list item and message shapes of §2.1 (explicit fields; authors stay internal). */
+import type { MessageRow } from '../data/chat-messages.js';
+import type { Conversation } from '../generated/prisma/client.js';
 
-export interface MessageRow {
-  id: string;
-  conversationId: string;
-  role: string;
-  content: string;
-  timestamp: Date;
-  isPinned: boolean;
-  metadata: unknown;
-}
-
-export interface ConversationRow {
-  id: string;
-  workspaceId: string;
-  title: string;
-  modelId: string;
-  status: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
+type ConversationFields = Pick<Conversation, 'id' | 'workspaceId' | 'title' | 'modelId' | 'status' | 'createdAt' | 'updatedAt'>;
 
 export function presentMessage(m: MessageRow) {
   return {
@@ -32,7 +16,14 @@ export function presentMessage(m: MessageRow) {
   };
 }
 
-export function presentConversation(c: ConversationRow & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[] }) {
+/** A send's messages (C6): the question and, when there is one, the reply or what arrived of it. */
+export function presentSentMessages(sent: { userMessage: MessageRow; assistantMessage?: MessageRow }) {
+  return sent.assistantMessage
+    ? { userMessage: presentMessage(sent.userMessage), assistantMessage: presentMessage(sent.assistantMessage) }
+    : { userMessage: presentMessage(sent.userMessage) };
+}
+
+export function presentConversation(c: ConversationFields & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[] }) {
   return {
     id: c.id,
     workspaceId: c.workspaceId,
@@ -46,7 +37,7 @@ export function presentConversation(c: ConversationRow & { messages: MessageRow[
   };
 }
 
-export function presentConversationListItem(c: ConversationRow & { _count: { messages: number } }) {
+export function presentConversationListItem(c: ConversationFields & { _count: { messages: number } }) {
   return {
     id: c.id,
     workspaceId: c.workspaceId,

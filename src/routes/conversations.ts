@@ -3,15 +3,19 @@ import { AppError } from '../http/errors.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { openEventStream, wantsEventStream } from '../http/sse.js';
 import { conversation, workspace } from '../policies/index.js';
-import { presentConversation, presentConversationListItem, presentMessage } from '../presenters/conversation.js';
+import { presentConversation, presentConversationListItem, presentMessage, presentSentMessages } from '../presenters/conversation.js';
 import {
   createConversationBody, injectMemoryBody, listConversationsQuery, sendMessageBody, updateConversationBody, updateMessageBody,
 } from '../schemas/conversations.js';
-import { replyContext, sendMessage } from '../services/chat/send-message.js';
+import { replyContext, SendMessageFailed, sendMessage } from '../services/chat/send-message.js';
 import * as conversations from '../services/conversations/index.js';
 import { closeConversation } from '../services/conversations/close.js';
 
 const tag = 'conversations';
+
+/** A failed send as the client gets it: its status and text, with the messages as stored. */
+const answerOf = (error: unknown) =>
+  error instanceof SendMessageFailed ? new AppError(error.status, error.error, presentSentMessages(error.messages)) : error;
 
 export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
   return [
@@ -21,7 +25,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       query: listConversationsQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
       handler: async ({ deps, subject, query }) => {
-        const { rows, total } = await conversations.listConversations(deps, subject.id, query);
+        const { rows, total } = await conversations.listConversations(deps.prisma, subject.id, query);
         return { conversations: rows.map(presentConversationListItem), total };
       },
     }),
@@ -30,7 +34,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Start a conversation with a model (modelId as listed by /models/available)',
       body: createConversationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors', 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ deps, user, subject, body }) => presentConversation(await conversations.createConversation(deps, user.id, subject.id, body)),
+      handler: async ({ deps, user, subject, body }) => presentConversation(await conversations.createConversation(deps.prisma, user.id, subject.id, body)),
     }),
     defineRoute({
       method: 'get', path: '/conversations/:conversationId', operationId: 'C3', tag, access: 'user', policy: conversation.can('read'),
@@ -43,14 +47,14 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Rename a conversation or set its status',
       body: updateConversationBody,
       responses: { 400: 'Invalid value', 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, subject, body }) => presentConversation(await conversations.updateConversation(deps, subject.id, body)),
+      handler: async ({ deps, subject, body }) => presentConversation(await conversations.updateConversation(deps.prisma, subject.id, body)),
     }),
     defineRoute({
       method: 'delete', path: '/conversations/:conversationId', operationId: 'C5', tag, access: 'user', policy: conversation.can('delete'),
       summary: 'Delete a conversation with its messages and injection links',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, subject }) => {
-        await conversations.deleteConversation(deps, subject.id);
+        await conversations.deleteConversation(deps.prisma, subject.id);
         return { message: 'Conversation deleted successfully' };
       },
     }),
@@ -71,7 +75,13 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
         const input = {
           user, conversation: subject, content: body.content, getAiResponse: body.getAiResponse ?? true, autoRetrieve: body.autoRetrieve, context: preloaded,
         };
-        if (!wantsEventStream(req, body.stream) || !input.getAiResponse) return sendMessage(deps, input);
+        if (!wantsEventStream(req, body.stream) || !input.getAiResponse) {
+          try {
+            return presentSentMessages(await sendMessage(deps, input));
+          } catch (error) {
+            throw answerOf(error);
+          }
+        }
 
         let stream: ReturnType<typeof openEventStream> | undefined;
         const cancel = new AbortController();
@@ -85,9 +95,10 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
             },
             onDelta: (text) => stream?.send('delta', { text }),
           });
-          stream?.send('done', result);
+          stream?.send('done', presentSentMessages(result));
           stream?.end();
-        } catch (error) {
+        } catch (thrown) {
+          const error = answerOf(thrown);
           // Before the stream opened, failures answer with their status as JSON.
           if (!stream || !(error instanceof AppError)) throw error;
           stream.send('error', { status: error.status, error: error.error, ...(error.data as object) });
@@ -101,14 +112,14 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Pin or unpin a message',
       body: updateMessageBody,
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
-      handler: async ({ deps, subject, params, body }) => presentMessage(await conversations.updateMessage(deps, subject.id, params.messageId, body)),
+      handler: async ({ deps, subject, params, body }) => presentMessage(await conversations.updateMessage(deps.prisma, subject.id, params.messageId, body)),
     }),
     defineRoute({
       method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C8', tag, access: 'user', policy: conversation.can('edit-messages'),
       summary: 'Delete a message',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
       handler: async ({ deps, subject, params }) => {
-        await conversations.deleteMessage(deps, subject.id, params.messageId);
+        await conversations.deleteMessage(deps.prisma, subject.id, params.messageId);
         return { message: 'Message deleted successfully' };
       },
     }),
@@ -118,7 +129,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       body: injectMemoryBody,
       responses: { 400: 'memoryId required', 403: 'Access denied', 404: 'Conversation not found | Memory not found' },
       handler: async ({ deps, subject, body }) => {
-        await conversations.injectMemory(deps, subject, body.memoryId);
+        await conversations.injectMemory(deps.prisma, subject, body.memoryId);
         return { message: 'Memory injected successfully' };
       },
     }),
@@ -127,7 +138,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Remove an injected memory from the conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
       handler: async ({ deps, subject, params }) => {
-        await conversations.removeInjection(deps, subject.id, params.memoryId);
+        await conversations.removeInjection(deps.prisma, subject.id, params.memoryId);
         return { message: 'Memory removed successfully' };
       },
     }),
@@ -135,14 +146,17 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'C11', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Pause or re-activate an injected memory',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
-      handler: async ({ deps, subject, params }) => conversations.toggleInjection(deps, subject.id, params.memoryId),
+      handler: async ({ deps, subject, params }) => {
+        const isActive = await conversations.toggleInjection(deps.prisma, subject.id, params.memoryId);
+        return { memoryId: params.memoryId, isActive, message: isActive ? 'Memory activated' : 'Memory paused' };
+      },
     }),
     defineRoute({
       method: 'post', path: '/conversations/:conversationId/close', operationId: 'C12', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off)',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, subject }) => {
-        const { conversation, memory } = await closeConversation(deps, user, subject.id);
+        const { conversation, memory } = await closeConversation(deps.prisma, deps.embeddings, user, subject.id);
         return { conversation: presentConversation(conversation), memory, message: 'Conversation closed and summarized successfully' };
       },
     }),
@@ -150,7 +164,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'C13', tag, access: 'user', policy: conversation.can('update'),
       summary: 'Reopen a closed conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, subject }) => ({ conversation: presentConversation(await conversations.reopenConversation(deps, subject.id)), message: 'Conversation reopened successfully' }),
+      handler: async ({ deps, subject }) => ({ conversation: presentConversation(await conversations.reopenConversation(deps.prisma, subject.id)), message: 'Conversation reopened successfully' }),
     }),
   ];
 }

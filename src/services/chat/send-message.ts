@@ -23,14 +23,13 @@
  * synchronously as usual.
  */
 import type { AppDeps } from '../../app-deps.js';
-import { Prisma } from '../../generated/prisma/client.js';
+import { markMessage, type MessageRow, type ReplyContext, replyContextSql, storeMessage } from '../../data/chat-messages.js';
 import { AppError } from '../../http/errors.js';
 import { isPlainObject } from '../../http/validation.js';
 import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
-import { type MessageRow, presentMessage } from '../../presenters/conversation.js';
 import type { Preload } from '../auth/session.js';
-import { type StoredIntegration, usableKey } from '../integrations/index.js';
+import { usableKey } from '../integrations/index.js';
 import { searchMemories } from '../memories/search.js';
 import { type ChatProviderName, resolveModel } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
@@ -51,94 +50,51 @@ export interface SendMessageInput {
   cancel?: AbortSignal;
 }
 
-type Message = ReturnType<typeof presentMessage>;
-export interface SendMessageResult {
-  userMessage: Message;
-  assistantMessage?: Message;
+/** The messages of a send as stored: the question, and the reply or what arrived of it. */
+export interface SentMessages {
+  userMessage: MessageRow;
+  assistantMessage?: MessageRow;
+}
+
+/**
+ * A send that failed after its question was stored: the status and text to answer with, and
+ * the messages as stored (the question marked failed, and any part of the reply kept).
+ */
+export class SendMessageFailed extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly messages: SentMessages,
+  ) {
+    super(error);
+  }
 }
 
 const preview = (content: string) => (content.length > 50 ? `${content.slice(0, 50)}...` : content);
 
 /**
- * The message, its `message_sent` activity (§5.3) and the conversation bump (§5.16) in ONE
- * statement: atomic like a transaction, but a single round trip on the hot path of every chat.
- * Plain SQL on the pool (like the authentication lookup): Prisma's per-query CPU would be a
- * large share of what the proxy adds to a provider call.
+ * Stores one message of the send with its `message_sent` activity (§5.3) and, for the
+ * question, the conversation bump (§5.16): one statement, a single round trip on the hot path
+ * of every chat (data/chat-messages.ts).
  */
-async function storeMessage(
-  deps: AppDeps,
+function store(
+  db: AppDeps['db'],
   conversation: SendMessageInput['conversation'],
   data: { role: 'user' | 'assistant'; content: string; authorId: string | null; metadata: Record<string, unknown>; timestamp: Date },
   options: { bumpConversation: boolean; /** see the file header: only when a synchronous commit follows before any answer */ deferFlush?: boolean },
 ): Promise<MessageRow> {
   const id = newId('msg');
-  const activity = {
-    description: `Message sent in '${conversation.title}': ${preview(data.content)}`,
-    metadata: { conversationId: conversation.id, messageId: id, role: data.role },
-  };
-  const rows = await deps.db.query<MessageRow>(
-    `WITH message AS (
-       INSERT INTO chat_messages (id, conversation_id, role, content, is_pinned, metadata, author_id, timestamp)
-       VALUES ($1, $2, $3, $4, false, $5::jsonb, $6::uuid, $7::timestamptz)
-       RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp
-     ), activity AS (
-       INSERT INTO activities (id, workspace_id, type, description, metadata, timestamp)
-       SELECT $8, $9, 'message_sent', $10, $11::jsonb, $7::timestamptz FROM message
-     ),${
-       // Left out rather than made conditional: an UPDATE of no rows still runs the
-       // conversation table's statement triggers.
-       options.bumpConversation ? ' bump AS (UPDATE conversations SET updated_at = $7::timestamptz WHERE id = $2),' : ''
-     } commit_mode AS (
-       -- Local to this statement's transaction; read when it commits.
-       SELECT set_config('synchronous_commit', 'off', true) WHERE $12::boolean
-     )
-     SELECT message.* FROM message LEFT JOIN commit_mode ON true`,
-    [
-      id, conversation.id, data.role, data.content, JSON.stringify(data.metadata), data.authorId, data.timestamp.toISOString(),
-      newId('activity'), conversation.workspaceId, activity.description, JSON.stringify(activity.metadata), options.deferFlush ?? false,
-    ],
-    // Prepared (planned once per connection): it runs twice per chat.
-    options.bumpConversation ? 'store-message-bump' : 'store-message',
+  return storeMessage(
+    db,
+    { id, conversationId: conversation.id, ...data },
+    {
+      workspaceId: conversation.workspaceId,
+      description: `Message sent in '${conversation.title}': ${preview(data.content)}`,
+      metadata: { conversationId: conversation.id, messageId: id, role: data.role },
+    },
+    { bumpConversation: options.bumpConversation, deferFlush: options.deferFlush ?? false },
   );
-  return { ...rows[0]!, timestamp: new Date(rows[0]!.timestamp) };
 }
-
-export interface ReplyContext {
-  /** The caller's integrations, connected or not (the model may be found through their model ids). */
-  integrations: (StoredIntegration & { modelId: string | null })[];
-  /** The active injected memories, in insertion order. */
-  injected: ContextMemory[];
-  /** The messages before the new one that a model may see (at most 9, so the window with it is 10), oldest first. */
-  history: { role: string; content: string }[];
-  autoRetrieve: boolean | null;
-}
-
-/**
- * Everything the reply needs besides the new message, as one JSON value (read with the
- * authentication lookup, before the new message is written). The history leaves out failed
- * questions and replies cut short with the predicate of the partial index
- * `chat_messages_context_idx`, written the same way so the planner can use that index.
- */
-const replyContextSql = (userId: string, conversationId: string) => Prisma.sql`
-  SELECT json_build_object(
-    'integrations',
-      (SELECT coalesce(json_agg(json_build_object('id', i."id", 'provider', i."provider", 'modelId', i."model_id", 'apiKey', i."api_key", 'status', i."status")
-                                ORDER BY i."created_at", i."id"), '[]'::json)
-         FROM "integrations" i WHERE i."user_id" = ${userId}::uuid),
-    'injected',
-      (SELECT coalesce(json_agg(json_build_object('id', m."id", 'title', m."title", 'content', m."content")
-                                ORDER BY l."injected_at", l."id"), '[]'::json)
-         FROM "conversation_memories" l JOIN "memories" m ON m."id" = l."memory_id"
-        WHERE l."conversation_id" = ${conversationId} AND l."is_active"),
-    'history',
-      (SELECT coalesce(json_agg(json_build_object('role', h."role", 'content', h."content")
-                                ORDER BY h."timestamp", h."id"), '[]'::json)
-         FROM (SELECT "role", "content", "timestamp", "id" FROM "chat_messages"
-                WHERE "conversation_id" = ${conversationId}
-                  AND NOT ("metadata" ?| ARRAY['failed', 'incomplete'])
-                ORDER BY "timestamp" DESC, "id" DESC LIMIT ${HISTORY_WINDOW - 1}) h),
-    'autoRetrieve',
-      (SELECT w."auto_retrieve" FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
 
 /** A cheap check of the reply context's shape: its four fields and their types, not every element's. */
 const isReplyContext = (v: unknown): v is ReplyContext =>
@@ -148,11 +104,12 @@ const isReplyContext = (v: unknown): v is ReplyContext =>
 /**
  * C6's preload: the reply context, read with the authentication lookup (and the
  * conversation's policy check), so a chat costs two round trips before the provider call
- * (that one and the user message's write).
+ * (that one and the user message's write). Its history holds at most 9 messages, so the
+ * window with the new one is 10.
  */
 export const replyContext: Preload<ReplyContext, 'conversationId'> = {
   name: 'reply-context',
-  sql: ({ userId, params }) => replyContextSql(userId, params.conversationId),
+  sql: ({ userId, params }) => replyContextSql(userId, params.conversationId, HISTORY_WINDOW - 1),
   check: isReplyContext,
 };
 
@@ -161,17 +118,10 @@ export const replyContext: Preload<ReplyContext, 'conversationId'> = {
  * stored. Rewriting its row commits synchronously, which also makes the message durable
  * (see the file header).
  */
-async function markFailed(deps: AppDeps, stored: MessageRow, error: string): Promise<MessageRow> {
+async function markFailed(db: AppDeps['db'], stored: MessageRow, error: string): Promise<MessageRow> {
   const failed = { failed: true, error };
-  const rows = await deps.db.query<MessageRow>(
-    `UPDATE chat_messages SET metadata = metadata || $2::jsonb WHERE id = $1
-     RETURNING id, conversation_id AS "conversationId", role, content, is_pinned AS "isPinned", metadata, timestamp`,
-    [stored.id, JSON.stringify(failed)],
-    'mark-failed',
-  );
   // Deleted meanwhile: the answer still shows what was sent.
-  const row = rows[0] ?? { ...stored, metadata: { ...(stored.metadata as object), ...failed } };
-  return { ...row, timestamp: new Date(row.timestamp) };
+  return (await markMessage(db, stored.id, failed)) ?? { ...stored, metadata: { ...(stored.metadata as object), ...failed } };
 }
 
 /** A failed send, answered once its question is marked failed. */
@@ -180,7 +130,7 @@ class SendFailure {
     readonly status: number,
     readonly error: string,
     /** What a cut or a disconnect left of the reply, stored marked incomplete. */
-    readonly partial?: Message,
+    readonly partial?: MessageRow,
   ) {}
 }
 
@@ -195,16 +145,15 @@ async function providerKey(deps: AppDeps, integrations: ReplyContext['integratio
   return key.apiKey;
 }
 
-export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SendMessageResult> {
+export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promise<SentMessages> {
   const { conversation, user } = input;
   const sentAt = new Date();
   // Everything the reply needs was preloaded with the authentication lookup.
   const reads = input.getAiResponse ? input.context : null;
-  const stored = await storeMessage(
-    deps, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt },
+  const userMessage = await store(
+    deps.db, conversation, { role: 'user', content: input.content, authorId: user.id, metadata: {}, timestamp: sentAt },
     { bumpConversation: true, deferFlush: reads !== null },
   );
-  const userMessage = presentMessage(stored);
   if (!reads) return { userMessage };
 
   try {
@@ -253,12 +202,10 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
       // What arrived before a cut or a disconnect is kept, marked incomplete (D12). Its commit
       // may defer its flush: marking the question failed follows before any answer.
       const partial = error.partial
-        ? presentMessage(
-            await storeMessage(deps, conversation, {
-              role: 'assistant', content: error.partial, authorId: null, timestamp: replyTime(),
-              metadata: { ...meta({ tokens: 0, modelVersion: model.name }), incomplete: true, error: error.kind },
-            }, { bumpConversation: false, deferFlush: true }),
-          )
+        ? await store(deps.db, conversation, {
+            role: 'assistant', content: error.partial, authorId: null, timestamp: replyTime(),
+            metadata: { ...meta({ tokens: 0, modelVersion: model.name }), incomplete: true, error: error.kind },
+          }, { bumpConversation: false, deferFlush: true })
         : undefined;
       const text = scrubKey(error.message, apiKey);
       if (error.kind === 'rate_limit') throw new SendFailure(429, `AI response failed: ${text}`, partial);
@@ -266,10 +213,10 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
       if (error.kind === 'aborted') throw new SendFailure(499, 'Client disconnected', partial);
       throw new SendFailure(502, `AI response failed: ${text}`, partial);
     }
-    const assistant = await storeMessage(deps, conversation, {
+    const assistantMessage = await store(deps.db, conversation, {
       role: 'assistant', content: reply.content, authorId: null, timestamp: replyTime(), metadata: meta(reply),
     }, { bumpConversation: false });
-    return { userMessage, assistantMessage: presentMessage(assistant) };
+    return { userMessage, assistantMessage };
   } catch (error) {
     let failure: SendFailure;
     if (error instanceof SendFailure) failure = error;
@@ -281,7 +228,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     }
     // Every failure carries data.userMessage, so the message must be durable first. When that
     // fails too (the database is gone), its error is the answer: a failure without a userMessage.
-    const failed = presentMessage(await markFailed(deps, stored, failure.error));
-    throw new AppError(failure.status, failure.error, failure.partial ? { userMessage: failed, assistantMessage: failure.partial } : { userMessage: failed });
+    const failed = await markFailed(deps.db, userMessage, failure.error);
+    throw new SendMessageFailed(failure.status, failure.error, failure.partial ? { userMessage: failed, assistantMessage: failure.partial } : { userMessage: failed });
   }
 }

@@ -5,8 +5,11 @@
  * no memory. The memory is stored with embedding status `pending`; the embedding
  * backlog sweeper picks it up.
  */
-import type { AppDeps } from '../../app-deps.js';
+import { type FullConversation, lockConversation, updateConversationRow } from '../../data/conversations.js';
+import { findMemory, reviseMemory } from '../../data/memories.js';
+import type { PrismaClient } from '../../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
+import type { EmbeddingService } from '../embeddings/index.js';
 import { insertMemoryTx, snippetOf } from '../memories/service.js';
 import { getFullConversation } from './index.js';
 
@@ -32,13 +35,25 @@ export function transcriptOf(messages: { role: string; content: string }[]): str
   return messages.map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content}`).join('\n\n');
 }
 
-export async function closeConversation(deps: AppDeps, user: { id: string; autoStore: boolean }, conversationId: string) {
-  const result = await deps.prisma.$transaction(async (tx) => {
+export interface ClosedConversation {
+  conversation: FullConversation;
+  /** The transcript memory; null when there was nothing to keep or the user turned autoStore off. */
+  memory: { id: string; title: string; snippet: string } | null;
+}
+
+/** One transaction: the row lock, the transcript memory, the status. The backlog is nudged after it commits. */
+export async function closeConversation(
+  db: PrismaClient,
+  embeddings: Pick<EmbeddingService, 'nudge'>,
+  user: { id: string; autoStore: boolean },
+  conversationId: string,
+): Promise<ClosedConversation> {
+  const result = await db.$transaction(async (tx) => {
     // Row lock: two concurrent closes of one conversation write one memory.
-    await tx.$queryRaw`SELECT id FROM conversations WHERE id = ${conversationId} FOR UPDATE`;
+    await lockConversation(tx, conversationId);
     const before = await getFullConversation(tx, conversationId);
     const closedAt = new Date();
-    let memory: { id: string; title: string; snippet: string } | null = null;
+    let memory: ClosedConversation['memory'] = null;
     if (before.messages.length > 0 && user.autoStore) {
       const content = transcriptOf(before.messages);
       const fields = {
@@ -56,29 +71,23 @@ export async function closeConversation(deps: AppDeps, user: { id: string; autoS
           closed_at: closedAt.toISOString(),
         } satisfies Prisma.InputJsonObject,
       };
-      const existing = before.summaryMemoryId
-        ? await tx.memory.findUnique({ where: { id: before.summaryMemoryId }, select: { id: true, title: true, snippet: true, content: true } })
-        : null;
+      const existing = before.summaryMemoryId ? await findMemory(tx, before.summaryMemoryId) : null;
       if (existing && existing.content === content && existing.title === before.title) {
         memory = existing;
       } else if (existing) {
-        memory = await tx.memory.update({
-          where: { id: existing.id },
-          data: { ...fields, version: { increment: 1 }, embeddingStatus: 'pending', embeddingError: null },
-          select: { id: true, title: true, snippet: true },
-        });
+        memory = await reviseMemory(tx, existing.id, fields, { reembed: true });
       } else {
         // §5.3: a close summary logs no activity.
         memory = await insertMemoryTx(tx, { workspaceId: before.workspaceId, authorId: user.id, ...fields }, { activity: false });
       }
     }
-    await tx.conversation.update({
-      where: { id: conversationId },
-      data: { status: 'completed', updatedAt: closedAt, ...(memory ? { summaryMemoryId: memory.id } : {}) },
+    const conversation = await updateConversationRow(tx, conversationId, {
+      status: 'completed',
+      updatedAt: closedAt,
+      ...(memory ? { summaryMemoryId: memory.id } : {}),
     });
-    const conversation = await getFullConversation(tx, conversationId);
     return { conversation, memory: memory && { id: memory.id, title: memory.title, snippet: memory.snippet } };
   });
-  if (result.memory) deps.embeddings.nudge();
+  if (result.memory) embeddings.nudge();
   return result;
 }
