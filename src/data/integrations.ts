@@ -6,7 +6,7 @@ import { type Integration, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import type { Db } from './sql.js';
 
-/** The personal-resource loader's statement: {id, ownerId} of the integration. */
+/** The personal-resource loader's statement: {id, ownerId} of the integration. Raw: it rides along with the authentication statement. */
 export const integrationSubject = (id: string) =>
   Prisma.sql`SELECT json_build_object('id', i."id", 'ownerId', i."user_id") FROM "integrations" i WHERE i."id" = ${id}`;
 

@@ -6,7 +6,10 @@ import { Prisma, type WorkspaceInvitation } from '../generated/prisma/client.js'
 import { newId } from '../lib/ids.js';
 import type { Db } from './sql.js';
 
-/** The personal-resource loader's statement: {id, ownerId} of the invitation, the invitee being its owner. */
+/**
+ * The personal-resource loader's statement: {id, ownerId} of the invitation, the invitee
+ * being its owner. Raw: it rides along with the authentication statement.
+ */
 export const invitationSubject = (id: string) =>
   Prisma.sql`SELECT json_build_object('id', v."id", 'ownerId', v."invitee_id") FROM "workspace_invitations" v WHERE v."id" = ${id}`;
 

@@ -39,7 +39,8 @@ export const listMembers = (db: Db, workspaceId: string, page: { limit?: number;
 
 export const countMembers = (db: Db, workspaceId: string) => db.teamMember.count({ where: { workspaceId } });
 
-export async function isMember(db: Db, workspaceId: string, userId: string): Promise<boolean> {
+/** Whether the user has a team row in the workspace (whether they belong to it is data/membership.ts). */
+export async function hasTeamRow(db: Db, workspaceId: string, userId: string): Promise<boolean> {
   return (await db.teamMember.findUnique({ where: { userId_workspaceId: { userId, workspaceId } }, select: { id: true } })) !== null;
 }
 

@@ -97,7 +97,7 @@ export function statsFromRow(row: StatsColumns): WorkspaceStats {
   };
 }
 
-/** Stats of one workspace in one statement; null when there is no such workspace. */
+/** Stats of one workspace in one statement; null when there is no such workspace. Raw: the formula's fragments. */
 export async function statsOf(db: Db, workspaceId: string, now: Date): Promise<WorkspaceStats | null> {
   const [row] = await db.$queryRaw<StatsColumns[]>(Prisma.sql`
     SELECT ${statsColumns} FROM "workspaces" w ${statsJoins(now)} WHERE w."id" = ${workspaceId}`);

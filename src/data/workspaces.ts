@@ -10,10 +10,20 @@ import { columns, type Db, type RowOf } from './sql.js';
 import { joiningOrder, type MemberWithUser, withUser } from './team-members.js';
 import { type StatsColumns, statsColumns, statsFromRow, statsJoins, statsValidUntil, type WorkspaceStats } from './workspace-stats.js';
 
+/** The workspace's own fields, as raw statements select them (from alias `w`). */
+const workspaceColumns = columns('Workspace', 'w', {
+  id: 'id',
+  name: 'name',
+  description: 'description',
+  ownerId: 'owner_id',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+});
+
+export type WorkspaceRow = RowOf<typeof workspaceColumns>;
+
 /** A workspace as the API shows it, with its members. */
-export type WorkspaceWithMembers = Pick<Workspace, 'id' | 'name' | 'description' | 'ownerId' | 'createdAt' | 'updatedAt'> & {
-  members: MemberWithUser[];
-};
+export type WorkspaceWithMembers = WorkspaceRow & { members: MemberWithUser[] };
 
 /** The row the workspace policy loads: the workspace with the caller's role in it. */
 export type WorkspaceSubjectRow = Pick<Workspace, 'id' | 'name' | 'ownerId'> & { role: unknown };
@@ -46,32 +56,21 @@ export const deleteWorkspace = (db: Db, workspaceId: string) => db.workspace.del
 /** Deletes every workspace the user owns (their contents cascade). */
 export const deleteWorkspacesOwnedBy = (db: Db, ownerId: string) => db.workspace.deleteMany({ where: { ownerId } });
 
-const exportColumns = columns('Workspace', 'w', {
-  id: 'id',
-  name: 'name',
-  description: 'description',
-  ownerId: 'owner_id',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-});
-
-export type ExportedWorkspace = RowOf<typeof exportColumns>;
-
 /**
  * The workspaces the user belongs to, by id, `take` after `afterId` (keyset pages). Raw: the
  * membership rule is a SQL fragment shared with the policies.
  */
 export const memberWorkspacesAfter = (db: Db, userId: string, afterId: string | null, take: number) =>
-  db.$queryRaw<ExportedWorkspace[]>`
-    SELECT ${Prisma.raw(exportColumns.sql)} FROM "workspaces" w
+  db.$queryRaw<WorkspaceRow[]>`
+    SELECT ${Prisma.raw(workspaceColumns.sql)} FROM "workspaces" w
      WHERE w."id" IN (${memberWorkspaceIds(userId)}) AND (${afterId}::text IS NULL OR w."id" > ${afterId})
      ORDER BY w."id" LIMIT ${take}`;
 
 /* ------------------------------------------------------------------------------------------
- * The workspace list (W1). Its statements run on the plain prepared-statement path
- * (`Database.query`): the list is a measured hot path (bench/suites/workspaces.ts), and its
- * first step rides along with the authentication statement. Raw: members and stats are
- * aggregated as JSON in the same statement, whatever the number of workspaces.
+ * The workspace list (W1). Raw: members and stats are aggregated as JSON in the same
+ * statement, whatever the number of workspaces; its first step rides along with the
+ * authentication statement. The statements run on the plain query path (`Database.query`),
+ * not Prisma's: the list is a measured hot path (bench/suites/workspaces.ts).
  * ---------------------------------------------------------------------------------------- */
 
 export interface ListPage {
@@ -114,19 +113,10 @@ export interface ListedWorkspace {
   validUntil: number;
 }
 
-const listColumns = columns('Workspace', 'w', {
-  id: 'id',
-  name: 'name',
-  description: 'description',
-  ownerId: 'owner_id',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-});
-
 /** A member as the list statement aggregates it (JSON: the date is text). */
 type MemberJson = Omit<TeamMember, 'joinedAt'> & Pick<User, 'name' | 'email'> & { joinedAt: string };
 
-type ListRow = RowOf<typeof listColumns> &
+type ListRow = WorkspaceRow &
   StatsColumns & {
     version: string | null;
     total: number;
@@ -138,7 +128,7 @@ type ListRow = RowOf<typeof listColumns> &
 /** Workspace rows with members, stats and list version, in one statement. */
 function listStatement(source: Prisma.Sql, now: Date, extra: Prisma.Sql = Prisma.empty) {
   return Prisma.sql`
-    SELECT ${Prisma.raw(listColumns.sql)}, w."total"::int AS "total", k."list_version"::text AS "version",
+    SELECT ${Prisma.raw(workspaceColumns.sql)}, w."total"::int AS "total", k."list_version"::text AS "version",
            COALESCE((
              SELECT json_agg(json_build_object(
                       'id', tm."id", 'userId', tm."user_id", 'workspaceId', tm."workspace_id", 'role', tm."role",

@@ -5,14 +5,14 @@
  */
 import type { ExportedMemory } from '../data/account-content.js';
 import type { AccountRow } from '../data/users.js';
-import type { ExportedWorkspace } from '../data/workspaces.js';
+import type { WorkspaceRow } from '../data/workspaces.js';
 import type { ChatMessage, Conversation, Integration } from '../generated/prisma/client.js';
 import { type Entries, streamedArray } from '../lib/json-stream.js';
 import { presentSettings } from './settings.js';
 
 export interface ExportContent {
   account: AccountRow;
-  workspaces: AsyncIterable<ExportedWorkspace[]>;
+  workspaces: AsyncIterable<WorkspaceRow[]>;
   conversationsOf(workspaceId: string): AsyncIterable<Conversation[]>;
   messagesOf(conversationId: string): AsyncIterable<ChatMessage[]>;
   memoriesOf(workspaceId: string): AsyncIterable<ExportedMemory[]>;
@@ -23,7 +23,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function presentExport(c: ExportContent): Entries {
   const { account } = c;
-  const workspace = (ws: ExportedWorkspace): Entries => [
+  const workspace = (ws: WorkspaceRow): Entries => [
     ['id', ws.id],
     ['name', ws.name],
     ['description', ws.description],

@@ -30,7 +30,7 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
         404: 'User not found with this email · Workspace not found',
       },
       handler: async ({ user, subject, body }) => {
-        const { invitation, inviteeEmail } = await team.invite(prisma, subject, user.id, body);
+        const { invitation, inviteeEmail } = await team.invite(prisma, subject.id, user.id, body);
         return presentSentInvitation(invitation, subject.name, inviteeEmail);
       },
     }),

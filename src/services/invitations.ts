@@ -7,7 +7,7 @@
 import * as invitations from '../data/invitations.js';
 import { roleOf } from '../data/membership.js';
 import type { Db } from '../data/sql.js';
-import { isMember, insertMemberIfAbsent } from '../data/team-members.js';
+import { hasTeamRow, insertMemberIfAbsent } from '../data/team-members.js';
 import type { PrismaClient } from '../db/client.js';
 import { AppError, notFound } from '../http/errors.js';
 import { invitationStands, roleFrom } from '../policies/index.js';
@@ -52,8 +52,8 @@ export async function acceptInvitation(db: PrismaClient, invitationId: string, u
           role: invitation.role,
         });
       }
-    } else if (!(await isMember(tx, workspaceId, user.id))) {
-      throw notFound(NOT_FOUND); // accepted long ago, membership since gone: nothing to accept
+    } else if (!(await hasTeamRow(tx, workspaceId, user.id))) {
+      throw notFound(NOT_FOUND); // accepted long ago, the membership it created since gone: nothing to accept
     }
     return { workspaceId: invitation.workspace.id, workspaceName: invitation.workspace.name };
   });

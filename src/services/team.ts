@@ -4,6 +4,7 @@
  * that the addressed member exists; these functions do the work.
  */
 import * as invitations from '../data/invitations.js';
+import { roleOf } from '../data/membership.js';
 import type { Db } from '../data/sql.js';
 import * as members from '../data/team-members.js';
 import { findUserByEmail } from '../data/users.js';
@@ -11,8 +12,6 @@ import type { PrismaClient } from '../db/client.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { invitationStands, roleFrom } from '../policies/index.js';
 import { isUniqueViolation, normaliseEmail } from './auth/session.js';
-
-type Workspace = { id: string; name: string; ownerId: string };
 
 /** The answer when the addressed member is gone since the policy saw it (a concurrent removal). */
 const memberGone = () => notFound('Team member not found');
@@ -29,15 +28,13 @@ export async function listTeam(db: Db, workspaceId: string, page: { limit?: numb
  * invitation left behind (e.g. declined earlier) is reopened instead of colliding. Returns
  * the invitation and the invitee's email.
  */
-export async function invite(db: Db, workspace: Workspace, inviterId: string, input: { email: string; role?: string }) {
+export async function invite(db: Db, workspaceId: string, inviterId: string, input: { email: string; role?: string }) {
   const invitee = await findUserByEmail(db, normaliseEmail(input.email));
   if (!invitee) throw notFound('User not found with this email');
   if (invitee.id === inviterId) throw badRequest('Cannot invite yourself');
-  const alreadyMember = () => badRequest('User is already a member of this workspace');
-  if (invitee.id === workspace.ownerId) throw alreadyMember();
-  const key = { workspaceId: workspace.id, inviteeId: invitee.id };
-  const [member, existing] = await Promise.all([members.isMember(db, workspace.id, invitee.id), invitations.findInvitationTo(db, key)]);
-  if (member) throw alreadyMember();
+  const key = { workspaceId, inviteeId: invitee.id };
+  const [role, existing] = await Promise.all([roleOf(db, workspaceId, invitee.id), invitations.findInvitationTo(db, key)]);
+  if (role !== null) throw badRequest('User is already a member of this workspace');
   const alreadySent = () => badRequest('Invitation already sent to this user');
   if (existing?.status === 'pending') throw alreadySent();
   const sent = { inviterId, role: input.role ?? 'researcher' };
