@@ -65,7 +65,7 @@ function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
   const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
   hourly.unref();
   const sweep = async () => {
-    const result = await sweepExpiredContent(deps);
+    const result = await sweepExpiredContent(deps.prisma);
     // With several instances only the one holding the lock sweeps; the others say so at debug level.
     if (!result.swept) deps.logger.debug('retention cleanup skipped: another instance is sweeping');
     else deps.logger.info({ conversations: result.conversations, memories: result.memories, messages: result.messages }, 'retention cleanup');

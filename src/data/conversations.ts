@@ -4,7 +4,7 @@
  */
 import { type Conversation, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
-import { roleIn } from '../policies/membership.js';
+import { roleIn } from './membership.js';
 import type { Db } from './sql.js';
 
 /** The conversation policy's subject as its loader yields it; `role` is the caller's role in the workspace (null for non-members). */

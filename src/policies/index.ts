@@ -6,7 +6,8 @@
  * A new action is a new line in its resource's rule table (and a matrix row that exercises
  * it: the matrix fails on an action no row decides). A new resource is a file here with
  * `defineResource` (its loader: one SQL fragment yielding the subject as JSON, with the
- * caller's role from `roleIn` where membership matters) and an entry in RESOURCES.
+ * caller's role from `roleIn` where membership matters, kept in the resource's data module
+ * under src/data/) and an entry in RESOURCES.
  */
 import { account } from './account.js';
 import { conversation } from './conversation.js';
@@ -20,7 +21,9 @@ import { workspace } from './workspace.js';
 export { account, conversation, integration, invitation, memory, teamMember, workspace };
 export { type Actor, authorize, authorizeOn, decide, onDecision, type Requirement, type Resource, subjectOf } from './policy.js';
 export { invitationStands } from './invitation.js';
-export { memberWorkspaceIds, readableWorkspaceIds, type Role, roleFrom, roleOfUser } from './membership.js';
+export { type Role, roleFrom } from './membership.js';
+/** The membership rule's list fragments, for the memory side until it imports them from data/membership.ts. */
+export { memberWorkspaceIds, readableWorkspaceIds } from '../data/membership.js';
 export type { ConversationSubject } from './conversation.js';
 export type { MemorySubject } from './memory.js';
 export type { TeamMemberSubject } from './team-member.js';

@@ -1,5 +1,5 @@
 /** Invitations are addressed to one user: anyone else gets 404, never the invitation (§1.10). */
-import { Prisma } from '../generated/prisma/client.js';
+import { invitationSubject } from '../data/invitations.js';
 import { atLeast, type Role } from './membership.js';
 import { personalResource } from './policy.js';
 import { INVITING_ROLE } from './workspace.js';
@@ -8,7 +8,7 @@ export const invitation = personalResource({
   name: 'invitation',
   notFound: 'Invitation not found',
   key: 'invitationId',
-  sql: (id) => Prisma.sql`SELECT json_build_object('id', v."id", 'ownerId', v."invitee_id") FROM "workspace_invitations" v WHERE v."id" = ${id}`,
+  sql: invitationSubject,
   actions: ['accept', 'decline'],
 });
 

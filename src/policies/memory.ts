@@ -1,6 +1,7 @@
 /** One memory: access follows the caller's role in the memory's workspace. */
 import { Prisma } from '../generated/prisma/client.js';
-import { type Role, roleFrom, roleIn } from './membership.js';
+import { roleIn } from '../data/membership.js';
+import { type Role, roleFrom } from './membership.js';
 import { defineResource, hasStrings } from './policy.js';
 import { member } from './workspace.js';
 

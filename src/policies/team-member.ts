@@ -2,9 +2,8 @@
  * A member of a workspace's team, addressed by workspace and user id: role changes, presence
  * status, removal, and leaving (removing oneself).
  */
-import { Prisma } from '../generated/prisma/client.js';
-import { isUuid } from '../lib/ids.js';
-import { atLeast, type Role, roleFrom, roleIn } from './membership.js';
+import { teamMemberSubject, type TeamMemberSubjectRow } from '../data/team-members.js';
+import { atLeast, type Role, roleFrom } from './membership.js';
 import { defineResource, hasStrings, refuse } from './policy.js';
 
 export interface TeamMemberSubject {
@@ -17,24 +16,8 @@ export interface TeamMemberSubject {
   member: { userId: string } | null;
 }
 
-interface TeamMemberRow {
-  id: string;
-  name: string;
-  ownerId: string;
-  role: unknown;
-  userId: string;
-  memberUserId: string | null;
-}
-
-const isTeamMemberRow = (v: unknown): v is TeamMemberRow =>
+const isTeamMemberRow = (v: unknown): v is TeamMemberSubjectRow =>
   hasStrings(v, 'id', 'name', 'ownerId', 'userId') && (v.memberUserId === null || typeof v.memberUserId === 'string');
-
-/** The workspace, the caller's role and the addressed user's team row (a non-UUID id names none). */
-const teamMemberSql = (actorId: string, workspaceId: string, userId: string) => Prisma.sql`
-  SELECT json_build_object('id', w."id", 'name', w."name", 'ownerId', w."owner_id", 'role', ${roleIn(Prisma.sql`w."id"`, actorId)},
-           'userId', ${userId}::text,
-           'memberUserId', (SELECT t."user_id" FROM "team_members" t WHERE t."workspace_id" = w."id" AND t."user_id" = ${isUuid(userId) ? userId : null}::uuid))
-    FROM "workspaces" w WHERE w."id" = ${workspaceId}`;
 
 const MEMBER_NOT_FOUND = refuse('Team member not found', 404);
 
@@ -43,9 +26,9 @@ export const teamMember = defineResource({
   notFound: 'Workspace not found',
   load: {
     keys: ['workspaceId', 'userId'],
-    sql: (actorId, keys) => teamMemberSql(actorId, keys.workspaceId, keys.userId),
+    sql: (actorId, keys) => teamMemberSubject(actorId, keys.workspaceId, keys.userId),
     check: isTeamMemberRow,
-    subject: (row: TeamMemberRow): TeamMemberSubject => ({
+    subject: (row: TeamMemberSubjectRow): TeamMemberSubject => ({
       workspace: { id: row.id, name: row.name, ownerId: row.ownerId },
       role: roleFrom(row.role),
       userId: row.userId,

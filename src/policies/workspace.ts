@@ -1,6 +1,6 @@
 /** Workspaces, and what members may do in one: its team, conversations and memories as a whole. */
-import { Prisma } from '../generated/prisma/client.js';
-import { atLeast, type Role, roleFrom, roleIn } from './membership.js';
+import { workspaceSubject, type WorkspaceSubjectRow } from '../data/workspaces.js';
+import { atLeast, type Role, roleFrom } from './membership.js';
 import { defineResource, hasStrings, refuse, type Rule } from './policy.js';
 
 export interface WorkspaceSubject {
@@ -11,19 +11,7 @@ export interface WorkspaceSubject {
   role: Role | null;
 }
 
-/** The workspace with the caller's role, as one JSON value (null when there is no such workspace). */
-const workspaceSql = (actorId: string, workspaceId: string) => Prisma.sql`
-  SELECT json_build_object('id', w."id", 'name', w."name", 'ownerId', w."owner_id", 'role', ${roleIn(Prisma.sql`w."id"`, actorId)})
-    FROM "workspaces" w WHERE w."id" = ${workspaceId}`;
-
-interface WorkspaceRow {
-  id: string;
-  name: string;
-  ownerId: string;
-  role: unknown;
-}
-
-const isWorkspaceRow = (v: unknown): v is WorkspaceRow => hasStrings(v, 'id', 'name', 'ownerId');
+const isWorkspaceRow = (v: unknown): v is WorkspaceSubjectRow => hasStrings(v, 'id', 'name', 'ownerId');
 
 /**
  * A rule that needs `least` role or above: non-members get `Access denied`, members below
@@ -42,9 +30,9 @@ export const workspace = defineResource({
   notFound: 'Workspace not found',
   load: {
     keys: ['workspaceId'],
-    sql: (actorId, keys) => workspaceSql(actorId, keys.workspaceId),
+    sql: (actorId, keys) => workspaceSubject(actorId, keys.workspaceId),
     check: isWorkspaceRow,
-    subject: (row: WorkspaceRow): WorkspaceSubject => ({ id: row.id, name: row.name, ownerId: row.ownerId, role: roleFrom(row.role) }),
+    subject: (row: WorkspaceSubjectRow): WorkspaceSubject => ({ id: row.id, name: row.name, ownerId: row.ownerId, role: roleFrom(row.role) }),
   },
   rules: {
     read: member('observer'),

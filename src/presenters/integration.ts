@@ -1,16 +1,8 @@
+import type { Integration } from '../generated/prisma/client.js';
 import type { Keyring } from '../lib/crypto.js';
 import { maskSecret } from '../lib/crypto.js';
 
-export interface IntegrationRow {
-  id: string;
-  provider: string;
-  modelId: string | null;
-  modelName: string | null;
-  apiKey: string;
-  status: string;
-  lastTested: Date | null;
-  errorMessage: string | null;
-}
+type IntegrationRow = Pick<Integration, 'id' | 'provider' | 'modelId' | 'modelName' | 'apiKey' | 'status' | 'lastTested' | 'errorMessage'>;
 
 /** Masks the stored key: `abc...xyz`, or `***` when short or undecryptable (§5.9). */
 export function maskedKey(keyring: Keyring, ciphertext: string): string {

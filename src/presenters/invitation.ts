@@ -1,13 +1,8 @@
+import type { ReceivedInvitation } from '../data/invitations.js';
+import type { WorkspaceInvitation } from '../generated/prisma/client.js';
+
 /** Invitation list item (§2.1), plus the role the invitee will get (D7). */
-export function presentInvitation(inv: {
-  id: string;
-  workspaceId: string;
-  role: string;
-  status: string;
-  createdAt: Date;
-  workspace: { name: string };
-  inviter: { name: string; email: string };
-}) {
+export function presentInvitation(inv: ReceivedInvitation) {
   return {
     id: inv.id,
     workspaceId: inv.workspaceId,
@@ -21,7 +16,7 @@ export function presentInvitation(inv: {
 }
 
 /** T2's 201 payload. */
-export function presentSentInvitation(inv: { id: string; workspaceId: string; role: string; status: string; createdAt: Date }, workspaceName: string, inviteeEmail: string) {
+export function presentSentInvitation(inv: Pick<WorkspaceInvitation, 'id' | 'workspaceId' | 'role' | 'status' | 'createdAt'>, workspaceName: string, inviteeEmail: string) {
   return {
     id: inv.id,
     workspaceId: inv.workspaceId,

@@ -1,18 +1,7 @@
+import type { MemberWithUser } from '../data/team-members.js';
+
 /** TeamMember as the frontend reads it (§2.1); `user.name` may be empty. */
-export interface TeamMemberRow {
-  id: string;
-  userId: string;
-  workspaceId: string;
-  role: string;
-  status: string;
-  joinedAt: Date;
-  user: { id: string; name: string; email: string };
-}
-
-/** Prisma include that loads what presentTeamMember needs. */
-export const teamMemberInclude = { user: { select: { id: true, name: true, email: true } } } as const;
-
-export function presentTeamMember(m: TeamMemberRow) {
+export function presentTeamMember(m: MemberWithUser) {
   return {
     id: m.id,
     userId: m.userId,

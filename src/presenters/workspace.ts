@@ -1,5 +1,8 @@
-import type { WorkspaceStats } from '../services/workspace-stats.js';
-import { presentTeamMember, type TeamMemberRow } from './team-member.js';
+import type { Activity } from '../generated/prisma/client.js';
+import type { WorkspaceStats } from '../data/workspace-stats.js';
+import type { WorkspaceWithMembers } from '../data/workspaces.js';
+import { presentActivity } from './activity.js';
+import { presentTeamMember } from './team-member.js';
 
 export function presentStats(stats: WorkspaceStats) {
   return {
@@ -12,10 +15,7 @@ export function presentStats(stats: WorkspaceStats) {
 }
 
 /** Workspace (§2.1): members include the owner's own row; stats use the one formula (D2). */
-export function presentWorkspace(
-  w: { id: string; name: string; description: string | null; ownerId: string; createdAt: Date; updatedAt: Date; members: TeamMemberRow[] },
-  stats: WorkspaceStats,
-) {
+export function presentWorkspace(w: WorkspaceWithMembers, stats: WorkspaceStats) {
   return {
     id: w.id,
     name: w.name,
@@ -26,4 +26,9 @@ export function presentWorkspace(
     createdAt: w.createdAt.toISOString(),
     updatedAt: w.updatedAt.toISOString(),
   };
+}
+
+/** W7: stats, the neural-load series (its points are in wire form already) and the newest activities. */
+export function presentDashboard(d: { stats: WorkspaceStats; neuralLoad: { timestamp: string; value: number }[]; activities: Activity[] }) {
+  return { stats: presentStats(d.stats), neuralLoad: d.neuralLoad, recentActivity: d.activities.map(presentActivity) };
 }

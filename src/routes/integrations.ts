@@ -16,7 +16,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/integrations', operationId: 'G1', tag, access: 'user', policy: account.can('read'),
       summary: "The caller's provider integrations (keys masked)",
       handler: async ({ deps, user }) => {
-        const rows = await integrations.listIntegrations(deps, user.id);
+        const rows = await integrations.listIntegrations(deps.prisma, user.id);
         return { integrations: rows.map(present), total: rows.length };
       },
     }),
@@ -25,27 +25,27 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Add a provider key; it is tested live (10 s) and stored encrypted',
       body: createIntegrationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors | Integration already exists for this provider' },
-      handler: async ({ deps, user, body }) => present(await integrations.createIntegration(deps, user.id, body)),
+      handler: async ({ deps, user, body }) => present(await integrations.createIntegration(deps.prisma, deps.config, user.id, body)),
     }),
     defineRoute({
       method: 'get', path: '/integrations/:integrationId', operationId: 'G3', tag, access: 'user', policy: integration.can('read'),
       summary: 'One integration (key masked)',
       responses: { 404: 'Integration not found' },
-      handler: async ({ deps, user, subject }) => present(await integrations.getOwnIntegration(deps, user.id, subject.id)),
+      handler: async ({ deps, subject }) => present(await integrations.getIntegration(deps.prisma, subject.id)),
     }),
     defineRoute({
       method: 'put', path: '/integrations/:integrationId', operationId: 'G4', tag, access: 'user', policy: integration.can('update'),
       summary: 'Replace the key (re-tested, re-encrypted) and/or the model id and name',
       body: updateIntegrationBody,
       responses: { 400: 'Invalid value', 404: 'Integration not found' },
-      handler: async ({ deps, user, subject, body }) => present(await integrations.updateIntegration(deps, user.id, subject.id, body)),
+      handler: async ({ deps, subject, body }) => present(await integrations.updateIntegration(deps.prisma, deps.config, subject.id, body)),
     }),
     defineRoute({
       method: 'delete', path: '/integrations/:integrationId', operationId: 'G5', tag, access: 'user', policy: integration.can('delete'),
       summary: 'Delete an integration',
       responses: { 404: 'Integration not found' },
-      handler: async ({ deps, user, subject }) => {
-        await integrations.deleteIntegration(deps, user.id, subject.id);
+      handler: async ({ deps, subject }) => {
+        await integrations.deleteIntegration(deps.prisma, subject.id);
         return { message: 'Integration deleted successfully' };
       },
     }),
@@ -53,8 +53,8 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       method: 'post', path: '/integrations/:integrationId/test', operationId: 'G6', tag, access: 'user', policy: integration.can('update'),
       summary: 'Re-test the stored key (200 with success:false when the provider refuses it)',
       responses: { 400: 'Failed to decrypt API key', 404: 'Integration not found' },
-      handler: async ({ deps, user, subject }) => {
-        const result = await integrations.testIntegration(deps, user.id, subject.id);
+      handler: async ({ deps, subject }) => {
+        const result = await integrations.testIntegration(deps.prisma, deps.config, subject.id);
         return { integration: present(result.integration), message: result.message, success: result.success };
       },
     }),
@@ -62,7 +62,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/models/available', operationId: 'G7', tag, access: 'user', policy: account.can('read'),
       summary: "One model per connected integration, placed in the 3D brain (ids model-<name>)",
       handler: async ({ deps, user }) => {
-        const models = await integrations.availableModels(deps, user.id);
+        const models = await integrations.availableModels(deps.prisma, deps.config, user.id);
         return { models, total: models.length };
       },
     }),

@@ -1,6 +1,7 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, invitation } from '../policies/index.js';
+import { presentInvitation } from '../presenters/invitation.js';
 import { paging } from '../schemas/common.js';
 import * as invitations from '../services/invitations.js';
 
@@ -12,19 +13,25 @@ export function invitationRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/invitations', operationId: 'I1', tag: 'team', access: 'user', policy: account.can('read'),
       summary: "The caller's pending invitations, newest first",
       query: paging,
-      handler: ({ user, query }) => invitations.listInvitations(prisma, user.id, query),
+      handler: async ({ user, query }) => {
+        const { invitations: received, total } = await invitations.listInvitations(prisma, user.id, query);
+        return { invitations: received.map(presentInvitation), total };
+      },
     }),
     defineRoute({
       method: 'post', path: '/invitations/:invitationId/accept', operationId: 'I2', tag: 'team', access: 'user', policy: invitation.can('accept'),
       summary: 'Accept an invitation (idempotent): join the workspace with the invited role, if its sender may still invite',
       responses: { 404: 'Invitation not found', 410: invitations.REVOKED },
-      handler: ({ user, subject }) => invitations.acceptInvitation(prisma, subject.id, user),
+      handler: async ({ user, subject }) => ({ message: 'Invitation accepted', ...(await invitations.acceptInvitation(prisma, subject.id, user)) }),
     }),
     defineRoute({
       method: 'post', path: '/invitations/:invitationId/decline', operationId: 'I3', tag: 'team', access: 'user', policy: invitation.can('decline'),
       summary: 'Decline (delete) an invitation',
       responses: { 404: 'Invitation not found' },
-      handler: ({ user, subject }) => invitations.declineInvitation(prisma, subject.id, user.id),
+      handler: async ({ subject }) => {
+        await invitations.declineInvitation(prisma, subject.id);
+        return { message: 'Invitation declined' };
+      },
     }),
   ];
 }

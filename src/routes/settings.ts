@@ -1,12 +1,15 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { passwordGuessLimits } from '../http/middleware/rate-limit.js';
+import { writeJson } from '../lib/json-stream.js';
 import { account } from '../policies/index.js';
+import { presentExport } from '../presenters/export.js';
+import { presentCleanup, presentCleanupInfo, presentSettings } from '../presenters/settings.js';
 import { PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, retentionBody } from '../schemas/settings.js';
 import { SIGN_IN_AGAIN, updateProfile } from '../services/auth/session.js';
-import { deleteAccount, presentSettings, updateRetention } from '../services/settings/account.js';
-import { exportFilename, writeExport } from '../services/settings/export.js';
-import { cleanupForUser, cleanupInfo } from '../services/settings/retention.js';
+import { deleteAccount, updateRetention } from '../services/settings/account.js';
+import { exportContent, exportFilename } from '../services/settings/export.js';
+import { cleanupForUser, nextCleanup } from '../services/settings/retention.js';
 
 /** Settings, retention, export and account deletion: every route acts on the caller only. */
 export function settingsRoutes(deps: AppDeps): RouteSpec[] {
@@ -30,28 +33,32 @@ export function settingsRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Set autoStore and the retention period (7-days, 30-days, 90-days, indefinite-84, indefinite-forever)',
       body: retentionBody,
       responses: { 400: 'Invalid retention period. Must be one of: …' },
-      handler: async ({ deps, user, body }) => presentSettings(await updateRetention(deps, user, body)),
+      handler: async ({ deps, user, body }) => presentSettings(await updateRetention(deps.prisma, user.id, body)),
     }),
     defineRoute({
       method: 'get', path: '/settings/cleanup-info', operationId: 'S4', tag: 'settings', access: 'user', policy: account.can('read'),
       summary: 'When the retention cleanup next runs for the caller (snake_case keys)',
-      handler: ({ user }) => cleanupInfo(user),
+      handler: ({ user }) => presentCleanupInfo(user.retentionPeriod, nextCleanup(user)),
     }),
     defineRoute({
       method: 'post', path: '/settings/cleanup', operationId: 'S5', tag: 'settings', access: 'user', policy: account.can('update'),
       summary: 'Delete conversations and memories older than the retention period in workspaces the caller owns',
-      handler: ({ deps, user }) => cleanupForUser(deps, user),
+      handler: async ({ deps, user }) => {
+        const now = new Date();
+        return presentCleanup(await cleanupForUser(deps.prisma, user, now), now);
+      },
     }),
     defineRoute({
       method: 'get', path: '/export', operationId: 'S6', tag: 'settings', access: 'user', policy: account.can('read'), raw: true,
       summary: 'Download every workspace, conversation, memory and integration of the caller as a JSON file (not enveloped)',
       handler: async ({ deps, user, res }) => {
+        const content = await exportContent(deps.prisma, user.id);
         res.status(200);
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
         res.setHeader('Content-Disposition', `attachment; filename="${exportFilename()}"`);
         res.setHeader('Cache-Control', 'no-store');
         try {
-          await writeExport(deps, user.id, res);
+          await writeJson(res, presentExport(content));
           res.end();
         } catch (error) {
           // The status line is gone; cutting the connection tells the client the file is incomplete.
@@ -64,7 +71,7 @@ export function settingsRoutes(deps: AppDeps): RouteSpec[] {
       method: 'delete', path: '/account', operationId: 'S7', tag: 'settings', access: 'user', policy: account.can('delete'),
       summary: 'Delete the caller\'s account, owned workspaces, memberships, integrations and tokens (one transaction)',
       handler: async ({ deps, user }) => {
-        await deleteAccount(deps, user.id);
+        await deleteAccount(deps.prisma, user.id);
         return { message: 'Account successfully deleted' };
       },
     }),

@@ -1,6 +1,8 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { teamMember, workspace } from '../policies/index.js';
+import { presentSentInvitation } from '../presenters/invitation.js';
+import { presentTeamMember } from '../presenters/team-member.js';
 import { paging } from '../schemas/common.js';
 import { inviteBody, roleBody, statusBody } from '../schemas/team.js';
 import * as team from '../services/team.js';
@@ -13,7 +15,10 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Members of a workspace (the owner included), in joining order',
       query: paging,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
-      handler: ({ subject, query }) => team.listTeam(prisma, subject.id, query),
+      handler: async ({ subject, query }) => {
+        const { members, total } = await team.listTeam(prisma, subject.id, query);
+        return { members: members.map(presentTeamMember), total };
+      },
     }),
     defineRoute({
       method: 'post', path: '/workspaces/:workspaceId/team/invite', operationId: 'T2', tag: 'team', access: 'user', policy: workspace.can('invite'), status: 201,
@@ -24,27 +29,33 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
         403: 'Access denied · Only admins can invite members',
         404: 'User not found with this email · Workspace not found',
       },
-      handler: ({ user, subject, body }) => team.invite(prisma, subject, user.id, body),
+      handler: async ({ user, subject, body }) => {
+        const { invitation, inviteeEmail } = await team.invite(prisma, subject.id, user.id, body);
+        return presentSentInvitation(invitation, subject.name, inviteeEmail);
+      },
     }),
     defineRoute({
       method: 'put', path: '/workspaces/:workspaceId/team/:userId/role', operationId: 'T3', tag: 'team', access: 'user', policy: teamMember.can('change-role'),
       summary: "Change a member's role (admin or higher; never the owner's, never to owner); a demotion below admin revokes their pending invitations",
       body: roleBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors · Cannot change owner role', 403: 'Only admins can update roles', 404: 'Team member not found' },
-      handler: ({ subject, params, body }) => team.changeRole(prisma, subject.workspace, params.userId, body.role),
+      handler: async ({ subject, params, body }) => presentTeamMember(await team.changeRole(prisma, subject.workspace.id, params.userId, body.role)),
     }),
     defineRoute({
       method: 'put', path: '/workspaces/:workspaceId/team/:userId/status', operationId: 'T4', tag: 'team', access: 'user', policy: teamMember.can('update-status'),
       summary: 'Set your own presence status in a workspace',
       body: statusBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors', 403: 'Access denied · Can only update your own status', 404: 'Team member not found' },
-      handler: ({ subject, params, body }) => team.updateStatus(prisma, subject.workspace.id, params.userId, body.status),
+      handler: async ({ subject, params, body }) => presentTeamMember(await team.updateStatus(prisma, subject.workspace.id, params.userId, body.status)),
     }),
     defineRoute({
       method: 'delete', path: '/workspaces/:workspaceId/team/:userId', operationId: 'T5', tag: 'team', access: 'user', policy: teamMember.can('remove'),
       summary: 'Remove a member (admin or higher) or leave the workspace (yourself); never the owner. Their pending invitations to it are revoked',
       responses: { 400: 'Cannot remove workspace owner', 403: 'Only owner or admin can remove members', 404: 'Team member not found' },
-      handler: ({ subject, params }) => team.removeMember(prisma, subject.workspace, params.userId),
+      handler: async ({ subject, params }) => {
+        await team.removeMember(prisma, subject.workspace.id, params.userId);
+        return { message: 'Team member removed successfully' };
+      },
     }),
   ];
 }

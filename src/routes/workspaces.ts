@@ -3,7 +3,7 @@ import { sendSuccessJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, workspace } from '../policies/index.js';
 import { presentActivity } from '../presenters/activity.js';
-import { presentStats } from '../presenters/workspace.js';
+import { presentDashboard, presentStats, presentWorkspace } from '../presenters/workspace.js';
 import { activityQuery, createWorkspaceBody, updateWorkspaceBody, workspaceListQuery } from '../schemas/workspaces.js';
 import { recentActivities } from '../services/activity.js';
 import { neuralLoad, recordLoad } from '../services/neural-load.js';
@@ -11,11 +11,13 @@ import { listStamps, WorkspaceListCache } from '../services/workspace-list.js';
 import { workspaceStats } from '../services/workspace-stats.js';
 import * as workspaces from '../services/workspaces.js';
 
+const present = ({ workspace, stats }: workspaces.WorkspaceDetail) => presentWorkspace(workspace, stats);
+
 const ACCESS_ERRORS = { 403: 'Access denied', 404: 'Workspace not found' };
 
 export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
   const { prisma } = deps;
-  const list = new WorkspaceListCache(deps.db);
+  const list = new WorkspaceListCache(deps.db, present);
   return [
     defineRoute({
       method: 'get', path: '/workspaces', operationId: 'W1', tag: 'workspaces', access: 'user', policy: account.can('read'),
@@ -34,20 +36,20 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Create a workspace owned by the caller (who becomes its first member)',
       body: createWorkspaceBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors' },
-      handler: ({ user, body }) => workspaces.createWorkspace(prisma, user, body),
+      handler: async ({ user, body }) => present(await workspaces.createWorkspace(prisma, user, body)),
     }),
     defineRoute({
       method: 'get', path: '/workspaces/:workspaceId', operationId: 'W3', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
       summary: 'One workspace with members and stats',
       responses: ACCESS_ERRORS,
-      handler: ({ subject }) => workspaces.loadWorkspace(prisma, subject.id),
+      handler: async ({ subject }) => present(await workspaces.loadWorkspace(prisma, subject.id)),
     }),
     defineRoute({
       method: 'put', path: '/workspaces/:workspaceId', operationId: 'W4', tag: 'workspaces', access: 'user', policy: workspace.can('update'),
       summary: 'Rename or re-describe a workspace (owner or admin)',
       body: updateWorkspaceBody, bodyErrors: 'prefixed',
       responses: { ...ACCESS_ERRORS, 400: 'Invalid field, e.g. "name: This field may not be null."' },
-      handler: ({ subject, body }) => workspaces.updateWorkspace(prisma, subject.id, body),
+      handler: async ({ subject, body }) => present(await workspaces.updateWorkspace(prisma, subject.id, body)),
     }),
     defineRoute({
       method: 'delete', path: '/workspaces/:workspaceId', operationId: 'W5', tag: 'workspaces', access: 'user', policy: workspace.can('delete'),
@@ -68,18 +70,7 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/workspaces/:workspaceId/dashboard', operationId: 'W7', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
       summary: 'Stats, the 24-point neural load and the 10 newest activities',
       responses: ACCESS_ERRORS,
-      handler: async ({ subject: workspace }) => {
-        const now = new Date();
-        const [stats, activities] = await Promise.all([
-          workspaceStats(prisma, workspace.id, now),
-          recentActivities(prisma, workspace.id, { limit: 10 }),
-        ]);
-        return {
-          stats: presentStats(stats),
-          neuralLoad: await neuralLoad(prisma, workspace.id, stats.systemLoad, now),
-          recentActivity: activities.map(presentActivity),
-        };
-      },
+      handler: async ({ subject }) => presentDashboard(await workspaces.workspaceDashboard(prisma, subject.id)),
     }),
     defineRoute({
       method: 'get', path: '/workspaces/:workspaceId/activity', operationId: 'W8', tag: 'workspaces', access: 'user', policy: workspace.can('read'),

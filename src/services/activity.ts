@@ -1,30 +1,17 @@
+/** A workspace's activity feed: what is logged, and how a deleted account's rows stop naming it. */
+import * as activities from '../data/activities.js';
+import type { Db } from '../data/sql.js';
 import type { Prisma } from '../generated/prisma/client.js';
-import { newId } from '../lib/ids.js';
 
 export type ActivityType = 'memory_created' | 'conversation_created' | 'message_sent' | 'team_member_added' | 'model_used';
 
-type Tx = Pick<Prisma.TransactionClient, 'activity'>;
-
 /** Appends one activity row (§5.3 type strings; metadata keys are camelCase). */
-export function logActivity(tx: Tx, workspaceId: string, type: ActivityType, description: string, metadata: Record<string, unknown> = {}) {
-  return tx.activity.create({
-    data: { id: newId('activity'), workspaceId, type, description, metadata: metadata as Prisma.InputJsonValue },
-  });
+export function logActivity(db: Db, workspaceId: string, type: ActivityType, description: string, metadata: Record<string, unknown> = {}) {
+  return activities.insertActivity(db, { workspaceId, type, description, metadata: metadata as Prisma.InputJsonValue });
 }
 
-/** The newest activities of a workspace, newest first. */
-export function recentActivities(
-  prisma: Pick<Prisma.TransactionClient, 'activity'>,
-  workspaceId: string,
-  page: { limit: number; offset?: number },
-) {
-  return prisma.activity.findMany({
-    where: { workspaceId },
-    orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
-    take: page.limit,
-    skip: page.offset,
-  });
-}
+/** The newest activities of a workspace, newest first (W7, W8). */
+export const recentActivities = activities.recentActivities;
 
 /** What a deleted account's `team_member_added` rows say instead of the person's name. */
 const formerMemberDescription = (role: string) => `A former member was added as ${role}`;
@@ -34,17 +21,14 @@ const formerMemberDescription = (role: string) => `A former member was added as 
  * they joined lose their name and ids (their own workspaces go with them). Rows carry the
  * user id in their metadata (§5.3), so a later rename does not hide a row from this.
  */
-export async function anonymiseMemberActivities(tx: Tx, userId: string): Promise<void> {
-  const rows = await tx.activity.findMany({
-    where: { type: 'team_member_added', metadata: { path: ['userId'], equals: userId } },
-    select: { id: true, metadata: true },
-  });
+export async function anonymiseMemberActivities(tx: Db, userId: string): Promise<void> {
+  const rows = await activities.activitiesNaming(tx, 'team_member_added', userId);
   for (const row of rows) {
     const metadata = (row.metadata ?? {}) as Record<string, unknown>;
     const role = typeof metadata.role === 'string' ? metadata.role : 'member';
-    await tx.activity.update({
-      where: { id: row.id },
-      data: { description: formerMemberDescription(role), metadata: { ...metadata, userId: null, teamMemberId: null } as Prisma.InputJsonValue },
+    await activities.rewriteActivity(tx, row.id, {
+      description: formerMemberDescription(role),
+      metadata: { ...metadata, userId: null, teamMemberId: null } as Prisma.InputJsonValue,
     });
   }
 }

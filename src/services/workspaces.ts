@@ -1,30 +1,30 @@
 /**
- * Workspaces: create, read, update, delete (one cascading transaction). The list (W1) is
- * served by workspace-list.ts.
+ * Workspaces: create (with the owner's membership), read with members and stats, update,
+ * delete, and the dashboard. The list (W1) is served by workspace-list.ts.
  */
+import type { Db } from '../data/sql.js';
+import { insertMember } from '../data/team-members.js';
+import type { WorkspaceStats } from '../data/workspace-stats.js';
+import * as workspaces from '../data/workspaces.js';
 import type { PrismaClient } from '../db/client.js';
-import { Prisma } from '../generated/prisma/client.js';
-import { newId } from '../lib/ids.js';
-import { teamMemberInclude } from '../presenters/team-member.js';
-import { presentWorkspace } from '../presenters/workspace.js';
-import { logActivity } from './activity.js';
+import { notFound } from '../http/errors.js';
+import { logActivity, recentActivities } from './activity.js';
+import { neuralLoad } from './neural-load.js';
 import { workspaceStats } from './workspace-stats.js';
+
+/** A workspace with its members and stats (W2, W3, W4). */
+export interface WorkspaceDetail {
+  workspace: workspaces.WorkspaceWithMembers;
+  stats: WorkspaceStats;
+}
 
 /**
  * Creates a workspace owned by `owner`, with the owner's admin membership and the
  * `team_member_added` activity, inside the caller's transaction.
  */
-export async function createWorkspaceTx(
-  tx: Prisma.TransactionClient,
-  owner: { id: string; name: string },
-  input: { name: string; description?: string | null },
-) {
-  const workspace = await tx.workspace.create({
-    data: { id: newId('workspace'), name: input.name, description: input.description ?? '', ownerId: owner.id },
-  });
-  const member = await tx.teamMember.create({
-    data: { id: newId('tm'), userId: owner.id, workspaceId: workspace.id, role: 'admin', status: 'online' },
-  });
+export async function createWorkspaceTx(tx: Db, owner: { id: string; name: string }, input: { name: string; description?: string | null }) {
+  const workspace = await workspaces.insertWorkspace(tx, { name: input.name, description: input.description ?? '', ownerId: owner.id });
+  const member = await insertMember(tx, { userId: owner.id, workspaceId: workspace.id, role: 'admin', status: 'online' });
   await logActivity(tx, workspace.id, 'team_member_added', `Team member ${owner.name} added as admin`, {
     teamMemberId: member.id,
     userId: owner.id,
@@ -33,39 +33,32 @@ export async function createWorkspaceTx(
   return workspace;
 }
 
-/** Members in insertion order (the order the contract's team list uses). */
-const workspaceInclude = {
-  members: { include: teamMemberInclude, orderBy: [{ joinedAt: 'asc' }, { id: 'asc' }] },
-} as const satisfies Prisma.WorkspaceInclude;
-
-/** One workspace presented with members and stats (W2, W3, W4). */
-export async function loadWorkspace(prisma: PrismaClient, workspaceId: string) {
-  const [workspace, stats] = await Promise.all([
-    prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId }, include: workspaceInclude }),
-    workspaceStats(prisma, workspaceId),
-  ]);
-  return presentWorkspace(workspace, stats);
+/** One workspace with members and stats (W3). */
+export async function loadWorkspace(db: Db, workspaceId: string): Promise<WorkspaceDetail> {
+  const [workspace, stats] = await Promise.all([workspaces.findWorkspace(db, workspaceId), workspaceStats(db, workspaceId)]);
+  if (!workspace) throw notFound('Workspace not found'); // deleted since the policy loaded it
+  return { workspace, stats };
 }
 
 /** W2 */
-export async function createWorkspace(prisma: PrismaClient, owner: { id: string; name: string }, input: { name: string; description?: string }) {
-  const workspace = await prisma.$transaction((tx) => createWorkspaceTx(tx, owner, input));
-  return loadWorkspace(prisma, workspace.id);
+export async function createWorkspace(db: PrismaClient, owner: { id: string; name: string }, input: { name: string; description?: string }) {
+  const workspace = await db.$transaction((tx) => createWorkspaceTx(tx, owner, input));
+  return loadWorkspace(db, workspace.id);
 }
 
 /** W4: only the keys present change; updatedAt is bumped either way. */
-export async function updateWorkspace(prisma: PrismaClient, workspaceId: string, input: { name?: string; description?: string | null }) {
-  await prisma.workspace.update({
-    where: { id: workspaceId },
-    data: { name: input.name, description: input.description, updatedAt: new Date() },
-  });
-  return loadWorkspace(prisma, workspaceId);
+export async function updateWorkspace(db: Db, workspaceId: string, input: { name?: string; description?: string | null }) {
+  await workspaces.updateWorkspace(db, workspaceId, input);
+  return loadWorkspace(db, workspaceId);
 }
 
-/**
- * W5: one DELETE; the foreign keys cascade to conversations, messages, injection links,
- * memories, chunks, members, invitations, snapshots, activities and counters, atomically.
- */
-export async function deleteWorkspace(prisma: PrismaClient, workspaceId: string) {
-  await prisma.workspace.delete({ where: { id: workspaceId } });
+/** W5: the workspace and everything in it. */
+export async function deleteWorkspace(db: Db, workspaceId: string) {
+  await workspaces.deleteWorkspace(db, workspaceId);
+}
+
+/** W7: stats, the 24-point neural load and the 10 newest activities, as of one instant. */
+export async function workspaceDashboard(db: PrismaClient, workspaceId: string, now = new Date()) {
+  const [stats, activities] = await Promise.all([workspaceStats(db, workspaceId, now), recentActivities(db, workspaceId, { limit: 10 })]);
+  return { stats, neuralLoad: await neuralLoad(db, workspaceId, stats.systemLoad, now), activities };
 }

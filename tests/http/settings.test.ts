@@ -1,7 +1,8 @@
 import jwt from 'jsonwebtoken';
 import { expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
-import { cleanupInfo, sweepExpiredContent } from '../../src/services/settings/retention.js';
+import { presentCleanupInfo } from '../../src/presenters/settings.js';
+import { nextCleanup, sweepExpiredContent } from '../../src/services/settings/retention.js';
 import { describeEachStorage, TEST_ENV, type TestApp } from '../support/app.js';
 import { sleep } from '../support/processes.js';
 import { registerUser, uniqueEmail } from '../support/factories.js';
@@ -61,7 +62,7 @@ describeEachStorage('settings, retention, export, account', (ctx) => {
     expect(new Date(info.body.data.cleanup_date).getTime()).toBe(new Date(s.user.createdAt).getTime() + 7 * DAY);
     // 10 days after sign-up, the next cleanup is at day 14.
     const joined = new Date('2026-01-01T00:00:00.000Z');
-    expect(cleanupInfo({ createdAt: joined, retentionPeriod: '7-days' }, new Date(joined.getTime() + 10 * DAY))).toEqual({
+    expect(presentCleanupInfo('7-days', nextCleanup({ createdAt: joined, retentionPeriod: '7-days' }, new Date(joined.getTime() + 10 * DAY)))).toEqual({
       cleanup_date: '2026-01-15T00:00:00.000Z', days_remaining: 4, hours_remaining: 0, minutes_remaining: 0, total_seconds_remaining: 4 * 86400, is_indefinite: false, retention_period: '7-days',
     });
   });
@@ -100,7 +101,7 @@ describeEachStorage('settings, retention, export, account', (ctx) => {
     const keepWs = await defaultWorkspace(app, keep.user.id);
     const old = await seedAged(app, ws.id, 8, 2);
     const kept = await seedAged(app, keepWs.id, 400, 1);
-    const result = await sweepExpiredContent(app.deps);
+    const result = await sweepExpiredContent(app.deps.prisma);
     expect(result.swept).toBe(true);
     expect(result.conversations).toBeGreaterThanOrEqual(1);
     expect(await app.deps.prisma.conversation.findUnique({ where: { id: old.conv.id } })).toBeNull();
@@ -114,7 +115,7 @@ describeEachStorage('settings, retention, export, account', (ctx) => {
       await other.query('BEGIN');
       await other.query(`SELECT pg_advisory_xact_lock(${0x43_68_69_6d_52_65_74n})`);
       const again = await seedAged(app, ws.id, 9, 1);
-      expect(await sweepExpiredContent(app.deps)).toMatchObject({ swept: false, conversations: 0 });
+      expect(await sweepExpiredContent(app.deps.prisma)).toMatchObject({ swept: false, conversations: 0 });
       expect(await app.deps.prisma.conversation.findUnique({ where: { id: again.conv.id } })).not.toBeNull();
       await other.query('ROLLBACK');
       await other.end();

@@ -10,7 +10,9 @@ import { createApp } from '../../src/app.js';
 import { createDeps } from '../../src/bootstrap.js';
 import { type Database, openDatabase, queryValue } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
-import { listStamps, type StampTuple, WorkspaceListCache } from '../../src/services/workspace-list.js';
+import type { StampTuple } from '../../src/data/workspaces.js';
+import { presentWorkspace } from '../../src/presenters/workspace.js';
+import { listStamps, WorkspaceListCache } from '../../src/services/workspace-list.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
 
@@ -34,9 +36,12 @@ type Listed = { workspaces: { id: string; name: string; members: { userId: strin
 const stamps = (db: Pick<Database, 'query'>, userId: string, page = {}) =>
   queryValue<StampTuple[]>(db, listStamps.sql({ userId, params: {}, query: page }), listStamps.name);
 
+/** A list as the route presents it. */
+const listOf = (db: Pick<Database, 'query'>) => new WorkspaceListCache(db, ({ workspace, stats }) => presentWorkspace(workspace, stats));
+
 /** The list as a cache-less computation gives it now, in wire form. */
 async function fresh(app: TestApp, userId: string, page = {}): Promise<Listed> {
-  const { workspaces, total, json } = await new WorkspaceListCache(app.deps.db).list(userId, page, await stamps(app.deps.db, userId, page));
+  const { workspaces, total, json } = await listOf(app.deps.db).list(userId, page, await stamps(app.deps.db, userId, page));
   expect(json).toBe(JSON.stringify({ workspaces, total })); // the serialized text is the value's
   return JSON.parse(json);
 }
@@ -173,7 +178,7 @@ describeEachStorage('workspace list cache', (ctx) => {
         return rows;
       },
     };
-    const first = await new WorkspaceListCache(db).list(s.user.id, {}, await stamps(db, s.user.id));
+    const first = await listOf(db).list(s.user.id, {}, await stamps(db, s.user.id));
     expect(first.workspaces.filter((w) => w.id === a.id || w.id === b.id).map((w) => w.name)).toEqual(['Raced', 'Raced']);
     expect(JSON.parse(first.json)).toEqual(await fresh(app, s.user.id));
     expect(statements).toBe(3); // versions, misses (saw the moved versions), the page in one statement

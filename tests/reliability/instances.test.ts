@@ -18,7 +18,7 @@ import {
 
 const PER_IP = 12;
 const PER_EMAIL = 5;
-/** The retention sweep's advisory lock key (src/services/settings/retention.ts). */
+/** The retention sweep's advisory lock key (src/data/account-content.ts). */
 const SWEEP_LOCK = 0x43_68_69_6d_52_65_74n;
 
 describe('two instances on one PostgreSQL and one Redis', () => {

@@ -138,7 +138,7 @@ class SendFailure {
 async function providerKey(deps: AppDeps, integrations: ReplyContext['integrations'], provider: ChatProviderName): Promise<string> {
   const integration = integrations.find((i) => i.provider === provider);
   if (!integration) throw new SendFailure(400, `No connected integration found for provider: ${provider}`);
-  const key = await usableKey(deps, integration);
+  const key = await usableKey(deps.prisma, deps.config, integration);
   if (key.apiKey === null) {
     throw new SendFailure(400, `Your ${provider} API key is saved, but its last connection test failed: ${key.errorMessage}`);
   }

@@ -4,11 +4,11 @@
  * test failed, and re-encrypted under the current key whenever a row written under an
  * older key is used.
  */
-import type { AppDeps } from '../../app-deps.js';
 import type { Config, ProviderName } from '../../config/env.js';
+import * as integrations from '../../data/integrations.js';
+import type { Db } from '../../data/sql.js';
 import { badRequest, notFound } from '../../http/errors.js';
 import { DecryptionError, Keyring } from '../../lib/crypto.js';
-import { newId } from '../../lib/ids.js';
 import { isUniqueViolation } from '../auth/session.js';
 import { cognitiveModel } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
@@ -22,44 +22,44 @@ export function keyringFor(config: Config): Keyring {
   return keyring;
 }
 
-async function testKey(deps: AppDeps, provider: ProviderName, apiKey: string) {
-  const result = await providerFor(provider, deps.config.llm).testConnection(apiKey);
+async function testKey(config: Config, provider: ProviderName, apiKey: string): Promise<integrations.TestOutcome> {
+  const result = await providerFor(provider, config.llm).testConnection(apiKey);
   // A vendor may echo the key in an error text, which is stored and shown.
   const errorMessage = result.error === null ? null : scrubKey(result.error, apiKey);
   return { status: result.ok ? 'connected' : 'error', lastTested: new Date(), errorMessage };
 }
 
-export function listIntegrations(deps: AppDeps, userId: string) {
-  return deps.prisma.integration.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
-}
+/** G1: the caller's integrations in creation order. */
+export const listIntegrations = (db: Db, userId: string) => integrations.integrationsOf(db, userId);
 
-export async function getOwnIntegration(deps: AppDeps, userId: string, id: string) {
-  const row = await deps.prisma.integration.findFirst({ where: { id, userId } });
-  if (!row) throw notFound('Integration not found');
+const NOT_FOUND = 'Integration not found';
+
+/** G3: one integration (the integration policy has seen that it is the caller's). */
+export async function getIntegration(db: Db, id: string) {
+  const row = await integrations.findIntegration(db, id);
+  if (!row) throw notFound(NOT_FOUND); // deleted since the policy loaded it
   return row;
 }
 
 const ALREADY_EXISTS = 'Integration already exists for this provider';
 
+/** G2: the key is tested live before it is stored, encrypted. */
 export async function createIntegration(
-  deps: AppDeps,
+  db: Db,
+  config: Config,
   userId: string,
   input: { provider: ProviderName; apiKey: string; modelId?: string | null; modelName?: string | null },
 ) {
-  const exists = await deps.prisma.integration.findUnique({ where: { userId_provider: { userId, provider: input.provider } }, select: { id: true } });
-  if (exists) throw badRequest(ALREADY_EXISTS);
-  const tested = await testKey(deps, input.provider, input.apiKey);
+  if (await integrations.hasIntegrationFor(db, userId, input.provider)) throw badRequest(ALREADY_EXISTS);
+  const tested = await testKey(config, input.provider, input.apiKey);
   try {
-    return await deps.prisma.integration.create({
-      data: {
-        id: newId('int'),
-        userId,
-        provider: input.provider,
-        modelId: input.modelId || null,
-        modelName: input.modelName || null,
-        apiKey: keyringFor(deps.config).encrypt(input.apiKey),
-        ...tested,
-      },
+    return await integrations.insertIntegration(db, {
+      userId,
+      provider: input.provider,
+      modelId: input.modelId || null,
+      modelName: input.modelName || null,
+      apiKey: keyringFor(config).encrypt(input.apiKey),
+      ...tested,
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw badRequest(ALREADY_EXISTS);
@@ -67,69 +67,59 @@ export async function createIntegration(
   }
 }
 
-export async function updateIntegration(
-  deps: AppDeps,
-  userId: string,
-  id: string,
-  input: { apiKey?: string; modelId?: string | null; modelName?: string | null },
-) {
-  const row = await getOwnIntegration(deps, userId, id);
-  const data: Record<string, unknown> = {};
+/** G4: a new key is re-tested and re-encrypted; the model id and name change when given. */
+export async function updateIntegration(db: Db, config: Config, id: string, input: { apiKey?: string; modelId?: string | null; modelName?: string | null }) {
+  const row = await getIntegration(db, id);
+  const data: Parameters<typeof integrations.updateIntegration>[2] = {};
   if (input.modelId !== undefined) data.modelId = input.modelId || null;
   if (input.modelName !== undefined) data.modelName = input.modelName || null;
   if (input.apiKey !== undefined) {
-    Object.assign(data, await testKey(deps, row.provider as ProviderName, input.apiKey));
-    data.apiKey = keyringFor(deps.config).encrypt(input.apiKey);
+    Object.assign(data, await testKey(config, row.provider as ProviderName, input.apiKey));
+    data.apiKey = keyringFor(config).encrypt(input.apiKey);
   }
-  return deps.prisma.integration.update({ where: { id: row.id }, data });
+  return integrations.updateIntegration(db, row.id, data);
 }
 
-export async function deleteIntegration(deps: AppDeps, userId: string, id: string) {
-  const row = await getOwnIntegration(deps, userId, id);
-  await deps.prisma.integration.deleteMany({ where: { id: row.id } });
+/** G5 */
+export async function deleteIntegration(db: Db, id: string) {
+  const deleted = await integrations.deleteIntegration(db, id);
+  if (deleted.count === 0) throw notFound(NOT_FOUND); // a concurrent delete won
 }
 
 /** Decrypts a stored key, re-encrypting it under the current key when it was written under an older one. */
-export async function revealKey(deps: AppDeps, row: { id: string; apiKey: string }): Promise<string> {
-  const keyring = keyringFor(deps.config);
+export async function revealKey(db: Db, keyring: Keyring, row: { id: string; apiKey: string }): Promise<string> {
   const { plaintext, stale } = keyring.decrypt(row.apiKey);
-  if (stale) {
-    await deps.prisma.integration.updateMany({ where: { id: row.id, apiKey: row.apiKey }, data: { apiKey: keyring.encrypt(plaintext) } });
-  }
+  if (stale) await integrations.replaceCiphertext(db, row.id, row.apiKey, keyring.encrypt(plaintext));
   return plaintext;
 }
 
 const DECRYPTION_FAILED = 'Failed to decrypt API key';
 
 /** Decrypts a stored key for a test; when it cannot be, the row is marked error and null returned. */
-async function revealKeyToTest(deps: AppDeps, row: { id: string; apiKey: string }): Promise<string | null> {
+async function revealKeyToTest(db: Db, keyring: Keyring, row: { id: string; apiKey: string }): Promise<string | null> {
   try {
-    return await revealKey(deps, row);
+    return await revealKey(db, keyring, row);
   } catch (error) {
     if (!(error instanceof DecryptionError)) throw error;
-    await deps.prisma.integration.updateMany({ where: { id: row.id }, data: { status: 'error', errorMessage: DECRYPTION_FAILED, lastTested: new Date() } });
+    await integrations.recordTest(db, row.id, { status: 'error', errorMessage: DECRYPTION_FAILED, lastTested: new Date() });
     return null;
   }
 }
 
 /** G6: re-tests the stored key. 400 when it cannot be decrypted (the row is marked error). */
-export async function testIntegration(deps: AppDeps, userId: string, id: string) {
-  const row = await getOwnIntegration(deps, userId, id);
-  const apiKey = await revealKeyToTest(deps, row);
+export async function testIntegration(db: Db, config: Config, id: string) {
+  const row = await getIntegration(db, id);
+  const apiKey = await revealKeyToTest(db, keyringFor(config), row);
   if (apiKey === null) throw badRequest(DECRYPTION_FAILED);
-  const tested = await testKey(deps, row.provider as ProviderName, apiKey);
-  const integration = await deps.prisma.integration.update({ where: { id: row.id }, data: tested });
+  const tested = await testKey(config, row.provider as ProviderName, apiKey);
+  const integration = await integrations.updateIntegration(db, row.id, tested);
   return { integration, success: tested.status === 'connected', message: tested.errorMessage ?? 'Connection test successful' };
 }
 
 /** G7: one CognitiveModel per connected integration, in creation order. */
-export async function availableModels(deps: AppDeps, userId: string) {
-  const rows = await deps.prisma.integration.findMany({
-    where: { userId, status: 'connected' },
-    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    select: { provider: true, modelId: true, modelName: true },
-  });
-  return rows.map((row) => cognitiveModel(row, deps.config.llm));
+export async function availableModels(db: Db, config: Config, userId: string) {
+  const rows = await integrations.connectedModelsOf(db, userId);
+  return rows.map((row) => cognitiveModel(row, config.llm));
 }
 
 /** How often a chat may re-test an integration whose last test failed. */
@@ -147,7 +137,7 @@ export interface StoredIntegration {
 /** The usable key, or why the integration cannot be used (its last test's error). */
 export type KeyOutcome = { apiKey: string } | { apiKey: null; errorMessage: string };
 
-const retestsInFlight = new WeakMap<AppDeps, Map<string, Promise<KeyOutcome>>>();
+const retestsInFlight = new WeakMap<Db, Map<string, Promise<KeyOutcome>>>();
 
 /**
  * The key of an integration a chat is about to use. A connected one is used as it is. One
@@ -156,37 +146,29 @@ const retestsInFlight = new WeakMap<AppDeps, Map<string, Promise<KeyOutcome>>>()
  * forward in one conditional update, so concurrent sends and other processes see it as
  * just tested, and sends in this process that arrive meanwhile share its outcome.
  */
-export async function usableKey(deps: AppDeps, row: StoredIntegration): Promise<KeyOutcome> {
-  if (row.status === 'connected') return { apiKey: await revealKey(deps, row) };
-  let inFlight = retestsInFlight.get(deps);
-  if (!inFlight) retestsInFlight.set(deps, (inFlight = new Map()));
+export async function usableKey(db: Db, config: Config, row: StoredIntegration): Promise<KeyOutcome> {
+  if (row.status === 'connected') return { apiKey: await revealKey(db, keyringFor(config), row) };
+  let inFlight = retestsInFlight.get(db);
+  if (!inFlight) retestsInFlight.set(db, (inFlight = new Map()));
   let outcome = inFlight.get(row.id);
   if (!outcome) {
-    outcome = retestIfDue(deps, row).finally(() => inFlight.delete(row.id));
+    outcome = retestIfDue(db, config, row).finally(() => inFlight.delete(row.id));
     inFlight.set(row.id, outcome);
   }
   return outcome;
 }
 
-async function retestIfDue(deps: AppDeps, row: StoredIntegration): Promise<KeyOutcome> {
-  const now = new Date();
-  const claimed = await deps.prisma.integration.updateMany({
-    where: {
-      id: row.id,
-      status: { not: 'connected' },
-      OR: [{ lastTested: null }, { lastTested: { lte: new Date(now.getTime() - RETEST_INTERVAL_MS) } }],
-    },
-    data: { lastTested: now },
-  });
-  if (claimed.count === 0) {
+async function retestIfDue(db: Db, config: Config, row: StoredIntegration): Promise<KeyOutcome> {
+  const keyring = keyringFor(config);
+  if (!(await integrations.claimRetest(db, row.id, new Date(), RETEST_INTERVAL_MS))) {
     // Tested within the interval, or connected meanwhile: the row as it stands decides.
-    const current = await deps.prisma.integration.findUnique({ where: { id: row.id }, select: { id: true, apiKey: true, status: true, errorMessage: true } });
-    if (current?.status === 'connected') return { apiKey: await revealKey(deps, current) };
+    const current = await integrations.keyState(db, row.id);
+    if (current?.status === 'connected') return { apiKey: await revealKey(db, keyring, current) };
     return { apiKey: null, errorMessage: current?.errorMessage ?? 'never tested' };
   }
-  const apiKey = await revealKeyToTest(deps, row);
+  const apiKey = await revealKeyToTest(db, keyring, row);
   if (apiKey === null) return { apiKey: null, errorMessage: DECRYPTION_FAILED };
-  const tested = await testKey(deps, row.provider as ProviderName, apiKey);
-  await deps.prisma.integration.updateMany({ where: { id: row.id }, data: tested });
+  const tested = await testKey(config, row.provider as ProviderName, apiKey);
+  await integrations.recordTest(db, row.id, tested);
   return tested.status === 'connected' ? { apiKey } : { apiKey: null, errorMessage: tested.errorMessage ?? 'unknown error' };
 }

@@ -1,24 +1,22 @@
 /**
  * Settings (S1–S3) and account deletion (S7, D20).
  */
-import type { AppDeps } from '../../app-deps.js';
+import { deleteWorkspacesOwnedBy } from '../../data/workspaces.js';
+import type { Db } from '../../data/sql.js';
+import * as users from '../../data/users.js';
+import type { PrismaClient } from '../../db/client.js';
+import { notFound } from '../../http/errors.js';
 import { anonymiseMemberActivities } from '../activity.js';
-import type { AuthUser } from '../auth/tokens.js';
 
-type SettingsUser = { name: string; email: string; autoStore: boolean; retentionPeriod: string };
-
-export const presentSettings = (user: SettingsUser) => ({
-  profile: { name: user.name, email: user.email },
-  memoryRetention: { autoStore: user.autoStore, retentionPeriod: user.retentionPeriod },
-});
-
-/** S3: `autoStore` when given; `retentionPeriod` when non-empty (validated by the schema). */
-export async function updateRetention(deps: AppDeps, user: AuthUser, input: { autoStore?: boolean; retentionPeriod?: string }) {
+/** S3: `autoStore` when given; `retentionPeriod` when non-empty (validated by the schema). The account as it then stands. */
+export async function updateRetention(db: Db, userId: string, input: { autoStore?: boolean; retentionPeriod?: string }) {
   const data: { autoStore?: boolean; retentionPeriod?: string } = {};
   if (input.autoStore !== undefined) data.autoStore = input.autoStore;
   if (input.retentionPeriod) data.retentionPeriod = input.retentionPeriod;
-  if (Object.keys(data).length === 0) return deps.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
-  return deps.prisma.user.update({ where: { id: user.id }, data });
+  if (Object.keys(data).length > 0) return users.updateRetention(db, userId, data);
+  const account = await users.findAccount(db, userId);
+  if (!account) throw notFound('User not found'); // deleted since it authenticated
+  return account;
 }
 
 /**
@@ -29,10 +27,10 @@ export async function updateRetention(deps: AppDeps, user: AuthUser, input: { au
  * author set to null, and the activity rows there that named them speak of a former member.
  * Their access tokens die with the row (authentication finds no user).
  */
-export async function deleteAccount(deps: AppDeps, userId: string): Promise<void> {
-  await deps.prisma.$transaction(async (tx) => {
-    await tx.workspace.deleteMany({ where: { ownerId: userId } });
+export async function deleteAccount(db: PrismaClient, userId: string): Promise<void> {
+  await db.$transaction(async (tx) => {
+    await deleteWorkspacesOwnedBy(tx, userId);
     await anonymiseMemberActivities(tx, userId);
-    await tx.user.delete({ where: { id: userId } });
+    await users.deleteUser(tx, userId);
   });
 }
