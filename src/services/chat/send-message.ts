@@ -31,7 +31,7 @@ import { newId } from '../../lib/ids.js';
 import { type MessageRow, presentMessage } from '../../presenters/conversation.js';
 import type { Preload } from '../auth/session.js';
 import { type StoredIntegration, usableKey } from '../integrations/index.js';
-import { searchMemories } from '../memories/search.js';
+import { searchEngineOf, searchMemories } from '../memories/search.js';
 import { type ChatProviderName, resolveModel } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
 import { callProvider, type ChatReply, ProviderError, providerFor } from '../providers/index.js';
@@ -216,7 +216,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     const retrieving = input.autoRetrieve ?? autoRetrieve ?? false;
     if (retrieving) {
       const injectedIds = new Set(injected.map((m) => m.id));
-      const { results } = await searchMemories(deps, {
+      const { results } = await searchMemories(deps.db, searchEngineOf(deps), {
         userId: user.id,
         workspaceIds: [conversation.workspaceId],
         query: input.content,

@@ -7,7 +7,8 @@
  */
 import type { AppDeps } from '../../app-deps.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { insertMemoryTx, snippetOf } from '../memories/service.js';
+import { snippetOf } from '../../lib/snippet.js';
+import { insertMemoryTx } from '../memories/service.js';
 import { getFullConversation } from './index.js';
 
 const TAG_RULES: [string, string[]][] = [
