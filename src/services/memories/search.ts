@@ -4,9 +4,10 @@
  * Without a model (or when it fails) the search is lexical and says so; a blank query
  * returns the most recently updated memories.
  *
- * Its statements run on the plain pool (`Database.query`), not through Prisma: search is a
- * measured hot path (bench `memories`: p95 ≤ 25 ms at 100,000 chunks). So the search
- * functions take the `Database` handle, which carries both the pool and the Prisma client.
+ * Retrieval's statements run on the plain pool (`Database.query`), not through Prisma: it is
+ * a measured hot path (bench `memories`: p95 ≤ 25 ms at 100,000 chunks). So the search
+ * functions take the `Database` handle, which carries the pool and the Prisma client (for
+ * the blank query's recent memories).
  */
 import type { AppDeps } from '../../app-deps.js';
 import { fullTextMatches, memoriesByIds, type MemoryRow, recentMemories, taggedMemoryIds } from '../../data/memories.js';
