@@ -16,12 +16,13 @@ import ortModule from 'onnxruntime-node';
 import { createApp } from '../../src/app.js';
 import type { AppDeps } from '../../src/app-deps.js';
 import { createDeps, createLogger } from '../../src/bootstrap.js';
+import type { ChunkVectorRow } from '../../src/data/memory-chunks.js';
 import { loadConfig } from '../../src/config/env.js';
 import { openDatabase } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
 import { loadEmbeddingModel } from '../../src/services/embeddings/model.js';
-import { vectorToBytes } from '../../src/services/embeddings/vectors.js';
-import { retrieve } from '../../src/services/memories/search.js';
+import { vectorToBytes } from '../../src/lib/vectors.js';
+import { retrieve, searchEngineOf } from '../../src/services/memories/search.js';
 import { buildMatrix, type ScanStats, searchMatrix } from '../../src/services/memories/vector-index.js';
 import { createWorkspaceTx } from '../../src/services/workspaces.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
@@ -102,14 +103,15 @@ async function searchLatency(modelDir: string, modelName: string) {
       await deps.embeddings.embedder.load();
       const rand = prng(7);
       const queries = Array.from({ length: 200 }, () => ({ text: sentence(rand, 4), vector: unitVector(rand) }));
+      const engine = searchEngineOf(deps);
       const coldStart = performance.now();
-      await retrieve(deps, { workspaceIds: [workspace.id], query: queries[0]!.text, vector: queries[0]!.vector, topK: 10 });
+      await retrieve(deps.db, engine, { workspaceIds: [workspace.id], query: queries[0]!.text, vector: queries[0]!.vector, topK: 10 });
       const coldMs = performance.now() - coldStart;
       const hybrid: number[] = [];
       const vectorOnly: number[] = [];
       for (const q of queries) {
         let t = performance.now();
-        await retrieve(deps, { workspaceIds: [workspace.id], query: q.text, vector: q.vector, topK: 10 });
+        await retrieve(deps.db, engine, { workspaceIds: [workspace.id], query: q.text, vector: q.vector, topK: 10 });
         hybrid.push(performance.now() - t);
         t = performance.now();
         await deps.vectorIndex.search({ workspaceIds: [workspace.id], vector: q.vector, model: modelName, limit: 50, minScore: 0.2 });
@@ -121,7 +123,7 @@ async function searchLatency(modelDir: string, modelName: string) {
       const vectorAll: number[] = [];
       for (const q of queries) {
         let t = performance.now();
-        await retrieve(deps, { workspaceIds: [workspace.id], query: q.text, vector: null, topK: 10 });
+        await retrieve(deps.db, engine, { workspaceIds: [workspace.id], query: q.text, vector: null, topK: 10 });
         lexicalOnly.push(performance.now() - t);
         t = performance.now();
         await deps.vectorIndex.search({ workspaceIds: [workspace.id], vector: q.vector, model: modelName, limit: 50, minScore: -1 });
@@ -160,8 +162,8 @@ async function searchLatency(modelDir: string, modelName: string) {
  * rescoring two-pass scan, with the rows it rescored.
  */
 async function kernelCpu(deps: AppDeps, workspaceId: string, model: string, chunks: number, vectors: Float32Array[]) {
-  const stored = await deps.db.query<{ memory_id: string; vector: Uint8Array }>(
-    'SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = $1 ORDER BY memory_id, chunk_index', [workspaceId]);
+  const stored = await deps.db.query<ChunkVectorRow>(
+    'SELECT memory_id AS "memoryId", vector FROM memory_chunks WHERE workspace_id = $1 ORDER BY memory_id, chunk_index', [workspaceId]);
   const variants = [
     { scan: 'two-pass int8 + f32 rescoring (wasm)', kernel: 'wasm' as const, quantizeFrom: 0 },
     { scan: 'exact f32 (wasm SIMD)', kernel: 'wasm' as const, quantizeFrom: Infinity },

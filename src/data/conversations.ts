@@ -80,3 +80,9 @@ export async function lockConversation(db: Prisma.TransactionClient, id: string)
   // Raw: Prisma has no SELECT … FOR UPDATE.
   await db.$queryRaw`SELECT id FROM conversations WHERE id = ${id} FOR UPDATE`;
 }
+
+/** The workspace the conversation belongs to, or null when there is no such conversation. */
+export async function conversationWorkspaceId(db: Db, conversationId: string): Promise<string | null> {
+  const conversation = await db.conversation.findUnique({ where: { id: conversationId }, select: { workspaceId: true } });
+  return conversation?.workspaceId ?? null;
+}

@@ -1,7 +1,12 @@
 /**
- * Memories: every statement that reads or writes the `memories` table.
+ * Memories: every statement that reads or writes the `memories` table — the memory policy's
+ * subject loader, the memory commands and lists, the search statements and the embedding
+ * backlog's claims.
  */
-import type { Memory, Prisma } from '../generated/prisma/client.js';
+import type { Database } from '../db/client.js';
+import { type Memory, Prisma } from '../generated/prisma/client.js';
+import { newId } from '../lib/ids.js';
+import { roleIn } from './membership.js';
 import { columns, type Db, type RowOf } from './sql.js';
 
 /** The memory fields the API presents (§2.1), as raw statements select them. */
@@ -21,8 +26,33 @@ export const memoryColumns = columns('Memory', null, {
 
 export type MemoryRow = RowOf<typeof memoryColumns>;
 
-export function findMemory(db: Db, id: string): Promise<Memory | null> {
-  return db.memory.findUnique({ where: { id } });
+/** The plain pool, for the statements search runs on every query. */
+type Pool = Pick<Database, 'query'>;
+
+/**
+ * The memory policy's loader: the memory with the caller's role in its workspace, as one JSON
+ * value (null when there is none). Raw: a fragment that rides along with the authentication
+ * statement, and the membership rule is SQL.
+ */
+export const memorySubjectSql = (actorId: string, memoryId: string) => Prisma.sql`
+  SELECT json_build_object('id', m."id", 'workspaceId', m."workspace_id", 'role', ${roleIn(Prisma.sql`m."workspace_id"`, actorId)})
+    FROM "memories" m WHERE m."id" = ${memoryId}`;
+
+// --- Writes -------------------------------------------------------------------------------
+
+export interface NewMemoryRow {
+  workspaceId: string;
+  authorId: string | null;
+  title: string;
+  content: string;
+  snippet: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+}
+
+/** Inserts a memory under a new id, version 1 and status `pending` (the schema's defaults). */
+export function insertMemory(db: Db, row: NewMemoryRow): Promise<Memory> {
+  return db.memory.create({ data: { id: newId('memory'), ...row, metadata: row.metadata as Prisma.InputJsonValue } });
 }
 
 /** The workspace the memory belongs to; null when there is no such memory. */
@@ -54,4 +84,151 @@ export function reviseMemory(db: Db, id: string, changes: MemoryChanges, { reemb
       version: { increment: 1 },
     },
   });
+}
+
+/** Deletes the memory; its chunks and injection links cascade. */
+export async function deleteMemoryRow(db: Db, id: string): Promise<void> {
+  await db.memory.delete({ where: { id } });
+}
+
+/** Sets every memory of the workspace pending again; returns how many. */
+export async function requeueWorkspaceMemories(db: Db, workspaceId: string): Promise<number> {
+  const { count } = await db.memory.updateMany({ where: { workspaceId }, data: { embeddingStatus: 'pending', embeddingError: null } });
+  return count;
+}
+
+// --- Reads --------------------------------------------------------------------------------
+
+export function findMemory(db: Db, id: string): Promise<Memory | null> {
+  return db.memory.findUnique({ where: { id } });
+}
+
+/** The orders a memory list comes in: title ascending, last edit or creation newest first. */
+export type MemoryOrder = 'title' | 'updated' | 'created';
+
+const ORDER_BY: Record<MemoryOrder, Prisma.MemoryOrderByWithRelationInput> = {
+  title: { title: 'asc' },
+  updated: { updatedAt: 'desc' },
+  created: { createdAt: 'desc' },
+};
+
+const anyTag = (tags: string[] | undefined): Prisma.MemoryWhereInput => (tags?.length ? { tags: { hasSome: tags } } : {});
+
+/** A page of a workspace's memories (with any of `tags`, when given) in `order`. */
+export function workspaceMemories(db: Db, workspaceId: string, page: { order: MemoryOrder; tags?: string[]; offset?: number; limit?: number }): Promise<Memory[]> {
+  return db.memory.findMany({ where: { workspaceId, ...anyTag(page.tags) }, orderBy: ORDER_BY[page.order], skip: page.offset, take: page.limit });
+}
+
+/** How many memories the workspace holds (with any of `tags`, when given). */
+export function countWorkspaceMemories(db: Db, workspaceId: string, tags?: string[]): Promise<number> {
+  return db.memory.count({ where: { workspaceId, ...anyTag(tags) } });
+}
+
+/** The workspace's memories whose title or content contains `text` (case-insensitive), last edited first. */
+export function memoriesContaining(db: Db, workspaceId: string, text: string, o: { tags?: string[]; limit: number }): Promise<Memory[]> {
+  return db.memory.findMany({
+    where: {
+      workspaceId,
+      ...anyTag(o.tags),
+      OR: [{ title: { contains: text, mode: 'insensitive' } }, { content: { contains: text, mode: 'insensitive' } }],
+    },
+    orderBy: ORDER_BY.updated,
+    take: o.limit,
+  });
+}
+
+/** The last edited memories of these workspaces (with any of `tags`, when given). */
+export function recentMemories(db: Db, workspaceIds: string[], limit: number, tags?: string[]): Promise<Memory[]> {
+  return db.memory.findMany({ where: { workspaceId: { in: workspaceIds }, ...anyTag(tags) }, orderBy: ORDER_BY.updated, take: limit });
+}
+
+/** How many of the workspace's memories are in each embedding status. */
+export async function embeddingStatusCounts(db: Db, workspaceId: string): Promise<Map<string, number>> {
+  const groups = await db.memory.groupBy({ by: ['embeddingStatus'], where: { workspaceId }, _count: { _all: true } });
+  return new Map(groups.map((g) => [g.embeddingStatus, g._count._all]));
+}
+
+// --- Search -------------------------------------------------------------------------------
+
+/**
+ * Ids of the memories that match the full-text query, best first, with OR semantics (any
+ * term may match; more matches rank higher): websearch_to_tsquery never fails on user input,
+ * and its `&` operators become `|`. `search_vector` is a stored generated column with a GIN
+ * index (see its migration).
+ */
+export async function fullTextMatches(db: Pool, workspaceIds: string[], query: string, limit: number, tags?: string[]): Promise<string[]> {
+  // Raw, on the plain pool: tsvector ranking, on the search hot path (bench `memories`).
+  const rows = await db.query<Pick<Memory, 'id'>>(
+    `SELECT m.id
+     FROM memories m,
+          (SELECT replace(websearch_to_tsquery('english', $1)::text, '&', '|')::tsquery AS q) t
+     WHERE m.workspace_id = ANY($2::varchar[])
+       AND m.search_vector @@ t.q
+       ${tags ? 'AND m.tags && $4::text[]' : ''}
+     ORDER BY ts_rank(m.search_vector, t.q) DESC, m.updated_at DESC
+     LIMIT $3`,
+    tags ? [query, workspaceIds, limit, tags] : [query, workspaceIds, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Ids of the memories of these workspaces that carry any of `tags`. */
+export async function taggedMemoryIds(db: Pool, workspaceIds: string[], tags: string[]): Promise<string[]> {
+  // Plain pool: search hot path (bench `memories`).
+  const rows = await db.query<Pick<Memory, 'id'>>('SELECT id FROM memories WHERE workspace_id = ANY($1::varchar[]) AND tags && $2::text[]', [workspaceIds, tags]);
+  return rows.map((r) => r.id);
+}
+
+/** The memories with these ids (in no particular order; ids without a row are skipped). */
+export function memoriesByIds(db: Pool, ids: string[]): Promise<MemoryRow[]> {
+  // Plain pool: search hot path (bench `memories`).
+  return db.query<MemoryRow>(`SELECT ${memoryColumns.sql} FROM memories WHERE id = ANY($1::varchar[])`, [ids]);
+}
+
+// --- Embedding backlog --------------------------------------------------------------------
+
+/** A memory the backlog embeds: what identifies it and the text its vectors are made from. */
+export type BacklogMemory = Pick<Memory, 'id' | 'workspaceId' | 'title' | 'content'>;
+
+/** Rows that need (re-)embedding under `modelId`: pending, or ready under another model. */
+const backlogWhere = (modelId: string | null): Prisma.MemoryWhereInput =>
+  modelId
+    ? { OR: [{ embeddingStatus: 'pending' }, { embeddingStatus: 'ready', NOT: { embeddingModel: modelId } }] }
+    : { embeddingStatus: 'pending' };
+
+/** The same condition in SQL, on the columns of table alias `alias`. */
+const inBacklog = (alias: string, modelId: string) => {
+  const m = Prisma.raw(alias);
+  return Prisma.sql`(${m}.embedding_status = 'pending' OR (${m}.embedding_status = 'ready' AND ${m}.embedding_model <> ${modelId}))`;
+};
+
+export function countBacklog(db: Db, modelId: string | null): Promise<number> {
+  return db.memory.count({ where: backlogWhere(modelId) });
+}
+
+/** The longest-waiting memories that need embedding under `modelId`. */
+export function backlogBatch(db: Db, modelId: string, size: number): Promise<BacklogMemory[]> {
+  return db.memory.findMany({ where: backlogWhere(modelId), orderBy: { updatedAt: 'asc' }, take: size, select: { id: true, workspaceId: true, title: true, content: true } });
+}
+
+/**
+ * Marks these memories embedded under `modelId`, skipping any whose text changed since it was
+ * read or that another sweeper finished meanwhile; returns the ids it marked.
+ */
+export async function claimEmbedded(db: Db, modelId: string, memories: BacklogMemory[]): Promise<string[]> {
+  // Raw: Prisma's update would bump updated_at (storing vectors is not an edit), and this
+  // compares every row with the text it was embedded from in one statement.
+  const claimed = await db.$queryRaw<Pick<Memory, 'id'>[]>`UPDATE memories m
+    SET embedding_status = 'ready', embedding_model = ${modelId}, embedding_error = NULL, embedded_at = now()
+    FROM unnest(${memories.map((m) => m.id)}::varchar[], ${memories.map((m) => m.title)}::varchar[], ${memories.map((m) => m.content)}::text[]) AS c(id, title, content)
+    WHERE m.id = c.id AND m.title = c.title AND m.content = c.content AND ${inBacklog('m', modelId)}
+    RETURNING m.id`;
+  return claimed.map((c) => c.id);
+}
+
+/** Marks the memory failed, unless its text changed since it was read or another sweeper finished it. */
+export async function markEmbeddingFailed(db: Db, memory: BacklogMemory, modelId: string, message: string): Promise<void> {
+  // Raw: Prisma's update would bump updated_at (a failed embedding is not an edit).
+  await db.$executeRaw`UPDATE memories m SET embedding_status = 'failed', embedding_error = ${message}
+    WHERE m.id = ${memory.id} AND m.title = ${memory.title} AND m.content = ${memory.content} AND ${inBacklog('m', modelId)}`;
 }

@@ -192,3 +192,12 @@ export async function countMemberWorkspaces(db: Pick<Database, 'query'>, userId:
   const [row] = await db.query<{ n: number }>(statement.text, statement.values);
   return row?.n ?? 0;
 }
+
+/** The most recently updated workspace the user belongs to, or null when they belong to none. */
+export async function latestWorkspaceIdOf(db: Db, userId: string): Promise<string | null> {
+  // Raw: the membership rule is an SQL fragment, shared with the policies.
+  const rows = await db.$queryRaw<Pick<Workspace, 'id'>[]>(
+    Prisma.sql`SELECT w."id" FROM "workspaces" w WHERE w."id" IN (${memberWorkspaceIds(userId)}) ORDER BY w."updated_at" DESC, w."id" LIMIT 1`,
+  );
+  return rows[0]?.id ?? null;
+}

@@ -8,9 +8,11 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps.js';
 import { AppError } from '../http/errors.js';
+import { presentInjected, presentSaved, presentToolMemory, presentToolPage, presentToolSearch } from '../presenters/memory-tools.js';
 import { tagList } from '../schemas/memories.js';
 import type { AuthUser } from '../services/auth/tokens.js';
 import { getMemory, inject, list, remember, search } from '../services/mcp/memory-tools.js';
+import { searchEngineOf } from '../services/memories/search.js';
 
 const scope = {
   workspace_id: z.string().max(50).optional().describe('Workspace to use (default: your most recently updated workspace)'),
@@ -42,7 +44,7 @@ export async function createMcpServer(deps: AppDeps, user: AuthUser): Promise<Mc
       description: 'Store a memory (a fact, note or document) in a Chimera workspace; it is embedded for semantic search.',
       inputSchema: { text: z.string().min(1).refine(noNul), title: z.string().max(255).optional(), tags: tagList.optional(), ...scope },
     },
-    (args) => toolResult(() => remember(deps, user.id, args)),
+    (args) => toolResult(async () => presentSaved(await remember(deps.db, deps.embeddings, user.id, args))),
   );
   server.registerTool(
     'search_memories',
@@ -50,7 +52,7 @@ export async function createMcpServer(deps: AppDeps, user: AuthUser): Promise<Mc
       description: 'Search memories by meaning and keywords (hybrid semantic + full-text). Returns the best matches with scores in [0,1].',
       inputSchema: { query: z.string().min(1).refine(noNul), top_k: z.number().int().min(1).max(50).optional(), tags: tagList.optional(), ...scope },
     },
-    (args) => toolResult(() => search(deps, user.id, args)),
+    (args) => toolResult(async () => presentToolSearch(await search(deps.db, searchEngineOf(deps), user.id, args))),
   );
   server.registerTool(
     'list_memories',
@@ -58,12 +60,12 @@ export async function createMcpServer(deps: AppDeps, user: AuthUser): Promise<Mc
       description: 'List the newest memories of a workspace, with paging.',
       inputSchema: { limit: z.number().int().min(1).max(100).optional(), offset: z.number().int().min(0).optional(), ...scope },
     },
-    (args) => toolResult(() => list(deps, user.id, args)),
+    (args) => toolResult(async () => presentToolPage(await list(deps.db, user.id, args))),
   );
   server.registerTool(
     'get_memory',
     { description: 'Read one memory in full by its id.', inputSchema: { memory_id: z.string().min(1).max(50) } },
-    (args) => toolResult(() => getMemory(deps, user.id, args.memory_id)),
+    (args) => toolResult(async () => presentToolMemory(await getMemory(deps.db, user.id, args.memory_id))),
   );
   server.registerTool(
     'inject_memories',
@@ -71,7 +73,7 @@ export async function createMcpServer(deps: AppDeps, user: AuthUser): Promise<Mc
       description: 'Get the newest memories of a workspace as one context block to prepend to a prompt.',
       inputSchema: { max_memories: z.number().int().min(1).max(50).optional(), ...scope },
     },
-    (args) => toolResult(() => inject(deps, user.id, args)),
+    (args) => toolResult(async () => presentInjected(await inject(deps.db, user.id, args))),
   );
   return server;
 }

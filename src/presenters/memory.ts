@@ -1,7 +1,5 @@
 import type { MemoryRow } from '../data/memories.js';
-import { roundVector } from '../services/embeddings/vectors.js';
-
-export type { MemoryRow };
+import { roundVector } from '../lib/vectors.js';
 
 /**
  * Memory (§2.1). `embedding` is the first chunk's stored vector rounded to 4 decimals, or
@@ -21,5 +19,20 @@ export function presentMemory(m: MemoryRow, firstVector: Float32Array | null | u
     version: m.version,
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
+  };
+}
+
+/** A search match (M7): the memory, its score in [0, 1] and how it matched (null for recent memories). */
+export function presentSearchHit({ memory, score, matchType }: { memory: MemoryRow; score: number; matchType: string | null }) {
+  return {
+    id: memory.id,
+    title: memory.title,
+    content: memory.content,
+    snippet: memory.snippet,
+    score,
+    tags: memory.tags,
+    workspace_id: memory.workspaceId,
+    created_at: memory.createdAt.toISOString(),
+    matchType,
   };
 }

@@ -6,11 +6,13 @@ import type { AppDeps } from '../app-deps.js';
 import { AppError } from '../http/errors.js';
 import { requireOwnHostAndOrigin } from '../http/middleware/host-check.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
+import { handleMcpRequest } from '../mcp/server.js';
 import { account, authorizeOn, conversation } from '../policies/index.js';
+import { presentIndexStatus, presentInjected, presentRebuild, presentSaved, presentSavedMany, presentToolPage, presentToolSearch } from '../presenters/memory-tools.js';
 import { batchRememberBody, chatBody, injectBody, listQuery, rememberBody, scopeBody, scopeQuery, searchBody } from '../schemas/mcp.js';
 import { SUPPORTED_MODELS } from '../services/providers/catalog.js';
-import { handleMcpRequest } from '../mcp/server.js';
 import { indexStatus, inject, list, rebuildIndex, remember, rememberMany, search } from '../services/mcp/memory-tools.js';
+import { searchEngineOf } from '../services/memories/search.js';
 
 const scoped = { 400: 'No workspace available, or invalid input', 403: 'Access denied', 404: 'Workspace or conversation not found' };
 
@@ -33,40 +35,40 @@ export function mcpRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'post', path: '/mcp/remember', operationId: 'L3', tag: 'mcp', access: 'user', policy: account.can('use-tools'), status: 201, body: rememberBody,
       summary: 'Store a memory in the caller\'s scoped workspace', responses: scoped,
-      handler: ({ deps, user, body }) => remember(deps, user.id, body),
+      handler: async ({ deps, user, body }) => presentSaved(await remember(deps.db, deps.embeddings, user.id, body)),
     }),
     defineRoute({
       method: 'post', path: '/mcp/batch-remember', operationId: 'L4', tag: 'mcp', access: 'user', policy: account.can('use-tools'), status: 201, body: batchRememberBody,
       summary: 'Store up to 100 memories in the caller\'s scoped workspace', responses: scoped,
-      handler: ({ deps, user, body }) => {
+      handler: async ({ deps, user, body }) => {
         const { memories, ...scope } = body;
-        return rememberMany(deps, user.id, scope, memories);
+        return presentSavedMany(await rememberMany(deps.db, deps.embeddings, user.id, scope, memories));
       },
     }),
     defineRoute({
       method: 'post', path: '/mcp/search', operationId: 'L5', tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: searchBody,
       summary: 'Hybrid search in the caller\'s scoped workspace (top_k default 5)', responses: scoped,
-      handler: ({ deps, user, body }) => search(deps, user.id, body),
+      handler: async ({ deps, user, body }) => presentToolSearch(await search(deps.db, searchEngineOf(deps), user.id, body)),
     }),
     defineRoute({
       method: 'post', path: '/mcp/inject', operationId: 'L6', tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: injectBody,
       summary: 'The newest memories of the scoped workspace as a context block', responses: scoped,
-      handler: ({ deps, user, body }) => inject(deps, user.id, body),
+      handler: async ({ deps, user, body }) => presentInjected(await inject(deps.db, user.id, body)),
     }),
     defineRoute({
       method: 'get', path: '/mcp/listMemories', operationId: 'L7', tag: 'mcp', access: 'user', policy: account.can('use-tools'), query: listQuery,
       summary: 'Page through the scoped workspace\'s memories (limit default 20, max 100)', responses: scoped,
-      handler: ({ deps, user, query }) => list(deps, user.id, query),
+      handler: async ({ deps, user, query }) => presentToolPage(await list(deps.db, user.id, query)),
     }),
     defineRoute({
       method: 'post', path: '/mcp/index/rebuild', operationId: 'L8', tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: scopeBody,
       summary: 'Queue every memory of the scoped workspace for re-embedding', responses: scoped,
-      handler: ({ deps, user, body }) => rebuildIndex(deps, user.id, body),
+      handler: async ({ deps, user, body }) => presentRebuild(await rebuildIndex(deps.db, deps.embeddings, user.id, body)),
     }),
     defineRoute({
       method: 'get', path: '/mcp/index/status', operationId: 'L9', tag: 'mcp', access: 'user', policy: account.can('use-tools'), query: scopeQuery,
       summary: 'Embedding state of the scoped workspace (model, ready/pending/failed, chunks)', responses: scoped,
-      handler: ({ deps, user, query }) => indexStatus(deps, user.id, query),
+      handler: async ({ deps, user, query }) => presentIndexStatus(await indexStatus(deps.db, deps.embeddings.embedder, user.id, query)),
     }),
     defineRoute({
       method: 'post', path: '/mcp', root: true, operationId: 'mcp', tag: 'mcp', access: 'user', policy: account.can('use-tools'), raw: true,

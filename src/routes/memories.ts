@@ -1,10 +1,21 @@
 /** Memories (M1–M7): the policy loads and authorizes the subject → service → present. */
 import type { AppDeps } from '../app-deps.js';
+import type { MemoryRow } from '../data/memories.js';
+import type { Db } from '../data/sql.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, authorizeOn, memory, workspace } from '../policies/index.js';
+import { presentMemory, presentSearchHit } from '../presenters/memory.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
-import { searchMemories } from '../services/memories/search.js';
-import { createMemory, deleteMemory, getMemory, listMemories, presentMemories, presentOne, reEmbedMemory, updateMemory } from '../services/memories/service.js';
+import { searchEngineOf, searchMemories } from '../services/memories/search.js';
+import { createMemory, deleteMemory, firstVectors, getMemory, listMemories, reEmbedMemory, updateMemory } from '../services/memories/service.js';
+
+/** Memories as §2.1 presents them, each with its first chunk's vector once embedded (one query for all). */
+async function presented(db: Db, memories: MemoryRow[]) {
+  const vectors = await firstVectors(db, memories);
+  return memories.map((m) => presentMemory(m, vectors.get(m.id)));
+}
+
+const presentedOne = async (db: Db, memory: MemoryRow) => (await presented(db, [memory]))[0]!;
 
 export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
   return [
@@ -14,8 +25,8 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       query: listMemoriesQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
       handler: async ({ deps, user, subject, query }) => {
-        const { memories, total } = await listMemories(deps, { workspaceId: subject.id, userId: user.id, ...query });
-        return { memories: await presentMemories(deps.prisma, memories), total };
+        const { memories, total } = await listMemories(deps.db, searchEngineOf(deps), { workspaceId: subject.id, userId: user.id, ...query });
+        return { memories: await presented(deps.prisma, memories), total };
       },
     }),
     defineRoute({
@@ -24,8 +35,8 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       body: createMemoryBody, bodyErrors: 'fields',
       responses: { 403: 'Access denied', 404: 'Workspace not found', 413: 'Body larger than BODY_LIMIT' },
       handler: async ({ deps, user, subject, body }) => {
-        const created = await createMemory(deps, { workspaceId: subject.id, authorId: user.id, ...body });
-        return presentOne(deps.prisma, created);
+        const created = await createMemory(deps.prisma, deps.embeddings, { workspaceId: subject.id, authorId: user.id, ...body });
+        return presentedOne(deps.prisma, created);
       },
     }),
     // Registered before /memories/:memoryId so that "search" is never taken for an id (§1.1).
@@ -37,35 +48,21 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       handler: async ({ deps, user, body }) => {
         const workspaceId = body.workspaceId ?? body.workspace_id;
         if (workspaceId) await authorizeOn(deps.db, user, workspace.can('read-memories'), { workspaceId });
-        const found = await searchMemories(deps, {
+        const found = await searchMemories(deps.db, searchEngineOf(deps), {
           userId: user.id,
           workspaceIds: workspaceId ? [workspaceId] : undefined,
           query: body.query ?? '',
           topK: body.top_k ?? 10,
           tags: body.tags,
         });
-        return {
-          mode: found.mode,
-          results: found.results.map(({ memory, score, matchType }) => ({
-            id: memory.id,
-            title: memory.title,
-            content: memory.content,
-            snippet: memory.snippet,
-            score,
-            tags: memory.tags,
-            workspace_id: memory.workspaceId,
-            created_at: memory.createdAt.toISOString(),
-            matchType,
-          })),
-          total: found.results.length,
-        };
+        return { mode: found.mode, results: found.results.map(presentSearchHit), total: found.results.length };
       },
     }),
     defineRoute({
       method: 'get', path: '/memories/:memoryId', operationId: 'M3', tag: 'memories', access: 'user', policy: memory.can('read'),
       summary: 'Get a memory, with its embedding (first chunk vector) once embedded',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
-      handler: async ({ deps, subject }) => presentOne(deps.prisma, await getMemory(deps.prisma, subject.id)),
+      handler: async ({ deps, subject }) => presentedOne(deps.prisma, await getMemory(deps.prisma, subject.id)),
     }),
     defineRoute({
       method: 'put', path: '/memories/:memoryId', operationId: 'M4', tag: 'memories', access: 'user', policy: memory.can('update'),
@@ -74,7 +71,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       responses: { 403: 'Access denied', 404: 'Memory not found', 413: 'Body larger than BODY_LIMIT' },
       handler: async ({ deps, subject, body }) => {
         const current = await getMemory(deps.prisma, subject.id);
-        return presentOne(deps.prisma, await updateMemory(deps, current, body));
+        return presentedOne(deps.prisma, await updateMemory(deps.prisma, deps.embeddings, current, body));
       },
     }),
     defineRoute({
@@ -82,7 +79,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Delete a memory (its chunks and injection links go with it)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
       handler: async ({ deps, subject }) => {
-        await deleteMemory(deps, subject);
+        await deleteMemory(deps.prisma, subject);
         return { message: 'Memory deleted successfully' };
       },
     }),
@@ -90,7 +87,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       method: 'post', path: '/memories/:memoryId/re-embed', operationId: 'M6', tag: 'memories', access: 'user', policy: memory.can('update'),
       summary: 'Recompute the memory\'s vectors in the background (version +1)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
-      handler: async ({ deps, subject }) => presentOne(deps.prisma, await reEmbedMemory(deps, subject.id)),
+      handler: async ({ deps, subject }) => presentedOne(deps.prisma, await reEmbedMemory(deps.prisma, deps.embeddings, subject.id)),
     }),
   ];
 }

@@ -2,9 +2,9 @@
  * Neural load (D3, §5.2): 24 points five minutes apart ending now, read from the stored
  * snapshots that record-load writes (one per workspace and 5-minute bucket).
  */
+import { loadSnapshotsSince, pruneLoadSnapshots, storeLoadSnapshot } from '../data/system-load.js';
+import type { Db } from '../data/sql.js';
 import type { PrismaClient } from '../db/client.js';
-import { Prisma } from '../generated/prisma/client.js';
-import { newId } from '../lib/ids.js';
 import { workspaceStats } from './workspace-stats.js';
 
 export const POINTS = 24;
@@ -38,12 +38,8 @@ export function loadSeries(snapshots: { timestamp: Date; value: number }[], curr
   return points;
 }
 
-export async function neuralLoad(prisma: PrismaClient, workspaceId: string, currentLoad: number, now = new Date()): Promise<LoadPoint[]> {
-  const snapshots = await prisma.systemLoadSnapshot.findMany({
-    where: { workspaceId, timestamp: { gte: new Date(now.getTime() - WINDOW_MS) } },
-    select: { timestamp: true, value: true },
-    orderBy: { timestamp: 'asc' },
-  });
+export async function neuralLoad(db: Db, workspaceId: string, currentLoad: number, now = new Date()): Promise<LoadPoint[]> {
+  const snapshots = await loadSnapshotsSince(db, workspaceId, new Date(now.getTime() - WINDOW_MS));
   return loadSeries(snapshots, currentLoad, now);
 }
 
@@ -53,14 +49,11 @@ export const bucketOf = (at: Date) => new Date(Math.floor(at.getTime() / STEP_MS
  * W10: stores the current load in this 5-minute bucket (a repeat within the bucket
  * refreshes the same row, so concurrent calls never duplicate), then prunes >24 h.
  */
-export async function recordLoad(prisma: PrismaClient, workspaceId: string, now = new Date()): Promise<number> {
-  const { systemLoad } = await workspaceStats(prisma, workspaceId, now);
-  await prisma.$transaction([
-    prisma.$executeRaw(Prisma.sql`
-      INSERT INTO "system_load_snapshots" ("id", "workspace_id", "bucket", "value", "timestamp")
-      VALUES (${newId('load')}, ${workspaceId}, ${bucketOf(now)}, ${systemLoad}, ${now})
-      ON CONFLICT ("workspace_id", "bucket") DO UPDATE SET "value" = EXCLUDED."value", "timestamp" = EXCLUDED."timestamp"`),
-    prisma.systemLoadSnapshot.deleteMany({ where: { workspaceId, timestamp: { lt: new Date(now.getTime() - RETENTION_MS) } } }),
-  ]);
+export async function recordLoad(db: PrismaClient, workspaceId: string, now = new Date()): Promise<number> {
+  const { systemLoad } = await workspaceStats(db, workspaceId, now);
+  await db.$transaction(async (tx) => {
+    await storeLoadSnapshot(tx, { workspaceId, bucket: bucketOf(now), value: systemLoad, timestamp: now });
+    await pruneLoadSnapshots(tx, workspaceId, new Date(now.getTime() - RETENTION_MS));
+  });
   return systemLoad;
 }

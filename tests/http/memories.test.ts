@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
 import { loadEmbeddingModel } from '../../src/services/embeddings/model.js';
-import { bytesToVector } from '../../src/services/embeddings/vectors.js';
+import { bytesToVector } from '../../src/lib/vectors.js';
 import { describeEachStorage } from '../support/app.js';
 import { registerUser } from '../support/factories.js';
 import { addMember, addMemory, defaultWorkspace, tinyModelEnv } from '../support/memories.js';

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { DecryptionError, Keyring, maskSecret } from '../../src/lib/crypto.js';
 import { buildSystemPrompt, historyTurns } from '../../src/services/chat/context.js';
 import { generateTags } from '../../src/services/conversations/close.js';
-import { snippetOf } from '../../src/services/memories/service.js';
+import { snippetOf } from '../../src/lib/snippet.js';
 import { brainPlacement, cognitiveModel, modelNameOf, pythonTitle, resolveModel } from '../../src/services/providers/catalog.js';
 import { scrubKey } from '../../src/services/providers/errors.js';
 import { alternateTurns } from '../../src/services/providers/turns.js';

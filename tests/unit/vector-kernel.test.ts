@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vectorToBytes } from '../../src/services/embeddings/vectors.js';
+import { vectorToBytes } from '../../src/lib/vectors.js';
 import { align16, createKernel, type Kernel, paddedStride, wasmKernelAvailable } from '../../src/services/memories/kernel/kernel.js';
 import { TopK } from '../../src/services/memories/top-k.js';
 import { buildMatrix, InMemoryVectorIndex, searchMatrix, type VectorQuery } from '../../src/services/memories/vector-index.js';
@@ -126,7 +126,7 @@ describe('top-k selection', () => {
   });
 });
 
-type Chunk = { memory_id: string; vector: Uint8Array<ArrayBuffer> };
+type Chunk = { memoryId: string; vector: Uint8Array<ArrayBuffer> };
 
 /**
  * Memories of 1–4 chunks, clustered around a few centres so many scores clear minScore; the
@@ -145,10 +145,10 @@ function workspace(seed: number, memories: number, dims: number): { chunks: Chun
       const cluster = Math.floor(rand() * centres.length);
       const v = unit(rand, dims, centres[cluster], spreads[cluster]! * (0.5 + rand()));
       if (rand() < 0.01) v.fill(0);
-      chunks.push({ memory_id: id, vector: vectorToBytes(v) });
+      chunks.push({ memoryId: id, vector: vectorToBytes(v) });
     }
     // An exact duplicate makes equal scores across memories.
-    if (rand() < 0.05) chunks.push({ memory_id: id, vector: chunks[Math.floor(rand() * chunks.length)]!.vector });
+    if (rand() < 0.05) chunks.push({ memoryId: id, vector: chunks[Math.floor(rand() * chunks.length)]!.vector });
   }
   return { chunks, centres };
 }
@@ -201,7 +201,7 @@ describe('two-pass scan', () => {
     const dims = 384;
     const { chunks, centres } = workspace(42, 3000, dims);
     const target = unit(prng(9), dims, centres[2], 0.01);
-    chunks.push({ memory_id: 'memory-zzz-best', vector: vectorToBytes(unit(prng(1), dims)) }, { memory_id: 'memory-zzz-best', vector: vectorToBytes(target) });
+    chunks.push({ memoryId: 'memory-zzz-best', vector: vectorToBytes(unit(prng(1), dims)) }, { memoryId: 'memory-zzz-best', vector: vectorToBytes(target) });
     const m = build(chunks, dims, 'wasm', 0);
     const hits = searchMatrix(m, { workspaceIds: ['w'], vector: target, model: 'm', limit: 10, minScore: 0.2 });
     expect(hits[0]).toEqual({ memoryId: 'memory-zzz-best', score: expect.closeTo(1, 5) });
@@ -215,10 +215,10 @@ describe('two-pass scan', () => {
     inf[3] = Infinity;
     const good = unit(prng(3), dims);
     const chunks: Chunk[] = [
-      { memory_id: 'a', vector: vectorToBytes(bad) },
-      { memory_id: 'a', vector: vectorToBytes(good) },
-      { memory_id: 'b', vector: vectorToBytes(inf) },
-      { memory_id: 'c', vector: vectorToBytes(bad) },
+      { memoryId: 'a', vector: vectorToBytes(bad) },
+      { memoryId: 'a', vector: vectorToBytes(good) },
+      { memoryId: 'b', vector: vectorToBytes(inf) },
+      { memoryId: 'c', vector: vectorToBytes(bad) },
     ];
     const results = [0, Infinity].map((quantizeFrom) => {
       const m = build(chunks, dims, 'wasm', quantizeFrom);
@@ -246,15 +246,15 @@ for (const storage of storages()) {
       const user = await prisma.user.create({ data: { email: `vi-${storage}@test.local`, name: 'V', passwordHash: 'x' } });
       const ws = await prisma.workspace.create({ data: { id: `workspace-vi-${storage}`, name: 'V', ownerId: user.id } });
       const { chunks, centres } = workspace(11, 300, dims);
-      const ids = [...new Set(chunks.map((c) => c.memory_id))];
+      const ids = [...new Set(chunks.map((c) => c.memoryId))];
       await prisma.memory.createMany({ data: ids.map((id) => ({ id, workspaceId: ws.id, title: id, content: id, embeddingStatus: 'ready', embeddingModel: 'm' })) });
       let index = 0;
       const perMemory = new Map<string, number>();
       await prisma.memoryChunk.createMany({
         data: chunks.map((c) => {
-          const chunkIndex = perMemory.get(c.memory_id) ?? 0;
-          perMemory.set(c.memory_id, chunkIndex + 1);
-          return { memoryId: c.memory_id, workspaceId: ws.id, chunkIndex, content: String(index++), vector: c.vector, dimensions: dims, model: 'm' };
+          const chunkIndex = perMemory.get(c.memoryId) ?? 0;
+          perMemory.set(c.memoryId, chunkIndex + 1);
+          return { memoryId: c.memoryId, workspaceId: ws.id, chunkIndex, content: String(index++), vector: c.vector, dimensions: dims, model: 'm' };
         }),
       });
       // Another model's chunks never take part.

@@ -29,8 +29,8 @@ import { isPlainObject } from '../../http/validation.js';
 import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import type { Preload } from '../auth/session.js';
-import { usableKey } from '../integrations/index.js';
-import { searchMemories } from '../memories/search.js';
+import { type StoredIntegration, usableKey } from '../integrations/index.js';
+import { searchEngineOf, searchMemories } from '../memories/search.js';
 import { type ChatProviderName, resolveModel } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
 import { callProvider, type ChatReply, ProviderError, providerFor } from '../providers/index.js';
@@ -165,7 +165,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
     const retrieving = input.autoRetrieve ?? autoRetrieve ?? false;
     if (retrieving) {
       const injectedIds = new Set(injected.map((m) => m.id));
-      const { results } = await searchMemories(deps, {
+      const { results } = await searchMemories(deps.db, searchEngineOf(deps), {
         userId: user.id,
         workspaceIds: [conversation.workspaceId],
         query: input.content,

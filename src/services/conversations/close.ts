@@ -9,8 +9,9 @@ import { type FullConversation, lockConversation, updateConversationRow } from '
 import { findMemory, reviseMemory } from '../../data/memories.js';
 import type { PrismaClient } from '../../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
+import { snippetOf } from '../../lib/snippet.js';
 import type { EmbeddingService } from '../embeddings/index.js';
-import { insertMemoryTx, snippetOf } from '../memories/service.js';
+import { insertMemoryTx } from '../memories/service.js';
 import { getFullConversation } from './index.js';
 
 const TAG_RULES: [string, string[]][] = [

@@ -6,31 +6,19 @@
  * a result is written only if the row is unchanged since it was read.
  */
 import type { Logger } from 'pino';
+import { bumpIndexStamp } from '../../data/index-stamps.js';
+import { type BacklogMemory, backlogBatch, claimEmbedded, countBacklog, markEmbeddingFailed } from '../../data/memories.js';
+import { replaceChunks } from '../../data/memory-chunks.js';
 import type { PrismaClient } from '../../db/client.js';
-import type { Prisma } from '../../generated/prisma/client.js';
+import { vectorToBytes } from '../../lib/vectors.js';
 import type { Embedder } from './embedder.js';
 import type { ChunkVector } from './protocol.js';
-import { vectorToBytes } from './vectors.js';
 
 /** Memories embedded per worker round trip. */
 const CLAIM_SIZE = 32;
 
-type Claimed = { id: string; workspaceId: string; title: string; content: string };
-
-/** Rows that need (re-)embedding under `modelId`. */
-export const backlogWhere = (modelId: string | null): Prisma.MemoryWhereInput =>
-  modelId
-    ? { OR: [{ embeddingStatus: 'pending' }, { embeddingStatus: 'ready', NOT: { embeddingModel: modelId } }] }
-    : { embeddingStatus: 'pending' };
-
 /** The text a memory is embedded from: title, then content. */
-export const embeddingText = (m: { title: string; content: string }) => `${m.title}\n\n${m.content}`;
-
-/** Marks a workspace's chunk set as changed, in the same transaction as the change. */
-export async function bumpIndexStamp(tx: Pick<PrismaClient, '$executeRaw'>, workspaceId: string): Promise<void> {
-  await tx.$executeRaw`INSERT INTO workspace_index_stamps (workspace_id, version, updated_at) VALUES (${workspaceId}, 1, now())
-    ON CONFLICT (workspace_id) DO UPDATE SET version = workspace_index_stamps.version + 1, updated_at = now()`;
-}
+const embeddingText = (m: { title: string; content: string }) => `${m.title}\n\n${m.content}`;
 
 export class EmbeddingBacklog {
   private timer: NodeJS.Timeout | null = null;
@@ -39,7 +27,7 @@ export class EmbeddingBacklog {
   private stopped = true;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly db: PrismaClient,
     private readonly embedder: Embedder,
     private readonly logger: Logger,
     private readonly pollIntervalMs: number,
@@ -88,7 +76,7 @@ export class EmbeddingBacklog {
   }
 
   size(): Promise<number> {
-    return this.prisma.memory.count({ where: backlogWhere(this.embedder.modelId) });
+    return countBacklog(this.db, this.embedder.modelId);
   }
 
   private async sweepUntilEmpty(): Promise<void> {
@@ -99,12 +87,7 @@ export class EmbeddingBacklog {
   private async sweepOnce(): Promise<boolean> {
     if (!this.embedder.ready && !(await this.embedder.load())) return false;
     const modelId = this.embedder.modelId!;
-    const batch: Claimed[] = await this.prisma.memory.findMany({
-      where: backlogWhere(modelId),
-      orderBy: { updatedAt: 'asc' },
-      take: CLAIM_SIZE,
-      select: { id: true, workspaceId: true, title: true, content: true },
-    });
+    const batch = await backlogBatch(this.db, modelId, CLAIM_SIZE);
     if (batch.length === 0) return false;
     let results: (ChunkVector[] | Error)[];
     try {
@@ -126,23 +109,17 @@ export class EmbeddingBacklog {
 
   /**
    * Replaces the chunks of a batch of memories in one transaction, skipping any whose text
-   * changed or that another sweeper finished meanwhile. The claim is raw SQL so that
-   * `updated_at` stays: storing vectors is not an edit.
+   * changed or that another sweeper finished meanwhile.
    */
-  private async store(done: { memory: Claimed; chunks: ChunkVector[] }[], modelId: string): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      const claimed = await tx.$queryRaw<{ id: string }[]>`UPDATE memories m
-        SET embedding_status = 'ready', embedding_model = ${modelId}, embedding_error = NULL, embedded_at = now()
-        FROM unnest(${done.map((d) => d.memory.id)}::varchar[], ${done.map((d) => d.memory.title)}::varchar[], ${done.map((d) => d.memory.content)}::text[]) AS c(id, title, content)
-        WHERE m.id = c.id AND m.title = c.title AND m.content = c.content
-          AND (m.embedding_status = 'pending' OR (m.embedding_status = 'ready' AND m.embedding_model <> ${modelId}))
-        RETURNING m.id`;
-      const ids = new Set(claimed.map((c) => c.id));
+  private async store(done: { memory: BacklogMemory; chunks: ChunkVector[] }[], modelId: string): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      const ids = new Set(await claimEmbedded(tx, modelId, done.map((d) => d.memory)));
       if (ids.size === 0) return;
       const stored = done.filter((d) => ids.has(d.memory.id));
-      await tx.memoryChunk.deleteMany({ where: { memoryId: { in: [...ids] } } });
-      await tx.memoryChunk.createMany({
-        data: stored.flatMap(({ memory, chunks }) =>
+      await replaceChunks(
+        tx,
+        [...ids],
+        stored.flatMap(({ memory, chunks }) =>
           chunks.map((c, chunkIndex) => ({
             memoryId: memory.id,
             workspaceId: memory.workspaceId,
@@ -153,16 +130,14 @@ export class EmbeddingBacklog {
             model: modelId,
           })),
         ),
-      });
+      );
       // Sorted, so that concurrent sweepers lock stamps in the same order.
       for (const workspaceId of [...new Set(stored.map((d) => d.memory.workspaceId))].sort()) await bumpIndexStamp(tx, workspaceId);
     });
   }
 
-  private async markFailed(memory: Claimed, modelId: string, message: string): Promise<void> {
+  private async markFailed(memory: BacklogMemory, modelId: string, message: string): Promise<void> {
     this.logger.warn({ memoryId: memory.id, reason: message }, 'embedding failed');
-    await this.prisma.$executeRaw`UPDATE memories SET embedding_status = 'failed', embedding_error = ${message.slice(0, 1000)}
-      WHERE id = ${memory.id} AND title = ${memory.title} AND content = ${memory.content}
-        AND (embedding_status = 'pending' OR (embedding_status = 'ready' AND embedding_model <> ${modelId}))`;
+    await markEmbeddingFailed(this.db, memory, modelId, message.slice(0, 1000));
   }
 }

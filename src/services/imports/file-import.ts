@@ -28,7 +28,7 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
   const parsed = await deps.documentParser.parse({ kind: 'file', type: fileType, bytes: input.bytes, summarize: input.summarize });
   if (parsed.extractedChars < 10) throw badRequest('Could not extract meaningful content from the file');
   const stem = filename.includes('.') ? filename.slice(0, filename.lastIndexOf('.')) : filename;
-  const memory = await createMemory(deps, {
+  const memory = await createMemory(deps.prisma, deps.embeddings, {
     workspaceId,
     authorId,
     title: `[File] ${Array.from(stem).slice(0, 100).join('')}`,

@@ -79,7 +79,7 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
   const tags = ['imported', `source:${source.type}`];
   if (input.mode === 'advanced') tags.push('playwright-scraped');
   if (source.tag) tags.push(source.tag);
-  const memory = await createMemory(deps, {
+  const memory = await createMemory(deps.prisma, deps.embeddings, {
     workspaceId,
     authorId,
     title: `[Imported] ${title.slice(0, 100)}`,

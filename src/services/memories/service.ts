@@ -3,33 +3,30 @@
  * memory `pending` and nudge the embedding backlog (D4). `version` is incremented in SQL,
  * so concurrent updates never skip or repeat a version.
  */
-import type { AppDeps } from '../../app-deps.js';
-import type { PrismaClient } from '../../db/client.js';
-import { Prisma } from '../../generated/prisma/client.js';
+import { bumpIndexStamp } from '../../data/index-stamps.js';
+import {
+  countWorkspaceMemories,
+  deleteMemoryRow,
+  findMemory,
+  insertMemory,
+  type MemoryOrder,
+  type MemoryRow,
+  memoriesContaining,
+  reviseMemory,
+  workspaceMemories,
+} from '../../data/memories.js';
+import { firstChunkVectors } from '../../data/memory-chunks.js';
+import type { Db } from '../../data/sql.js';
+import type { Database, PrismaClient } from '../../db/client.js';
 import { notFound } from '../../http/errors.js';
-import { newId } from '../../lib/ids.js';
-import type { MemoryRow } from '../../presenters/memory.js';
-import { presentMemory } from '../../presenters/memory.js';
+import { snippetOf } from '../../lib/snippet.js';
+import { bytesToVector } from '../../lib/vectors.js';
 import { logActivity } from '../activity.js';
-import { bumpIndexStamp } from '../embeddings/backlog.js';
-import { bytesToVector } from '../embeddings/vectors.js';
-import { searchMemories } from './search.js';
+import { type SearchEngine, searchMemories } from './search.js';
 
-const SNIPPET_LENGTH = 150;
-
-/**
- * §5.4: the first 150 characters (code points, as Python counts) plus "..." when longer.
- * Reads only as far as it needs: an imported document's content can be megabytes long.
- */
-export function snippetOf(content: string): string {
-  let end = 0;
-  let count = 0;
-  for (const char of content) {
-    if (count === SNIPPET_LENGTH) return `${content.slice(0, end)}...`;
-    end += char.length;
-    count++;
-  }
-  return content;
+/** What a write that leaves a memory pending tells: the embedding backlog (EmbeddingService). */
+export interface Backlog {
+  nudge(): void;
 }
 
 export interface NewMemory {
@@ -46,27 +43,24 @@ export interface NewMemory {
  * version 1, the author, status `pending` (the embedding backlog picks up every pending row),
  * and the `memory_created` activity unless told not to (mcp/remember and close summaries, §5.3).
  */
-export async function insertMemoryTx(tx: Prisma.TransactionClient, input: NewMemory, { activity = true } = {}) {
-  const row = await tx.memory.create({
-    data: {
-      id: newId('memory'),
-      workspaceId: input.workspaceId,
-      authorId: input.authorId,
-      title: input.title,
-      content: input.content,
-      snippet: snippetOf(input.content),
-      tags: input.tags ?? [],
-      metadata: (input.metadata ?? {}) as Prisma.InputJsonValue,
-    },
+export async function insertMemoryTx(tx: Db, input: NewMemory, { activity = true } = {}) {
+  const row = await insertMemory(tx, {
+    workspaceId: input.workspaceId,
+    authorId: input.authorId,
+    title: input.title,
+    content: input.content,
+    snippet: snippetOf(input.content),
+    tags: input.tags ?? [],
+    metadata: input.metadata ?? {},
   });
   if (activity) await logActivity(tx, row.workspaceId, 'memory_created', `Memory '${row.title}' created`, { memoryId: row.id, memoryTitle: row.title });
   return row;
 }
 
 /** Creates a memory in its own transaction and wakes the embedding backlog. */
-export async function createMemory(deps: AppDeps, input: NewMemory, options: { activity?: boolean } = {}) {
-  const memory = await deps.prisma.$transaction((tx) => insertMemoryTx(tx, input, options));
-  deps.embeddings.nudge();
+export async function createMemory(db: PrismaClient, backlog: Backlog, input: NewMemory, options: { activity?: boolean } = {}) {
+  const memory = await db.$transaction((tx) => insertMemoryTx(tx, input, options));
+  backlog.nudge();
   return memory;
 }
 
@@ -78,65 +72,42 @@ export interface MemoryPatch {
 }
 
 /** One memory (M3, M4), or 404: it may have gone since its policy check. */
-export async function getMemory(prisma: PrismaClient, id: string): Promise<MemoryRow> {
-  const memory = await prisma.memory.findUnique({ where: { id } });
+export async function getMemory(db: Db, id: string): Promise<MemoryRow> {
+  const memory = await findMemory(db, id);
   if (!memory) throw notFound('Memory not found');
   return memory;
 }
 
 /** M4: applies the given fields; version +1 always; a changed text is re-embedded. */
-export async function updateMemory(deps: AppDeps, current: MemoryRow, patch: MemoryPatch) {
+export async function updateMemory(db: Db, backlog: Backlog, current: MemoryRow, patch: MemoryPatch) {
   const contentChanged = patch.content !== undefined && patch.content !== current.content;
   const textChanged = contentChanged || (patch.title !== undefined && patch.title !== current.title);
-  const memory = await deps.prisma.memory.update({
-    where: { id: current.id },
-    data: {
-      ...(patch.title !== undefined && { title: patch.title }),
-      ...(patch.content !== undefined && { content: patch.content }),
-      ...(contentChanged && { snippet: snippetOf(patch.content!) }),
-      ...(patch.tags !== undefined && { tags: patch.tags }),
-      ...(patch.metadata !== undefined && { metadata: patch.metadata as Prisma.InputJsonValue }),
-      ...(textChanged && { embeddingStatus: 'pending', embeddingError: null }),
-      version: { increment: 1 },
-    },
-  });
-  if (textChanged) deps.embeddings.nudge();
+  const memory = await reviseMemory(db, current.id, { ...patch, ...(contentChanged && { snippet: snippetOf(patch.content!) }) }, { reembed: textChanged });
+  if (textChanged) backlog.nudge();
   return memory;
 }
 
 /** M6: queues a real recomputation of the vectors; version +1 and updatedAt bumped. */
-export async function reEmbedMemory(deps: AppDeps, id: string) {
-  const memory = await deps.prisma.memory.update({
-    where: { id },
-    data: { embeddingStatus: 'pending', embeddingError: null, version: { increment: 1 } },
-  });
-  deps.embeddings.nudge();
+export async function reEmbedMemory(db: Db, backlog: Backlog, id: string) {
+  const memory = await reviseMemory(db, id, {}, { reembed: true });
+  backlog.nudge();
   return memory;
 }
 
 /** M5: deletes the memory (chunks and injection links cascade) and invalidates the vector index. */
-export async function deleteMemory(deps: AppDeps, memory: { id: string; workspaceId: string }) {
-  await deps.prisma.$transaction(async (tx) => {
-    await tx.memory.delete({ where: { id: memory.id } });
+export async function deleteMemory(db: PrismaClient, memory: { id: string; workspaceId: string }) {
+  await db.$transaction(async (tx) => {
+    await deleteMemoryRow(tx, memory.id);
     await bumpIndexStamp(tx, memory.workspaceId);
   });
 }
 
 /** The first chunk's vector of each ready memory, in one query. */
-export async function firstVectors(prisma: PrismaClient, memories: Pick<MemoryRow, 'id' | 'embeddingStatus'>[]): Promise<Map<string, Float32Array>> {
+export async function firstVectors(db: Db, memories: Pick<MemoryRow, 'id' | 'embeddingStatus'>[]): Promise<Map<string, Float32Array>> {
   const ids = memories.filter((m) => m.embeddingStatus === 'ready').map((m) => m.id);
   if (ids.length === 0) return new Map();
-  const chunks = await prisma.memoryChunk.findMany({ where: { memoryId: { in: ids }, chunkIndex: 0 }, select: { memoryId: true, vector: true } });
+  const chunks = await firstChunkVectors(db, ids);
   return new Map(chunks.map((c) => [c.memoryId, bytesToVector(c.vector)]));
-}
-
-export async function presentMemories(prisma: PrismaClient, memories: MemoryRow[]) {
-  const vectors = await firstVectors(prisma, memories);
-  return memories.map((m) => presentMemory(m, vectors.get(m.id)));
-}
-
-export async function presentOne(prisma: PrismaClient, memory: MemoryRow) {
-  return (await presentMemories(prisma, [memory]))[0]!;
 }
 
 export interface ListOptions {
@@ -157,49 +128,40 @@ const LIST_SEARCH_LIMIT = 1000;
  * With `search`: the hybrid engine's matches plus case-insensitive substring matches (what
  * the frontend re-filters on), `sortBy=relevance` ranking by the engine's score.
  */
-export async function listMemories(deps: AppDeps, o: ListOptions): Promise<{ memories: MemoryRow[]; total: number }> {
-  const tagFilter: Prisma.MemoryWhereInput = o.tags?.length ? { tags: { hasSome: o.tags } } : {};
+export async function listMemories(db: Database, engine: SearchEngine, o: ListOptions): Promise<{ memories: MemoryRow[]; total: number }> {
   const order = orderFor(o.sortBy);
   const search = o.search?.trim();
   if (!search) {
-    const where = { workspaceId: o.workspaceId, ...tagFilter };
     const [memories, total] = await Promise.all([
-      deps.prisma.memory.findMany({ where, orderBy: order ?? { createdAt: 'desc' }, skip: o.offset, take: o.limit }),
-      deps.prisma.memory.count({ where }),
+      workspaceMemories(db.prisma, o.workspaceId, { order: order ?? 'created', tags: o.tags, offset: o.offset, limit: o.limit }),
+      countWorkspaceMemories(db.prisma, o.workspaceId, o.tags),
     ]);
     return { memories, total };
   }
   const [ranked, substring] = await Promise.all([
-    searchMemories(deps, { userId: o.userId, workspaceIds: [o.workspaceId], query: search, topK: LIST_SEARCH_LIMIT, tags: o.tags }),
-    deps.prisma.memory.findMany({
-      where: {
-        workspaceId: o.workspaceId,
-        ...tagFilter,
-        OR: [{ title: { contains: search, mode: 'insensitive' } }, { content: { contains: search, mode: 'insensitive' } }],
-      },
-      orderBy: { updatedAt: 'desc' },
-      take: LIST_SEARCH_LIMIT,
-    }),
+    searchMemories(db, engine, { userId: o.userId, workspaceIds: [o.workspaceId], query: search, topK: LIST_SEARCH_LIMIT, tags: o.tags }),
+    memoriesContaining(db.prisma, o.workspaceId, search, { tags: o.tags, limit: LIST_SEARCH_LIMIT }),
   ]);
   const byId = new Map<string, MemoryRow>();
   for (const hit of ranked.results) byId.set(hit.memory.id, hit.memory);
   for (const m of substring) if (!byId.has(m.id)) byId.set(m.id, m);
   let memories = [...byId.values()];
-  if (order) memories = sortRows(memories, o.sortBy);
+  if (order) memories = sortRows(memories, order);
   const page = memories.slice(o.offset ?? 0, o.limit === undefined ? undefined : (o.offset ?? 0) + o.limit);
   return { memories: page, total: memories.length };
 }
 
-/** §2.6 sortBy: title ascending; recent (or absent) updatedAt descending; relevance with a search ranks by score; else createdAt descending. */
-function orderFor(sortBy: string | undefined): Prisma.MemoryOrderByWithRelationInput | null {
-  if (sortBy === 'title') return { title: 'asc' };
-  if (sortBy === undefined || sortBy === 'recent') return { updatedAt: 'desc' };
+/** §2.6 sortBy: title ascending; recent (or absent) updatedAt descending; relevance with a search ranks by score (null); else createdAt descending. */
+function orderFor(sortBy: string | undefined): MemoryOrder | null {
+  if (sortBy === 'title') return 'title';
+  if (sortBy === undefined || sortBy === 'recent') return 'updated';
   if (sortBy === 'relevance') return null;
-  return { createdAt: 'desc' };
+  return 'created';
 }
 
-function sortRows(rows: MemoryRow[], sortBy: string | undefined): MemoryRow[] {
-  if (sortBy === 'title') return rows.sort((a, b) => (a.title < b.title ? -1 : a.title > b.title ? 1 : 0));
-  if (sortBy === undefined || sortBy === 'recent') return rows.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
+/** The merged search matches in `order`, as the database would sort them. */
+function sortRows(rows: MemoryRow[], order: MemoryOrder): MemoryRow[] {
+  if (order === 'title') return rows.sort((a, b) => (a.title < b.title ? -1 : a.title > b.title ? 1 : 0));
+  if (order === 'updated') return rows.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
   return rows.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
 }

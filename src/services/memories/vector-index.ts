@@ -12,8 +12,10 @@
  * quarter of the memory traffic. Both passes are WebAssembly SIMD (kernel/dot.wat), with a
  * JavaScript fallback that computes the same float32 scores.
  */
+import { indexStamps } from '../../data/index-stamps.js';
+import { type ChunkVectorRow, workspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
-import { bytesToVector } from '../embeddings/vectors.js';
+import { bytesToVector } from '../../lib/vectors.js';
 import { align16, createKernel, type Kernel, type KernelKind, paddedStride } from './kernel/kernel.js';
 import { TopK } from './top-k.js';
 
@@ -110,11 +112,8 @@ export class InMemoryVectorIndex implements VectorIndex {
 
   async search(query: VectorQuery): Promise<VectorHit[]> {
     if (query.workspaceIds.length === 0) return [];
-    const stamps = await this.db.query<{ workspace_id: string; version: string }>(
-      'SELECT workspace_id, version::text AS version FROM workspace_index_stamps WHERE workspace_id = ANY($1::varchar[])',
-      [query.workspaceIds],
-    );
-    const matrices = await Promise.all(stamps.map((s) => this.matrix(s.workspace_id, BigInt(s.version), query.model, query.vector.length)));
+    const stamps = await indexStamps(this.db, query.workspaceIds);
+    const matrices = await Promise.all(stamps.map((s) => this.matrix(s.workspaceId, s.version, query.model, query.vector.length)));
     const hits: VectorHit[] = [];
     for (const m of matrices) hits.push(...searchMatrix(m, query));
     if (matrices.length > 1) hits.sort((a, b) => b.score - a.score);
@@ -140,11 +139,7 @@ export class InMemoryVectorIndex implements VectorIndex {
 
   /** Reads the chunks after the stamp was read, so a concurrent write can only make it reload again. */
   private async load(workspaceId: string, version: bigint, model: string, dimensions: number): Promise<WorkspaceMatrix> {
-    // Unordered: sorting 10^5 rows by memory costs PostgreSQL more than grouping them here.
-    const chunks = await this.db.query<{ memory_id: string; vector: Uint8Array }>(
-      'SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = $1 AND model = $2 AND dimensions = $3',
-      [workspaceId, model, dimensions],
-    );
+    const chunks = await workspaceChunkVectors(this.db, workspaceId, model, dimensions);
     const loaded = buildMatrix(chunks, { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
     const current = this.matrices.get(workspaceId);
     if (!current || current.version <= version) this.matrices.set(workspaceId, loaded);
@@ -166,7 +161,7 @@ interface BuildOptions {
  * Lays the chunks out in one kernel buffer, grouped by memory (memories in id order, so ties
  * break the same way on every load), with the int8 copy when worth it.
  */
-export function buildMatrix(chunks: { memory_id: string; vector: Uint8Array }[], o: BuildOptions): WorkspaceMatrix {
+export function buildMatrix(chunks: ChunkVectorRow[], o: BuildOptions): WorkspaceMatrix {
   const rows = chunks.length;
   const d = o.dimensions;
   const stride = paddedStride(d);
@@ -186,7 +181,7 @@ export function buildMatrix(chunks: { memory_id: string; vector: Uint8Array }[],
   const { buffer } = kernel;
   const f32 = new Float32Array(buffer);
   const counts = new Map<string, number>();
-  for (const c of chunks) counts.set(c.memory_id, (counts.get(c.memory_id) ?? 0) + 1);
+  for (const c of chunks) counts.set(c.memoryId, (counts.get(c.memoryId) ?? 0) + 1);
   const memoryIds = [...counts.keys()].sort();
   const starts = new Int32Array(memoryIds.length + 1);
   const next = new Map<string, number>();
@@ -195,8 +190,8 @@ export function buildMatrix(chunks: { memory_id: string; vector: Uint8Array }[],
     starts[j + 1] = starts[j]! + counts.get(id)!;
   });
   for (const c of chunks) {
-    const row = next.get(c.memory_id)!;
-    next.set(c.memory_id, row + 1);
+    const row = next.get(c.memoryId)!;
+    next.set(c.memoryId, row + 1);
     const base = at.matrix + row * stride * 4;
     const length = Math.min(c.vector.byteLength, d * 4) & ~3;
     if (LITTLE_ENDIAN) new Uint8Array(buffer, base, length).set(c.vector.subarray(0, length));
