@@ -22,8 +22,6 @@ export { account, conversation, integration, invitation, memory, teamMember, wor
 export { type Actor, authorize, authorizeOn, decide, onDecision, type Requirement, type Resource, subjectOf } from './policy.js';
 export { invitationStands } from './invitation.js';
 export { type Role, roleFrom } from './membership.js';
-/** The membership rule's list fragments, for the memory side until it imports them from data/membership.ts. */
-export { memberWorkspaceIds, readableWorkspaceIds } from '../data/membership.js';
 export type { ConversationSubject } from './conversation.js';
 export type { MemorySubject } from './memory.js';
 export type { TeamMemberSubject } from './team-member.js';

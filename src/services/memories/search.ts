@@ -12,7 +12,7 @@
 import type { AppDeps } from '../../app-deps.js';
 import { fullTextMatches, memoriesByIds, type MemoryRow, recentMemories, taggedMemoryIds } from '../../data/memories.js';
 import type { Database } from '../../db/client.js';
-import { readableWorkspaceIds } from '../../policies/index.js';
+import { readableWorkspaceIds } from '../../data/membership.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { VectorIndex } from './vector-index.js';
 
