@@ -62,7 +62,7 @@ function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
       });
     };
   };
-  const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
+  const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps.prisma)), 3_600_000);
   hourly.unref();
   const sweep = async () => {
     const result = await sweepExpiredContent(deps);
