@@ -6,24 +6,31 @@
  * the route's subject and preload. Refusals are the contract's 401s with RFC 6750 detail.
  */
 import type { Config } from '../../config/env.js';
-import { authenticationRow } from '../../data/sessions.js';
+import { authenticationRow, type Riders } from '../../data/sessions.js';
 import type { Database } from '../../db/client.js';
-import type { Authenticator } from '../../http/authenticate.js';
 import { unauthorized } from '../../lib/errors.js';
 import { type AuthUser, checkToken, INVALID_TOKEN, type TokenClaims } from './tokens.js';
 
 const UUID = /^[0-9a-f-]{36}$/i;
 const invalid = (description: string) => unauthorized(INVALID_TOKEN, { error: 'invalid_token', description });
 
-export function bearerAuthenticator(config: Config, db: Pick<Database, 'query'>): Authenticator<TokenClaims, AuthUser> {
+/** What the pipeline gets of the caller: the user, and the values of what rode along. */
+export interface Caller {
+  user: AuthUser;
+  subject: unknown;
+  preloaded: unknown;
+}
+
+/** The pipeline's authenticator (the shape of http/authenticate.ts's Authenticator). */
+export function bearerAuthenticator(config: Config, db: Pick<Database, 'query'>) {
   return {
-    verify(token) {
+    verify(token: string): TokenClaims {
       const claims = checkToken(config, token, 'access');
       if (claims === 'expired') throw invalid('The access token expired');
       if (claims === 'invalid' || !UUID.test(claims.user_id)) throw invalid('The access token is invalid');
       return claims;
     },
-    async load(claims, riders) {
+    async load(claims: TokenClaims, riders: ((userId: string) => Riders | null) | undefined): Promise<Caller> {
       const token = { jti: claims.jti, exp: claims.exp, family: claims.fam ?? null, authTime: claims.auth_time ?? null };
       const row = await authenticationRow(db, { userId: claims.user_id, jti: claims.jti, family: token.family, issuedAt: claims.iat }, riders?.(claims.user_id) ?? undefined);
       if (!row) throw unauthorized('User not found', { error: 'invalid_token', description: 'The user of this token no longer exists' });
