@@ -3,4 +3,4 @@
  * re-exports it for the modules that import it from here (services among them are on the
  * allow-list of tests/unit/layers.test.ts until they import lib/errors.ts).
  */
-export { AppError, badRequest, type FieldErrors, notFound, payloadTooLarge } from '../lib/errors.js';
+export { AppError, badRequest, notFound, payloadTooLarge } from '../lib/errors.js';
