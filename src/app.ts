@@ -1,7 +1,8 @@
 /**
  * The Express application without listen(), so tests mount it directly.
- * Pipeline: request id + log line → security headers → CORS → body parsing → /api routes
- * (authenticate → route middleware → validate → handler → envelope) → 405/404 → error envelope.
+ * Pipeline: request id + log line → security and CORS headers → body parsing → /api routes
+ * (http/route.ts: authenticate → load → authorize → route middleware → validate → handler →
+ * envelope) → 405/404 → error envelope.
  */
 import express, { type Express } from 'express';
 import type { AppDeps } from './app-deps.js';
