@@ -8,7 +8,12 @@
  * dropped and the token verified again, so the refusal is the verifier's own. Bounded, oldest out.
  * Revocation is not affected: it is checked by the authentication statement on every request.
  *
- * Gain (npm run bench, 01-foundation, GET /api/auth/profile at 32 connections): @@GAIN-TOKENS@@
+ * Gain: the profile route's server CPU is 100 µs per request with it and 140 µs without
+ * (0.68× against 0.49× the bare baseline's throughput; an earlier run: 98 against 116 µs).
+ * Measured with the foundation bench's load (GET /api/auth/profile, PostgreSQL, 32
+ * connections), both builds in the same run, 5 interleaved rounds, 2026-12-05. To measure it
+ * again, call `authenticator.verify` instead of the cache in http/authenticate.ts and run
+ * `npm run bench foundation` on both builds.
  *
  * Pinned by: tests/unit/http-fast.test.ts "verified tokens" (a cached token still expires on
  * time and is refused with the verifier's own 401; tokens of another secret or type are refused).
