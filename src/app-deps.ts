@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import type { Database, PrismaClient } from './db/client.js';
+import type { Authenticator } from './http/authenticate.js';
+import type { RateLimitStoreFactory } from './http/middleware/rate-limit.js';
+import type { AuthUser, TokenClaims } from './services/auth/tokens.js';
 import type { EmbeddingService } from './services/embeddings/index.js';
 import type { HealthRegistry } from './services/health.js';
 import type { DocumentParser } from './services/imports/parser-pool.js';
 import type { VectorIndex } from './services/memories/vector-index.js';
-import type { RateLimitStoreFactory } from './http/middleware/rate-limit.js';
 
 /** Everything a route or service needs from the running server, passed explicitly. */
 export interface AppDeps {
@@ -14,6 +16,8 @@ export interface AppDeps {
   prisma: PrismaClient;
   logger: Logger;
   health: HealthRegistry;
+  /** Verifies access tokens and loads their caller: the route pipeline's first step. */
+  authenticator: Authenticator<TokenClaims, AuthUser>;
   rateLimitStore: RateLimitStoreFactory;
   /** Work started outside a request (embedding, scheduled jobs); awaited on shutdown. */
   background: Set<Promise<unknown>>;
@@ -23,4 +27,12 @@ export interface AppDeps {
   vectorIndex: VectorIndex;
   /** Child processes that parse imported documents, off the request loop (closed on shutdown). */
   documentParser: DocumentParser;
+}
+
+// The route framework hands these to every handler as `deps` and `user` (see Application in http/route.ts).
+declare module './http/route.js' {
+  interface Application {
+    deps: AppDeps;
+    user: AuthUser;
+  }
 }

@@ -1,14 +1,15 @@
 /**
  * The Express application without listen(), so tests mount it directly.
- * Pipeline: request id + log line → security headers → CORS → body parsing → /api routes
- * (authenticate → route middleware → validate → handler → envelope) → 405/404 → error envelope.
+ * Pipeline: request id + log line → security and CORS headers → body parsing → /api routes
+ * (http/route.ts: authenticate → load → authorize → route middleware → validate → handler →
+ * envelope) → 405/404 → error envelope.
  */
 import express, { type Express } from 'express';
 import type { AppDeps } from './app-deps.js';
-import { AppError } from './http/errors.js';
+import { AppError } from './lib/errors.js';
 import { parseBody } from './http/middleware/body.js';
 import { errorHandler } from './http/middleware/error-handler.js';
-import { securityAndCorsHeaders } from './http/middleware/headers.js';
+import { securityAndCorsHeaders } from './http/fast/security-headers.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { mountResources, type RouteSpec } from './http/route.js';
 import { allRoutes } from './routes/index.js';

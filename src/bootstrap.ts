@@ -5,6 +5,7 @@ import type { AppDeps } from './app-deps.js';
 import type { Config } from './config/env.js';
 import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js';
 import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
+import { bearerAuthenticator } from './services/auth/authenticate.js';
 import { EmbeddingService } from './services/embeddings/index.js';
 import { processEventLoop } from './services/event-loop.js';
 import { HealthRegistry } from './services/health.js';
@@ -41,6 +42,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     prisma: db.prisma,
     logger,
     health,
+    authenticator: bearerAuthenticator(config, db),
     rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
     background,
     embeddings,

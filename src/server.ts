@@ -10,7 +10,7 @@ import { createDeps, createLogger, packageVersion } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/env.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { Drain } from './http/drain.js';
-import { createHttpServer } from './http/http-server.js';
+import { createHttpServer } from './http/fast/http-server.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
 import { sweepExpiredContent } from './services/settings/retention.js';
 
@@ -62,7 +62,7 @@ function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
       });
     };
   };
-  const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps)), 3_600_000);
+  const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps.prisma)), 3_600_000);
   hourly.unref();
   const sweep = async () => {
     const result = await sweepExpiredContent(deps.prisma);

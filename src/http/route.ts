@@ -20,15 +20,26 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { match } from 'path-to-regexp';
 import type { z } from 'zod';
-import type { AppDeps } from '../app-deps.js';
+import type { Preload, Riders } from '../data/sessions.js';
+import { AppError } from '../lib/errors.js';
 import { decide, type Requirement, subjectOf } from '../policies/index.js';
-import type { AuthRiders, Preload } from '../services/auth/session.js';
-import type { AuthUser } from '../services/auth/tokens.js';
+import { type Authenticator, authenticateRequest, type RidersFor } from './authenticate.js';
 import { sendSuccess } from './envelope.js';
-import { AppError } from './errors.js';
-import { authenticateRequest, type RidersFor } from './middleware/authenticate.js';
 import { unsupportedMediaType } from './middleware/body.js';
-import { containsNul, type ErrorStyle, isPlainObject, MAX_BODY_DEPTH, nestedDeeperThan, NUL_MESSAGE, parseOrThrow, validOrThrow } from './validation.js';
+import { containsNul, type ErrorStyle, MAX_BODY_DEPTH, nestedDeeperThan, NUL_MESSAGE, parseOrThrow, validOrThrow } from './validation.js';
+
+/**
+ * The application's own types, which the framework hands to handlers without knowing them:
+ * `deps`, its collaborators (among them the `authenticator` that step 1 runs), and `user`, the
+ * caller that authenticator returns. The application declares both by augmenting this
+ * interface (src/app-deps.ts), so http/ imports nothing of the application.
+ */
+export interface Application {}
+
+/** What handlers get as `deps` (AppDeps). */
+export type Deps = Application extends { deps: infer D } ? D : { authenticator: Authenticator<{ exp: number }, Caller> };
+/** What handlers get as `user` (AuthUser). */
+export type Caller = Application extends { user: infer U } ? U : { id: string };
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -47,9 +58,9 @@ export type PathParams<P extends string> = string extends P ? Readonly<Record<st
 export interface HandlerContext<P extends string, B, Q, S, T> {
   req: Request;
   res: Response;
-  deps: AppDeps;
+  deps: Deps;
   /** The authenticated caller (undefined on public routes). */
-  user: AuthUser;
+  user: Caller;
   body: B;
   query: Q;
   params: PathParams<P>;
@@ -120,7 +131,7 @@ export function defineRoute(spec: RouteSpec): RouteSpec {
 
 /** What the guard (steps 1–3) hands to the rest of the pipeline. */
 interface Guarded {
-  user: AuthUser | undefined;
+  user: Caller | undefined;
   subject: unknown;
   preloaded: unknown;
   /** The query as parsed before authentication (the preload needs it); its errors are answered at validation. */
@@ -153,7 +164,7 @@ export function checkRouteSpec(spec: RouteSpec): void {
  * NUL name no row and cannot even be compared in PostgreSQL (text cannot hold NUL): such a
  * path is a 404 before any query. Null for a public route without params (nothing to do).
  */
-function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response) => Promise<Guarded>) | null {
+function guardOf(deps: Deps, spec: RouteSpec): ((req: Request, res: Response) => Promise<Guarded>) | null {
   const hasParams = spec.path.includes(':');
   if (spec.access === 'public') {
     if (!hasParams) return null;
@@ -178,13 +189,13 @@ function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response)
     const withSubject = load !== null && pathOk;
     const riders: RidersFor | undefined =
       withSubject || withPreload
-        ? (userId): AuthRiders => ({
+        ? (userId): Riders => ({
             name: withSubject && withPreload ? names.both : withSubject ? names.subject : names.preload,
             subject: withSubject ? load.sql(userId, params) : null,
             preload: withPreload ? preload.sql({ userId, params, query: preloadQuery }) : null,
           })
         : undefined;
-    const loaded = await authenticateRequest(deps, req, res, riders);
+    const loaded = await authenticateRequest(deps.authenticator, req, res, riders);
     if (!pathOk) throw new AppError(404, 'Not found');
     const subject = load === null ? loaded.user : subjectOf(requirement.resource, loaded.subject);
     const decision = decide(loaded.user, requirement, subject);
@@ -195,7 +206,7 @@ function guardOf(deps: AppDeps, spec: RouteSpec): ((req: Request, res: Response)
 }
 
 /** Steps 5–6: validate the body and the query, run the handler, send its result. */
-function handlerOf(deps: AppDeps, spec: RouteSpec): (req: Request, res: Response, guarded: Guarded) => Promise<void> {
+function handlerOf(deps: Deps, spec: RouteSpec): (req: Request, res: Response, guarded: Guarded) => Promise<void> {
   return async (req, res, guarded) => {
     // A body of another media type is a validation failure (415), answered after authorization.
     // Multipart routes read their body in their own middleware (the upload).
@@ -217,7 +228,7 @@ function handlerOf(deps: AppDeps, spec: RouteSpec): (req: Request, res: Response
       req,
       res,
       deps,
-      user: guarded.user as AuthUser,
+      user: guarded.user as Caller,
       body,
       query,
       params: req.params as never,
@@ -228,7 +239,7 @@ function handlerOf(deps: AppDeps, spec: RouteSpec): (req: Request, res: Response
   };
 }
 
-export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[], base = ''): void {
+export function mountRoutes(router: Router, deps: Deps, specs: RouteSpec[], base = ''): void {
   for (const spec of specs) {
     checkRouteSpec(spec);
     const path = spec.path.slice(base.length) || '/';
@@ -252,7 +263,7 @@ export function mountRoutes(router: Router, deps: AppDeps, specs: RouteSpec[], b
  * of its own resource only, through one router below the app's. Paths must start with a
  * literal segment.
  */
-export function mountResources(app: Router, prefix: string, deps: AppDeps, specs: RouteSpec[]): void {
+export function mountResources(app: Router, prefix: string, deps: Deps, specs: RouteSpec[]): void {
   const byResource = new Map<string, RouteSpec[]>();
   for (const spec of specs) {
     const segment = spec.path.split('/')[1] ?? '';
@@ -271,7 +282,7 @@ export function mountResources(app: Router, prefix: string, deps: AppDeps, specs
  * The last handler under /api: a known path with another method gets 405 (after
  * authentication, as DRF does); anything else gets the 404 envelope.
  */
-export function methodNotAllowedOrNotFound(deps: AppDeps, specs: RouteSpec[]): RequestHandler {
+export function methodNotAllowedOrNotFound(deps: Deps, specs: RouteSpec[]): RequestHandler {
   const matchers = specs.map((spec) => ({ spec, test: match(spec.path, { decode: decodeURIComponent }) }));
   return async (req: Request, res: Response, next: NextFunction) => {
     const path = req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path;
@@ -280,9 +291,8 @@ export function methodNotAllowedOrNotFound(deps: AppDeps, specs: RouteSpec[]): R
     const allowed = [...new Set(same.map((m) => m.spec.method.toUpperCase()))];
     res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
     if (req.method === 'OPTIONS') return sendSuccess(res, 200, { methods: [...allowed, 'OPTIONS'] });
-    if (same.every((m) => m.spec.access === 'user')) await authenticateRequest(deps, req, res);
+    if (same.every((m) => m.spec.access === 'user')) await authenticateRequest(deps.authenticator, req, res);
     next(new AppError(405, `Method "${req.method}" not allowed.`));
   };
 }
 
-export { isPlainObject };

@@ -3,7 +3,8 @@
  * endpoints that use them, a single message string elsewhere.
  */
 import type { z } from 'zod';
-import { AppError, type FieldErrors } from './errors.js';
+import { AppError, type FieldErrors } from '../lib/errors.js';
+import { isPlainObject } from '../lib/objects.js';
 
 /** fields: DRF objects; string: the first message as written; prefixed: `field: message` (query strings). */
 export type ErrorStyle = 'fields' | 'string' | 'prefixed';
@@ -17,8 +18,8 @@ const pythonType = (value: unknown): string => {
   return typeof value;
 };
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Re-exported for the modules that still import it from here (see tests/unit/layers.test.ts); it lives in lib/objects.ts. */
+export { isPlainObject };
 
 export const NUL_MESSAGE = 'Null characters are not allowed.';
 

@@ -16,7 +16,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       body: registerBody, bodyErrors: 'fields', before: limits('register'),
       responses: { 400: 'Field errors, e.g. {"email":["Email already exists"]}', 429: 'Too many attempts' },
       handler: async ({ deps, body }) => {
-        const { token, refresh, user } = await session.register(deps, body);
+        const { token, refresh, user } = await session.register(deps.prisma, deps.config, body);
         return { token, refresh, user: presentUser(user) };
       },
     }),
@@ -27,7 +27,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       body: loginBody, bodyErrors: 'fields', before: guesses,
       responses: { 400: 'Field errors', 401: 'Invalid credentials', 429: 'Too many attempts' },
       handler: async ({ deps, body }) => {
-        const { token, refresh, user } = await session.login(deps, body);
+        const { token, refresh, user } = await session.login(deps.prisma, deps.config, body);
         return { token, refresh, user: presentUser(user) };
       },
     }),
@@ -37,7 +37,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       body: logoutBody,
       responses: { 400: 'Token is invalid or expired' },
       handler: async ({ deps, user, body }) => {
-        await session.logout(deps, user, body.refresh);
+        await session.logout(deps.prisma, deps.config, user, body.refresh);
         return { message: 'Successfully logged out' };
       },
     }),
@@ -46,7 +46,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Exchange a refresh token for a new access token and a new refresh token (rotation); reusing one ends its session',
       body: refreshBody,
       responses: { 400: 'Refresh token required', 401: 'Invalid or expired refresh token' },
-      handler: ({ deps, body }) => session.refresh(deps, body.refresh),
+      handler: ({ deps, body }) => session.refresh(deps.prisma, deps.config, deps.logger, body.refresh),
     }),
     defineRoute({
       method: 'get', path: '/auth/profile', operationId: 'A5', tag: 'auth', access: 'user', policy: account.can('read'),
@@ -59,13 +59,13 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       description: PROFILE_UPDATE_DESCRIPTION,
       body: profileUpdateBody, before: guesses,
       responses: { 400: 'Email already exists', 403: `${session.SIGN_IN_AGAIN} · Current password is incorrect`, 429: 'Too many attempts' },
-      handler: async ({ deps, user, body }) => presentUser(await session.updateProfile(deps, user, body)),
+      handler: async ({ deps, user, body }) => presentUser(await session.updateProfile(deps.prisma, deps.config, user, body)),
     }),
     defineRoute({
       method: 'post', path: '/auth/logout-all', operationId: 'logoutAll', tag: 'auth', access: 'user', policy: account.can('update'),
       summary: 'End every session of the caller, this one included: every access and refresh token issued so far stops working',
       handler: async ({ deps, user }) => {
-        await session.logoutAll(deps, user);
+        await session.logoutAll(deps.prisma, user);
         return { message: 'Logged out of every session' };
       },
     }),
@@ -75,7 +75,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       description: 'newPassword follows the rules of registration. Every token issued before, the presented one included, stops working; the answer carries the token and refresh of a new session, as login does.',
       body: passwordChangeBody, bodyErrors: 'fields', before: guesses,
       responses: { 400: 'Field errors, e.g. {"currentPassword":["Current password is incorrect"]}', 429: 'Too many attempts' },
-      handler: async ({ deps, user, body }) => ({ message: 'Password changed', ...(await session.changePassword(deps, user, body)) }),
+      handler: async ({ deps, user, body }) => ({ message: 'Password changed', ...(await session.changePassword(deps.prisma, deps.config, user, body)) }),
     }),
   ];
 }

@@ -26,7 +26,7 @@ export function settingsRoutes(deps: AppDeps): RouteSpec[] {
       description: PROFILE_UPDATE_DESCRIPTION,
       body: profileUpdateBody, before: guesses,
       responses: { 400: 'Email already exists', 403: `${SIGN_IN_AGAIN} · Current password is incorrect`, 429: 'Too many attempts' },
-      handler: async ({ deps, user, body }) => presentSettings(await updateProfile(deps, user, body)),
+      handler: async ({ deps, user, body }) => presentSettings(await updateProfile(deps.prisma, deps.config, user, body)),
     }),
     defineRoute({
       method: 'put', path: '/settings/memory-retention', operationId: 'S3', tag: 'settings', access: 'user', policy: account.can('update'),

@@ -4,36 +4,21 @@
  * one fails there only. Follows the imports from the entry points, as Node would load them
  * (type-only imports are erased and load nothing), and also `new Worker(new URL(…))` entries.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importsOf, resolveLocal } from '../support/imports.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRIES = ['src/server.ts'];
 
-/** The specifiers a module really loads: static imports/exports that are not type-only, dynamic imports, worker entries. */
+/** The specifiers a module really loads: imports that are not type-only, and worker entries. */
 function runtimeSpecifiers(source: string): string[] {
-  const found: string[] = [];
-  for (const m of source.matchAll(/^\s*(import|export)\s+(type\s+)?([^;]*?)\s*from\s*['"]([^'"]+)['"]/gm)) {
-    const [, , typeOnly, clause = '', specifier = ''] = m;
-    if (typeOnly) continue;
-    const braces = /^\{([^}]*)\}$/.exec(clause.trim());
-    const names = braces?.[1]?.split(',').map((s) => s.trim()).filter(Boolean);
-    if (names && names.length > 0 && names.every((n) => n.startsWith('type '))) continue;
-    found.push(specifier);
-  }
-  for (const m of source.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) found.push(m[1]!);
-  for (const m of source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push(m[1]!);
+  const found = importsOf(source).filter((i) => !i.typeOnly).map((i) => i.specifier);
   for (const m of source.matchAll(/new Worker\(\s*new URL\(\s*['"]([^'"]+)['"]/g)) found.push(m[1]!);
   return found;
-}
-
-function resolveLocal(from: string, specifier: string): string | null {
-  const base = join(dirname(from), specifier);
-  const candidates = [base, base.replace(/\.js$/, '.ts'), base.replace(/\.mjs$/, '.mts'), `${base}.ts`, join(base, 'index.ts')];
-  return candidates.find((c) => existsSync(c) && !c.endsWith('/')) ?? null;
 }
 
 const packageOf = (specifier: string) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);

@@ -1,9 +1,6 @@
-/**
- * JSON and form bodies up to the limit. A request without a body (no Content-Length, no
- * Transfer-Encoding: every GET) skips both parsers in one check, as each parser would.
- */
+/** JSON and form bodies up to the limit (each parser skips a request without a body or of another type). */
 import express, { type Request, type RequestHandler } from 'express';
-import { AppError } from '../errors.js';
+import { AppError } from '../../lib/errors.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -14,11 +11,6 @@ export function parseBody(limit: string | number): RequestHandler {
   const json = express.json({ limit, strict: false, type: JSON_TYPES });
   const form = express.urlencoded({ limit, extended: false, type: FORM_TYPE });
   return (req, res, next) => {
-    // type-is's hasBody, the parsers' own test
-    if (req.headers['transfer-encoding'] === undefined && Number.isNaN(Number(req.headers['content-length']))) {
-      if (!('body' in req)) (req as { body?: unknown }).body = undefined;
-      return next();
-    }
     const done = (error?: unknown) => next(error ? bodyError(req, error) : undefined);
     json(req, res, (error?: unknown) => (error ? done(error) : form(req, res, done)));
   };

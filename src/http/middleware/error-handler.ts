@@ -7,7 +7,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Prisma } from '../../generated/prisma/client.js';
 import { failure, sendEnvelope } from '../envelope.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../lib/errors.js';
 
 const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|terminating connection|the database system is (starting|shutting) up|Closed|server closed the connection/i;
 

@@ -8,7 +8,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Config } from '../../config/env.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../lib/errors.js';
 
 /** The host name of a Host header, lower-cased, without the port; null when it is not one. */
 export function hostNameOf(host: string | undefined): string | null {

@@ -8,6 +8,7 @@
 import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../config/env.js';
+import type { CallerRow } from '../../data/sessions.js';
 
 export type TokenType = 'access' | 'refresh';
 
@@ -23,36 +24,19 @@ export interface TokenClaims {
   auth_time?: number;
 }
 
-export interface AuthUser {
-  id: string;
-  email: string;
-  name: string;
-  avatar: string | null;
-  isActive: boolean;
-  autoStore: boolean;
-  retentionPeriod: string;
-  createdAt: Date;
-  /** The access token that authenticated this request. */
+/** The authenticated caller: the user row the authentication statement read, and the token that authenticated the request. */
+export interface AuthUser extends CallerRow {
   token: { jti: string; exp: number; family: string | null; authTime: number | null };
 }
 
 // A KeyObject, not the string: given a string, jsonwebtoken first tries (and fails) to parse
 // it as a public key on every verification, which costs more than the HMAC itself.
-// Next to it, the tokens this key has already verified: a client presents the same access
-// token on every request, and its signature cannot stop being valid, so a repeat costs a map
-// lookup plus the expiry check instead of a second HMAC and JSON parse. Bounded; oldest out.
-interface Verifier {
-  key: KeyObject;
-  verified: Map<string, TokenClaims>;
-}
-const verifiers = new WeakMap<Config, Verifier>();
-const verifierOf = (config: Config) => {
-  let v = verifiers.get(config);
-  if (!v) verifiers.set(config, (v = { key: createSecretKey(Buffer.from(config.jwtSecret, 'utf8')), verified: new Map() }));
-  return v;
+const keys = new WeakMap<Config, KeyObject>();
+const keyOf = (config: Config) => {
+  let key = keys.get(config);
+  if (!key) keys.set(config, (key = createSecretKey(Buffer.from(config.jwtSecret, 'utf8'))));
+  return key;
 };
-const keyOf = (config: Config) => verifierOf(config).key;
-const VERIFIED_CACHE_SIZE = 10_000;
 
 export const INVALID_TOKEN = 'Given token not valid for any token type';
 
@@ -87,27 +71,15 @@ const wellFormed = (claims: TokenClaims, type: TokenType) =>
 
 /** Verifies signature, expiry (a token without `exp` never expires, so it is refused), type and claim types. */
 export function checkToken(config: Config, token: string, type: TokenType): TokenClaims | TokenRejection {
-  const { key, verified } = verifierOf(config);
-  let claims = verified.get(token);
-  if (claims) {
-    // jsonwebtoken's own expiry rule (no clock tolerance)
-    if (Math.floor(Date.now() / 1000) >= claims.exp) {
-      verified.delete(token);
-      return claims.token_type === type ? 'expired' : 'invalid';
-    }
-  } else {
-    try {
-      claims = jwt.verify(token, key, { algorithms: ['HS256'] }) as TokenClaims;
-    } catch (error) {
-      // jsonwebtoken checks the signature before the expiry: an expired token is a genuine one.
-      if ((error as Error).name !== 'TokenExpiredError') return 'invalid';
-      return (jwt.decode(token) as TokenClaims | null)?.token_type === type ? 'expired' : 'invalid';
-    }
-    if (typeof claims.exp !== 'number') return 'invalid';
-    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-    verified.set(token, claims);
+  let claims: TokenClaims;
+  try {
+    claims = jwt.verify(token, keyOf(config), { algorithms: ['HS256'] }) as TokenClaims;
+  } catch (error) {
+    // jsonwebtoken checks the signature before the expiry: an expired token is a genuine one.
+    if ((error as Error).name !== 'TokenExpiredError') return 'invalid';
+    return (jwt.decode(token) as TokenClaims | null)?.token_type === type ? 'expired' : 'invalid';
   }
-  return wellFormed(claims, type) ? claims : 'invalid';
+  return typeof claims.exp === 'number' && wellFormed(claims, type) ? claims : 'invalid';
 }
 
 /** `checkToken` for callers that only need to know whether the token is good. */

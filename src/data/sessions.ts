@@ -1,0 +1,151 @@
+/**
+ * Accounts and sessions: every statement of signing in and of authenticating a request. The
+ * users' credentials and session cut-off, refresh tokens (one family per session), and the two
+ * deny-lists the authentication statement probes: revoked access tokens (tokens from before
+ * sessions were tracked) and revoked sessions (token families).
+ */
+import type { Database } from '../db/client.js';
+import { Prisma, type PrismaClient, type RefreshToken, type User } from '../generated/prisma/client.js';
+import { columns, type Db, type RowOf } from './sql.js';
+
+export const findUserByEmail = (db: Db, email: string): Promise<User | null> => db.user.findUnique({ where: { email } });
+
+export const emailTaken = async (db: Db, email: string): Promise<boolean> =>
+  (await db.user.findUnique({ where: { email }, select: { id: true } })) !== null;
+
+export const createUser = (db: Db, data: Pick<User, 'email' | 'name' | 'passwordHash'>): Promise<User> => db.user.create({ data });
+
+export const findUser = (db: Db, id: string): Promise<User> => db.user.findUniqueOrThrow({ where: { id } });
+
+export const updateUser = (db: Db, id: string, data: Partial<Pick<User, 'name' | 'email'>>): Promise<User> => db.user.update({ where: { id }, data });
+
+export const passwordHashOf = async (db: Db, id: string): Promise<string | null> =>
+  (await db.user.findUnique({ where: { id }, select: { passwordHash: true } }))?.passwordHash ?? null;
+
+export const setPasswordHash = (db: Db, id: string, passwordHash: string) => db.user.update({ where: { id }, data: { passwordHash } });
+
+/** What a refresh needs of the user: whether the account is active and its session cut-off. */
+export const refreshStanding = (db: Db, id: string): Promise<Pick<User, 'id' | 'isActive' | 'sessionsValidAfter'> | null> =>
+  db.user.findUnique({ where: { id }, select: { id: true, isActive: true, sessionsValidAfter: true } });
+
+export const saveRefreshToken = (db: Db, token: Pick<RefreshToken, 'id' | 'userId' | 'familyId' | 'expiresAt'>) => db.refreshToken.create({ data: token });
+
+export const findRefreshToken = (db: Db, id: string): Promise<RefreshToken | null> => db.refreshToken.findUnique({ where: { id } });
+
+/** Marks a refresh token used, if it is still usable: true when this call did (a token is used once). */
+export async function claimRefreshToken(db: Db, id: string, now: Date): Promise<boolean> {
+  const claimed = await db.refreshToken.updateMany({
+    where: { id, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
+    data: { usedAt: now },
+  });
+  return claimed.count === 1;
+}
+
+/** Ends one session: revokes its refresh tokens and puts the family on the deny-list until `until`, atomically. */
+export async function revokeSession(prisma: PrismaClient, familyId: string, now: Date, until: Date): Promise<void> {
+  await prisma.$transaction([
+    prisma.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now } }),
+    prisma.revokedTokenFamily.createMany({ data: [{ familyId, expiresAt: until }], skipDuplicates: true }),
+  ]);
+}
+
+/**
+ * Ends every session of the user: moves the cut-off to `now` (never backwards, whatever the
+ * order concurrent calls land in) and revokes every refresh token. Returns the cut-off in force.
+ */
+export async function revokeAllSessions(db: Db, userId: string, now: Date): Promise<Date> {
+  // Raw: Prisma cannot express GREATEST in an update.
+  const rows = await db.$queryRaw<Pick<User, 'sessionsValidAfter'>[]>`
+    UPDATE users SET sessions_valid_after = GREATEST(sessions_valid_after, ${now}::timestamptz)
+     WHERE id = ${userId}::uuid RETURNING sessions_valid_after AS "sessionsValidAfter"`;
+  await db.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
+  return rows[0]?.sessionsValidAfter ?? now;
+}
+
+/** Puts one access token on the deny-list (a token from before sessions were tracked). */
+export const revokeAccessToken = (db: Db, jti: string, expiresAt: Date) =>
+  db.revokedAccessToken.upsert({ where: { jti }, create: { jti, expiresAt }, update: {} });
+
+/** Deletes deny-list rows and refresh tokens that expired before `now`. */
+export async function deleteExpiredTokens(db: Db, now: Date): Promise<void> {
+  await db.revokedAccessToken.deleteMany({ where: { expiresAt: { lt: now } } });
+  await db.revokedTokenFamily.deleteMany({ where: { expiresAt: { lt: now } } });
+  await db.refreshToken.deleteMany({ where: { expiresAt: { lt: now } } });
+}
+
+/**
+ * What rides along with one authentication statement: the route's subject and its preload,
+ * each a fragment yielding one JSON value (either may be absent). `name` names the combined
+ * prepared statement, so each combination must always produce the same text.
+ */
+export interface Riders {
+  name: string;
+  subject: Prisma.Sql | null;
+  preload: Prisma.Sql | null;
+}
+
+/**
+ * A read that rides along with the authentication statement (RouteSpec.preload): on the
+ * hottest routes (the polled workspace list, chat) it saves a database round trip. `sql`
+ * yields one value, built from the verified caller's id, the path params and the validated
+ * query; `check` is a cheap run-time check that the value has the declared type `T` (the
+ * handler gets it typed); `name` names the combined prepared statement (its text must not vary).
+ */
+export interface Preload<T, K extends string = string, Q = unknown> {
+  name: string;
+  sql: (input: { userId: string; params: Readonly<Record<K, string>>; query: Q }) => Prisma.Sql;
+  check: (value: unknown) => value is T;
+}
+
+/** The caller's columns the authentication statement selects. */
+export const callerColumns = columns('User', 'u', {
+  id: 'id',
+  email: 'email',
+  name: 'name',
+  avatar: 'avatar',
+  isActive: 'is_active',
+  autoStore: 'auto_store',
+  retentionPeriod: 'retention_period',
+  createdAt: 'created_at',
+});
+
+export type CallerRow = RowOf<typeof callerColumns>;
+
+export interface AuthenticationRow extends CallerRow {
+  /** The token is on a deny-list, or was issued before the user's cut-off. */
+  revoked: boolean;
+  /** The riders' values (absent without them). */
+  subject?: unknown;
+  preloaded?: unknown;
+}
+
+/** What the authentication statement needs of a verified access token. */
+export interface TokenIdentity {
+  userId: string;
+  jti: string;
+  /** The token's session (refresh-token family); null on tokens from before sessions were tracked. */
+  family: string | null;
+  /** Issued at, seconds. */
+  issuedAt: number;
+}
+
+/**
+ * The authentication statement: the caller of a verified access token, whether the token is
+ * revoked (a primary-key probe of each deny-list, and the user's cut-off against the token's
+ * issue time: tokens carry whole seconds), and the riders' values, in one round trip.
+ * Undefined when the user does not exist.
+ * Raw and prepared, on the plain query path: it runs on every authenticated request (the
+ * measured hot path; Prisma's per-query overhead would dominate it).
+ */
+export async function authenticationRow(db: Pick<Database, 'query'>, token: TokenIdentity, riders?: Riders): Promise<AuthenticationRow | undefined> {
+  const statement = Prisma.sql`
+    SELECT ${Prisma.raw(callerColumns.sql)},
+           EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = ${token.jti})
+             OR EXISTS (SELECT 1 FROM revoked_token_families f WHERE f.family_id = ${token.family})
+             OR coalesce(u.sessions_valid_after > to_timestamp(${token.issuedAt}::double precision), false) AS revoked
+           ${riders?.subject ? Prisma.sql`, (${riders.subject}) AS subject` : Prisma.empty}
+           ${riders?.preload ? Prisma.sql`, (${riders.preload}) AS preloaded` : Prisma.empty}
+      FROM users u WHERE u.id = ${token.userId}::uuid`;
+  const rows = await db.query<AuthenticationRow>(statement.text, statement.values, riders ? `auth-user+${riders.name}` : 'auth-user');
+  return rows[0];
+}
