@@ -7,7 +7,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app-deps.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../lib/errors.js';
 import { presentInjected, presentSaved, presentToolMemory, presentToolPage, presentToolSearch } from '../presenters/memory-tools.js';
 import { tagList } from '../schemas/memories.js';
 import type { AuthUser } from '../services/auth/tokens.js';

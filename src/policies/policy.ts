@@ -10,8 +10,8 @@
 import type { Database } from '../db/client.js';
 import { queryValue } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
-import { AppError } from '../http/errors.js';
-import { isPlainObject } from '../http/validation.js';
+import { AppError } from '../lib/errors.js';
+import { isPlainObject } from '../lib/objects.js';
 
 /** Who asks: the authenticated user. */
 export interface Actor {

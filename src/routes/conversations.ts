@@ -1,5 +1,5 @@
 import type { AppDeps } from '../app-deps.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../lib/errors.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { openEventStream, wantsEventStream } from '../http/sse.js';
 import { conversation, workspace } from '../policies/index.js';

@@ -1,5 +1,5 @@
 import type { AppDeps } from '../app-deps.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../lib/errors.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 
 /** U2: the old server's spec-writing developer hook. It wrote to the server's disk, so it is gone for good. */

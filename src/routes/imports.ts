@@ -1,5 +1,5 @@
 import type { AppDeps } from '../app-deps.js';
-import { badRequest } from '../http/errors.js';
+import { badRequest } from '../lib/errors.js';
 import { singleFileUpload } from '../http/middleware/upload.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { workspace } from '../policies/index.js';

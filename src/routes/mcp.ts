@@ -3,7 +3,7 @@
  * bearer token and is scoped to the caller (D17), unlike the original's AllowAny routes.
  */
 import type { AppDeps } from '../app-deps.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../lib/errors.js';
 import { requireOwnHostAndOrigin } from '../http/middleware/host-check.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { handleMcpRequest } from '../mcp/server.js';

@@ -9,7 +9,7 @@ import { roleOf } from '../data/membership.js';
 import type { Db } from '../data/sql.js';
 import { hasTeamRow, insertMemberIfAbsent } from '../data/team-members.js';
 import type { PrismaClient } from '../db/client.js';
-import { AppError, notFound } from '../http/errors.js';
+import { AppError, notFound } from '../lib/errors.js';
 import { invitationStands, roleFrom } from '../policies/index.js';
 import { logActivity } from './activity.js';
 

@@ -9,7 +9,7 @@ import type { Db } from '../data/sql.js';
 import * as members from '../data/team-members.js';
 import { findUserByEmail } from '../data/users.js';
 import type { PrismaClient } from '../db/client.js';
-import { badRequest, notFound } from '../http/errors.js';
+import { badRequest, notFound } from '../lib/errors.js';
 import { invitationStands, roleFrom } from '../policies/index.js';
 import { isUniqueViolation, normaliseEmail } from './auth/session.js';
 

@@ -7,7 +7,7 @@ import { insertMember } from '../data/team-members.js';
 import type { WorkspaceStats } from '../data/workspace-stats.js';
 import * as workspaces from '../data/workspaces.js';
 import type { PrismaClient } from '../db/client.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../lib/errors.js';
 import { logActivity, recentActivities } from './activity.js';
 import { neuralLoad } from './neural-load.js';
 import { workspaceStats } from './workspace-stats.js';

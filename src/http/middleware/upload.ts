@@ -5,7 +5,7 @@
  */
 import type { RequestHandler } from 'express';
 import multer from 'multer';
-import { AppError, badRequest, payloadTooLarge } from '../errors.js';
+import { AppError, badRequest, payloadTooLarge } from '../../lib/errors.js';
 
 const MB = 1024 * 1024;
 

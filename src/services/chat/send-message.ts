@@ -24,8 +24,8 @@
  */
 import type { AppDeps } from '../../app-deps.js';
 import { markMessage, type MessageRow, type ReplyContext, replyContextSql, storeMessage } from '../../data/chat-messages.js';
-import { AppError } from '../../http/errors.js';
-import { isPlainObject } from '../../http/validation.js';
+import { AppError } from '../../lib/errors.js';
+import { isPlainObject } from '../../lib/objects.js';
 import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import type { Preload } from '../auth/session.js';

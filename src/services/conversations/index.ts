@@ -11,7 +11,7 @@ import {
 import { memoryWorkspaceId } from '../../data/memories.js';
 import type { Db } from '../../data/sql.js';
 import type { PrismaClient } from '../../db/client.js';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../lib/errors.js';
 import { logActivity } from '../activity.js';
 
 export const CONVERSATION_NOT_FOUND = 'Conversation not found';

@@ -4,7 +4,7 @@
  * paragraphs kept (within the document limits) before it is stored.
  */
 import type { AppDeps } from '../../app-deps.js';
-import { badRequest } from '../../http/errors.js';
+import { badRequest } from '../../lib/errors.js';
 import { createMemory } from '../memories/service.js';
 import { DocumentRejected } from './document-limits.js';
 import { type FileType, sanitizeFilename, typeFromExtension } from './files.js';

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config/env.js';
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../lib/errors.js';
 import { ChildDied, JobFailed, JobTimedOut, PoolBusy, PoolClosed, ProcessPool } from '../../lib/process-pool.js';
 import { parserStopped, parseTooBig, parseTooSlow, type RefusalStatus } from './document-limits.js';
 import type { ParsedDocument, ParseJob, ParseRequest } from './parse-job.js';

@@ -5,7 +5,7 @@
  * the summary share one deadline.
  */
 import type { AppDeps } from '../../app-deps.js';
-import { AppError, badRequest } from '../../http/errors.js';
+import { AppError, badRequest } from '../../lib/errors.js';
 import { BlockedUrlError, parseFetchUrl } from '../../lib/ssrf.js';
 import { createMemory } from '../memories/service.js';
 import { renderWithBrowser } from './browser.js';

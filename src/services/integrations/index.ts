@@ -7,7 +7,7 @@
 import type { Config, ProviderName } from '../../config/env.js';
 import * as integrations from '../../data/integrations.js';
 import type { Db } from '../../data/sql.js';
-import { badRequest, notFound } from '../../http/errors.js';
+import { badRequest, notFound } from '../../lib/errors.js';
 import { DecryptionError, Keyring } from '../../lib/crypto.js';
 import { isUniqueViolation } from '../auth/session.js';
 import { cognitiveModel } from '../providers/catalog.js';

@@ -10,7 +10,7 @@ import { countWorkspaceMemories, embeddingStatusCounts, type MemoryRow, requeueW
 import { countWorkspaceChunks } from '../../data/memory-chunks.js';
 import { latestWorkspaceIdOf } from '../../data/workspaces.js';
 import type { Database } from '../../db/client.js';
-import { badRequest, notFound } from '../../http/errors.js';
+import { badRequest, notFound } from '../../lib/errors.js';
 import { authorizeOn, memory, workspace } from '../../policies/index.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { type SearchEngine, type SearchResult, searchMemories } from '../memories/search.js';

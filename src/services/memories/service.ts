@@ -18,7 +18,7 @@ import {
 import { firstChunkVectors } from '../../data/memory-chunks.js';
 import type { Db } from '../../data/sql.js';
 import type { Database, PrismaClient } from '../../db/client.js';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../lib/errors.js';
 import { snippetOf } from '../../lib/snippet.js';
 import { bytesToVector } from '../../lib/vectors.js';
 import { logActivity } from '../activity.js';

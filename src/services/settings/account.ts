@@ -5,7 +5,7 @@ import { deleteWorkspacesOwnedBy } from '../../data/workspaces.js';
 import type { Db } from '../../data/sql.js';
 import * as users from '../../data/users.js';
 import type { PrismaClient } from '../../db/client.js';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../lib/errors.js';
 import { anonymiseMemberActivities } from '../activity.js';
 
 /** S3: `autoStore` when given; `retentionPeriod` when non-empty (validated by the schema). The account as it then stands. */

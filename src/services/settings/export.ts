@@ -9,7 +9,7 @@ import { exportedIntegrationsAfter } from '../../data/integrations.js';
 import type { Db } from '../../data/sql.js';
 import { findAccount } from '../../data/users.js';
 import { memberWorkspacesAfter } from '../../data/workspaces.js';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../lib/errors.js';
 
 const PAGE = 500;
 
