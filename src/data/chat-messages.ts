@@ -9,7 +9,9 @@
 import type { Database } from '../db/client.js';
 import { type ChatMessage, type Integration, type Memory, Prisma, type Workspace } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
+import { conversationsBefore } from './conversations.js';
 import { columns, type Db, type RowOf } from './sql.js';
+import type { Owners } from './workspaces.js';
 
 /** The plain pool: the chat send's statements run there. */
 type Pool = Pick<Database, 'query'>;
@@ -151,3 +153,20 @@ export async function deleteMessageRow(db: Db, conversationId: string, messageId
   const { count } = await db.chatMessage.deleteMany({ where: { id: messageId, conversationId } });
   return count > 0;
 }
+
+/**
+ * A conversation's messages in conversation order, `take` after the message `after` (the
+ * export's pages): Prisma's cursor compares (timestamp, id) in SQL (database timestamps carry
+ * microseconds, JavaScript dates only milliseconds).
+ */
+export const messagesAfter = (db: Db, conversationId: string, after: string | null, take: number): Promise<ChatMessage[]> =>
+  db.chatMessage.findMany({
+    where: { conversationId },
+    orderBy: [{ timestamp: 'asc' }, { id: 'asc' }],
+    take,
+    ...(after === null ? {} : { cursor: { id: after }, skip: 1 }),
+  });
+
+/** Messages of the conversations `deleteConversationsBefore` would delete. */
+export const countMessagesOfConversationsBefore = (db: Db, owners: Owners, cutoff: Date) =>
+  db.chatMessage.count({ where: { conversation: conversationsBefore(owners, cutoff) } });

@@ -5,7 +5,8 @@
 import { type Conversation, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import { roleIn } from './membership.js';
-import type { Db } from './sql.js';
+import { afterId, type Db } from './sql.js';
+import { type Owners, ownedBy } from './workspaces.js';
 
 /** The conversation policy's subject as its loader yields it; `role` is the caller's role in the workspace (null for non-members). */
 export type ConversationSubjectRow = Pick<Conversation, 'id' | 'workspaceId' | 'title' | 'modelId'> & { role: unknown };
@@ -85,4 +86,16 @@ export async function lockConversation(db: Prisma.TransactionClient, id: string)
 export async function conversationWorkspaceId(db: Db, conversationId: string): Promise<string | null> {
   const conversation = await db.conversation.findUnique({ where: { id: conversationId }, select: { workspaceId: true } });
   return conversation?.workspaceId ?? null;
+}
+
+/** A workspace's conversations by id, `take` after `after` (the export's pages). */
+export const conversationsAfter = (db: Db, workspaceId: string, after: string | null, take: number): Promise<Conversation[]> =>
+  db.conversation.findMany({ where: { workspaceId, ...afterId(after) }, orderBy: { id: 'asc' }, take });
+
+/** The conversations of `owners` not updated since `cutoff` (retention). */
+export const conversationsBefore = (owners: Owners, cutoff: Date) => ({ workspace: ownedBy(owners), updatedAt: { lt: cutoff } }) satisfies Prisma.ConversationWhereInput;
+
+/** Deletes the conversations not updated since `cutoff` (their messages cascade); the count. */
+export async function deleteConversationsBefore(db: Db, owners: Owners, cutoff: Date): Promise<number> {
+  return (await db.conversation.deleteMany({ where: conversationsBefore(owners, cutoff) })).count;
 }

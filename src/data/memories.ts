@@ -7,7 +7,8 @@ import type { Database } from '../db/client.js';
 import { type Memory, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import { roleIn } from './membership.js';
-import { columns, type Db, type RowOf } from './sql.js';
+import { afterId, columns, type Db, type RowOf } from './sql.js';
+import { type Owners, ownedBy } from './workspaces.js';
 
 /** The memory fields the API presents (§2.1), as raw statements select them. */
 export const memoryColumns = columns('Memory', null, {
@@ -231,4 +232,20 @@ export async function markEmbeddingFailed(db: Db, memory: BacklogMemory, modelId
   // Raw: Prisma's update would bump updated_at (a failed embedding is not an edit).
   await db.$executeRaw`UPDATE memories m SET embedding_status = 'failed', embedding_error = ${message}
     WHERE m.id = ${memory.id} AND m.title = ${memory.title} AND m.content = ${memory.content} AND ${inBacklog('m', modelId)}`;
+}
+
+export type ExportedMemory = Pick<Memory, 'id' | 'title' | 'content' | 'snippet' | 'tags' | 'metadata' | 'version' | 'createdAt' | 'updatedAt'>;
+
+/** A workspace's memories by id, `take` after `after` (the export's pages). */
+export const memoriesAfter = (db: Db, workspaceId: string, after: string | null, take: number): Promise<ExportedMemory[]> =>
+  db.memory.findMany({
+    where: { workspaceId, ...afterId(after) },
+    orderBy: { id: 'asc' },
+    take,
+    select: { id: true, title: true, content: true, snippet: true, tags: true, metadata: true, version: true, createdAt: true, updatedAt: true },
+  });
+
+/** Deletes the memories of `owners` not updated since `cutoff` (retention); the count. */
+export async function deleteMemoriesBefore(db: Db, owners: Owners, cutoff: Date): Promise<number> {
+  return (await db.memory.deleteMany({ where: { workspace: ownedBy(owners), updatedAt: { lt: cutoff } } })).count;
 }

@@ -90,3 +90,6 @@ export function columns<M extends keyof Models, F extends keyof Models[M] & stri
   declared.push(projection as unknown as Projection);
   return projection;
 }
+
+/** Keyset paging on the primary key: `id > after` walks the index with no rescans. */
+export const afterId = (after: string | null) => (after === null ? {} : { id: { gt: after } });

@@ -201,3 +201,10 @@ export async function latestWorkspaceIdOf(db: Db, userId: string): Promise<strin
   );
   return rows[0]?.id ?? null;
 }
+
+/** Whose workspaces a deletion by age covers: one owner's, or those of every owner with a retention period. */
+export type Owners = { ownerId: string } | { retentionPeriod: string };
+
+/** The workspaces of `owners`, as a relation filter. */
+export const ownedBy = (owners: Owners): Prisma.WorkspaceWhereInput =>
+  'ownerId' in owners ? { ownerId: owners.ownerId } : { owner: { retentionPeriod: owners.retentionPeriod } };

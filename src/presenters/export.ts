@@ -3,7 +3,7 @@
  * workspace with its conversations (with their messages) and memories, dates in ISO form.
  * Lists are streamed (lib/json-stream.ts) from the pages the export service reads.
  */
-import type { ExportedMemory } from '../data/account-content.js';
+import type { ExportedMemory } from '../data/memories.js';
 import type { AccountRow } from '../data/users.js';
 import type { WorkspaceRow } from '../data/workspaces.js';
 import type { ChatMessage, Conversation, Integration } from '../generated/prisma/client.js';

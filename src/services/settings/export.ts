@@ -4,8 +4,10 @@
  * keys). Pages are read as they are written (presenters/export.ts, lib/json-stream.ts), so
  * memory use stays flat whatever the account holds.
  */
-import * as content from '../../data/account-content.js';
+import { messagesAfter } from '../../data/chat-messages.js';
+import { conversationsAfter } from '../../data/conversations.js';
 import { exportedIntegrationsAfter } from '../../data/integrations.js';
+import { memoriesAfter } from '../../data/memories.js';
 import type { Db } from '../../data/sql.js';
 import { findAccount } from '../../data/users.js';
 import { memberWorkspacesAfter } from '../../data/workspaces.js';
@@ -37,9 +39,9 @@ export async function exportContent(db: Db, userId: string) {
   return {
     account,
     workspaces: pages((after, take) => memberWorkspacesAfter(db, userId, after, take)),
-    conversationsOf: (workspaceId: string) => pages((after, take) => content.conversationsAfter(db, workspaceId, after, take)),
-    messagesOf: (conversationId: string) => pages((after, take) => content.messagesAfter(db, conversationId, after, take)),
-    memoriesOf: (workspaceId: string) => pages((after, take) => content.memoriesAfter(db, workspaceId, after, take)),
+    conversationsOf: (workspaceId: string) => pages((after, take) => conversationsAfter(db, workspaceId, after, take)),
+    messagesOf: (conversationId: string) => pages((after, take) => messagesAfter(db, conversationId, after, take)),
+    memoriesOf: (workspaceId: string) => pages((after, take) => memoriesAfter(db, workspaceId, after, take)),
     integrations: pages((after, take) => exportedIntegrationsAfter(db, userId, after, take)),
   };
 }

@@ -4,8 +4,12 @@
  * themselves stay. `indefinite-*` periods never delete anything (Part A over §5.14's
  * 84-day reading of `indefinite-84`, so the default setting is never destructive).
  */
-import * as content from '../../data/account-content.js';
+import { countMessagesOfConversationsBefore } from '../../data/chat-messages.js';
+import { deleteConversationsBefore } from '../../data/conversations.js';
+import { tryRetentionSweepLock } from '../../data/locks.js';
+import { deleteMemoriesBefore } from '../../data/memories.js';
 import type { Db } from '../../data/sql.js';
+import type { Owners } from '../../data/workspaces.js';
 import type { PrismaClient } from '../../db/client.js';
 
 export const RETENTION_PERIODS = ['7-days', '30-days', '90-days', 'indefinite-84', 'indefinite-forever'] as const;
@@ -41,10 +45,10 @@ export interface CleanupCounts {
 }
 
 /** Deletes the expired content of the owners' workspaces, counting exactly (inside the caller's transaction). */
-async function deleteExpired(tx: Db, owners: content.Owners, cutoff: Date): Promise<CleanupCounts> {
-  const messages = await content.countMessagesOfConversationsBefore(tx, owners, cutoff);
-  const conversations = await content.deleteConversationsBefore(tx, owners, cutoff);
-  const memories = await content.deleteMemoriesBefore(tx, owners, cutoff);
+async function deleteExpired(tx: Db, owners: Owners, cutoff: Date): Promise<CleanupCounts> {
+  const messages = await countMessagesOfConversationsBefore(tx, owners, cutoff);
+  const conversations = await deleteConversationsBefore(tx, owners, cutoff);
+  const memories = await deleteMemoriesBefore(tx, owners, cutoff);
   return { conversations, memories, messages };
 }
 
@@ -63,7 +67,7 @@ export async function cleanupForUser(db: PrismaClient, user: { id: string; reten
 export async function sweepExpiredContent(db: PrismaClient, now = new Date()): Promise<{ swept: boolean } & CleanupCounts> {
   return db.$transaction(
     async (tx) => {
-      const locked = await content.tryRetentionSweepLock(tx);
+      const locked = await tryRetentionSweepLock(tx);
       const total = { swept: locked, conversations: 0, memories: 0, messages: 0 };
       if (!locked) return total;
       for (const [period, days] of Object.entries(DAYS)) {
