@@ -1,13 +1,14 @@
 /**
  * File import (M9, §5.13): the upload is already in memory (multer, 10 MB cap); its type is
- * checked by extension here, and by content in a parser process, which extracts its text with
- * paragraphs kept (within the document limits) before it is stored.
+ * told by its content and its extension here (D16), and its content checked again in a parser
+ * process, which extracts its text with paragraphs kept (within the document limits) before
+ * it is stored.
  */
 import type { AppDeps } from '../../app-deps.js';
 import { badRequest } from '../../http/errors.js';
 import { createMemory } from '../memories/service.js';
 import { DocumentRejected } from './document-limits.js';
-import { type FileType, sanitizeFilename, typeFromExtension } from './files.js';
+import { type FileType, fileTypeOf, sanitizeFilename } from './files.js';
 
 export interface FileImportInput {
   originalName: string | undefined;
@@ -20,7 +21,7 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
   if (input.bytes.length === 0) throw badRequest('The uploaded file is empty');
   let fileType: FileType;
   try {
-    fileType = typeFromExtension(filename);
+    fileType = fileTypeOf(filename, input.bytes);
   } catch (error) {
     if (error instanceof DocumentRejected) throw badRequest(error.message);
     throw error;
