@@ -9,6 +9,7 @@ import { badRequest } from '../../http/errors.js';
 import { createMemory } from '../memories/service.js';
 import { DocumentRejected } from './document-limits.js';
 import { type FileType, fileTypeOf, sanitizeFilename } from './files.js';
+import { extractiveSummary, modelSummary, summaryWriter } from './summary.js';
 
 export interface FileImportInput {
   originalName: string | undefined;
@@ -26,14 +27,17 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
     if (error instanceof DocumentRejected) throw badRequest(error.message);
     throw error;
   }
-  const parsed = await deps.documentParser.parse({ kind: 'file', type: fileType, bytes: input.bytes, summarize: input.summarize });
+  const writer = input.summarize ? await summaryWriter(deps, authorId) : null;
+  // The parser writes the extractive summary; a model's needs the whole text.
+  const parsed = await deps.documentParser.parse({ kind: 'file', type: fileType, bytes: input.bytes, summarize: input.summarize && !writer });
   if (parsed.extractedChars < 10) throw badRequest('Could not extract meaningful content from the file');
+  const summary = writer ? await modelSummary(deps, parsed.content, writer, deps.config.llm.timeoutMs) : extractiveSummary(parsed);
   const stem = filename.includes('.') ? filename.slice(0, filename.lastIndexOf('.')) : filename;
   const memory = await createMemory(deps, {
     workspaceId,
     authorId,
     title: `[File] ${Array.from(stem).slice(0, 100).join('')}`,
-    content: parsed.content,
+    content: summary.content,
     tags: ['imported', 'file-upload', `format:${fileType}`],
     metadata: {
       source_type: 'file',
@@ -41,8 +45,9 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
       file_type: fileType,
       file_size: input.bytes.length,
       imported_at: new Date().toISOString(),
-      was_summarized: parsed.summarized,
+      was_summarized: summary.summarized,
+      ...(summary.record && { summary: summary.record }),
     },
   });
-  return { memory, fileType, originalFilename: filename, wasSummarized: parsed.summarized };
+  return { memory, fileType, originalFilename: filename, wasSummarized: summary.summarized };
 }
