@@ -18,6 +18,14 @@ async function owner(app: TestApp) {
   return { s, ws, path: `/api/workspaces/${ws.id}/memories/import-file` };
 }
 
+/** Uploads a file that must import (201), and returns the answer's data. */
+const imported = (app: TestApp, { s, path }: Awaited<ReturnType<typeof owner>>) => async (bytes: Buffer, name: string) => {
+  const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
+  expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);
+  expect(res.body.data.original_filename).toBe(name);
+  return res.body.data;
+};
+
 describeEachStorage('file import', (ctx) => {
   it('imports a real PDF and DOCX with paragraphs kept; wire shape and stored memory per §5.13', async () => {
     const app = ctx();
@@ -42,12 +50,7 @@ describeEachStorage('file import', (ctx) => {
 
   it('reads text formats: encodings detected, html/json/csv/rtf/markdown converted', async () => {
     const app = ctx();
-    const { s, path } = await owner(app);
-    const send = async (bytes: Buffer, name: string) => {
-      const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
-      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);
-      return res.body.data;
-    };
+    const send = imported(app, await owner(app));
     const text = 'Crème brûlée — naïve café.\n\nSecond paragraph here.';
     expect((await send(Buffer.from(text, 'utf8'), 'a.txt')).memory.content).toBe(text);
     expect((await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), 'bom.txt')).memory.content).toBe(text);
@@ -102,13 +105,7 @@ describeEachStorage('file import', (ctx) => {
 
   it('recognises PDF, DOCX, HTML, JSON and RTF by their bytes under no or a wrong extension; UTF-8 text is text (D16)', async () => {
     const app = ctx();
-    const { s, path } = await owner(app);
-    const send = async (bytes: Buffer, name: string) => {
-      const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
-      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);
-      expect(res.body.data.original_filename).toBe(name);
-      return res.body.data;
-    };
+    const send = imported(app, await owner(app));
     const pdf = buildPdf([PARAS]);
     const docx = buildDocx(PARAS);
     const html = Buffer.from(`\ufeff\n  <!DOCTYPE html><html><head><title>t</title></head><body><p>${PARAS[0]}</p><p>${PARAS[1]}</p></body></html>`);
