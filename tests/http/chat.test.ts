@@ -8,7 +8,8 @@ const fake = await startFakeProviders();
 afterAll(() => fake.close());
 
 // Generous deadlines: the suite shares two cores with the databases; the 'slow' fake waits SLOW_MS beyond them.
-const env = { ...fake.env, LLM_TIMEOUT: '3s', INTEGRATION_TEST_TIMEOUT: '3s', CONTEXT_MEMORY_CHARS: '2000' };
+// GOOGLE_DEFAULT_MODEL is not the contract's gemini-2.0-flash, to show that the fallback of a retired model follows the setting.
+const env = { ...fake.env, LLM_TIMEOUT: '3s', INTEGRATION_TEST_TIMEOUT: '3s', CONTEXT_MEMORY_CHARS: '2000', GOOGLE_DEFAULT_MODEL: 'gemini-2.5-flash' };
 const SYSTEM = 'You are a helpful AI assistant in the Chimera Protocol system.';
 
 /** Provider, conversation modelId, and the model id the vendor must receive. */
@@ -112,7 +113,8 @@ describeEachStorage('chat', (ctx) => {
     ['anthropic', 'chat401', 502, 'AI response failed: Incorrect API key provided: ***.'],
     ['openai', 'chat429', 429, 'AI response failed: Rate limit reached for requests'],
     ['anthropic', 'chat429', 429, 'AI response failed: Rate limit reached for requests'],
-    ['google', 'chat429', 429, 'AI response failed: Rate limit exceeded'],
+    ['google', 'chat429', 429, 'AI response failed: Rate limit exceeded. Try Groq instead (free).'],
+    ['google', 'quota403', 429, 'AI response failed: Rate limit exceeded. Try Groq instead (free).'],
     ['groq', 'chat500', 502, 'AI response failed: The server had an error while processing your request.'],
     ['google', 'chat500', 502, expect.stringMatching(/^AI response failed: .*500/)],
     ['openai', 'malformed', 502, expect.stringMatching(/^AI response failed: /)],
@@ -287,6 +289,45 @@ describeEachStorage('chat', (ctx) => {
       `/v1beta/models/${encodeURIComponent(modelId)}:generateContent`,
       `/v1beta/models/${encodeURIComponent(modelId)}:streamGenerateContent`,
     ]);
+  });
+
+  it('Google: a model answered 404 is retried once with GOOGLE_DEFAULT_MODEL, streaming or not; the reply names the model that served it', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const { marker } = await connect(app, s, 'google', 'ok', { modelId: 'gemini-retired-1.0' });
+    const conv = await newConversation(app, s, 'model-gemini-retired-1.0');
+    const json = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'hi' });
+    expect(json.status).toBe(201);
+    expect(json.body.data.assistantMessage).toMatchObject({ content: DEFAULT_REPLY, metadata: { provider: 'google', model_version: 'gemini-2.5-flash' } });
+    const stream = parseSse((await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'again', stream: true })).text);
+    expect(stream.filter((e) => e.event === 'delta').map((e) => e.data.text).join('')).toBe(DEFAULT_REPLY);
+    expect(stream.at(-1)).toMatchObject({ event: 'done', data: { assistantMessage: { content: DEFAULT_REPLY, metadata: { model_version: 'gemini-2.5-flash' } } } });
+    expect(chatRequests(marker).map((r) => r.path)).toEqual([
+      '/v1beta/models/gemini-retired-1.0:generateContent',
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-retired-1.0:streamGenerateContent',
+      '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+    ]);
+    // The fallback got the same conversation.
+    const [first, second] = chatRequests(marker);
+    expect(second!.body).toEqual(first!.body);
+  });
+
+  it('Google: when the fallback fails too the error says so; a 404 of the default model itself is not retried and is no rate limit', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const { marker } = await connect(app, s, 'google', 'all404', { modelId: 'gemini-retired-1.0' });
+    const conv = await newConversation(app, s, 'model-gemini-retired-1.0');
+    const res = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'hi' });
+    expect(res.status).toBe(502);
+    expect(res.body.error).toMatch(/^AI response failed: Fallback also failed: gemini-retired-1\.0 was not found, then gemini-2\.5-flash: .*404/);
+    expect(chatRequests(marker)).toHaveLength(2);
+    const plain = await newConversation(app, s, 'model-gemini-2.5-flash');
+    const direct = await app.http.post(`/api/conversations/${plain.id}/messages`).set(s.auth).send({ content: 'hi' });
+    expect(direct.status).toBe(502);
+    expect(direct.body.error).toMatch(/^AI response failed: .*404.*is not found/);
+    expect(direct.body.error).not.toContain('Fallback');
+    expect(chatRequests(marker)).toHaveLength(3);
   });
 
   it('bad input never reaches a 500', async () => {

@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
 import { PARSERS_BUSY } from '../../src/services/imports/parser-pool.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
-import { buildDocx, buildPdf, documentXml } from '../support/documents.js';
+import { buildDocx, buildPdf, buildZip, documentXml } from '../support/documents.js';
 import { registerUser } from '../support/factories.js';
 import { pdfWithStream, textOperators } from '../support/pdf-streams.js';
+
+/** The start of a legacy Office (OLE compound) file, as a .doc has. */
+const OLE = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 
 const PARAS = ['Alpha paragraph about tidal energy and its seasonal variation.', 'Beta paragraph on storage with pumped hydro.', 'Gamma paragraph: grid balancing at night.'];
 
@@ -14,6 +17,14 @@ async function owner(app: TestApp) {
   const ws = await app.deps.prisma.workspace.findFirstOrThrow({ where: { ownerId: s.user.id } });
   return { s, ws, path: `/api/workspaces/${ws.id}/memories/import-file` };
 }
+
+/** Uploads a file that must import (201), and returns the answer's data. */
+const imported = (app: TestApp, { s, path }: Awaited<ReturnType<typeof owner>>) => async (bytes: Buffer, name: string) => {
+  const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
+  expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);
+  expect(res.body.data.original_filename).toBe(name);
+  return res.body.data;
+};
 
 describeEachStorage('file import', (ctx) => {
   it('imports a real PDF and DOCX with paragraphs kept; wire shape and stored memory per §5.13', async () => {
@@ -39,12 +50,7 @@ describeEachStorage('file import', (ctx) => {
 
   it('reads text formats: encodings detected, html/json/csv/rtf/markdown converted', async () => {
     const app = ctx();
-    const { s, path } = await owner(app);
-    const send = async (bytes: Buffer, name: string) => {
-      const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
-      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);
-      return res.body.data;
-    };
+    const send = imported(app, await owner(app));
     const text = 'Crème brûlée — naïve café.\n\nSecond paragraph here.';
     expect((await send(Buffer.from(text, 'utf8'), 'a.txt')).memory.content).toBe(text);
     expect((await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), 'bom.txt')).memory.content).toBe(text);
@@ -79,13 +85,13 @@ describeEachStorage('file import', (ctx) => {
     const cases: [Buffer, string, number, string | RegExp][] = [
       [png, 'photo.txt', 400, 'The file content does not match its extension (.txt)'],
       [png, 'photo.pdf', 400, 'The file content does not match its extension (.pdf)'],
-      [Buffer.from('plain text pretending'), 'fake.docx', 400, 'The file content does not match its extension (.docx)'],
+      [png, 'fake.docx', 400, 'The file content does not match its extension (.docx)'],
       [Buffer.from('%PDF-1.4 garbage garbage'), 'broken.pdf', 400, /^Could not read the PDF/],
       [Buffer.alloc(0), 'empty.txt', 400, 'The uploaded file is empty'],
       [Buffer.from('short'), 'short.txt', 400, 'Could not extract meaningful content from the file'],
       [Buffer.from('MZ binary'), 'tool.exe', 400, 'Unsupported file type. Supported: .pdf, .docx, .txt, .md, .html, .json, .csv'],
-      [Buffer.from('old'), 'old.doc', 400, 'Legacy .doc format is not supported. Please convert to .docx'],
-      [Buffer.from('no extension at all here'), 'README', 400, 'Unsupported file type. Supported: .pdf, .docx, .txt, .md, .html, .json, .csv'],
+      [OLE, 'old.doc', 400, 'Legacy .doc format is not supported. Please convert to .docx'],
+      [png, 'photo', 400, 'Unsupported file type. Supported: .pdf, .docx, .txt, .md, .html, .json, .csv'],
     ];
     for (const [bytes, name, status, error] of cases) {
       const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
@@ -93,6 +99,62 @@ describeEachStorage('file import', (ctx) => {
       expect(res.body.ok).toBe(false);
       if (typeof error === 'string') expect(res.body.error, name).toBe(error);
       else expect(res.body.error, name).toMatch(error);
+    }
+    expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
+  });
+
+  it('recognises PDF, DOCX, HTML, JSON and RTF by their bytes under no or a wrong extension; UTF-8 text is text (D16)', async () => {
+    const app = ctx();
+    const send = imported(app, await owner(app));
+    const pdf = buildPdf([PARAS]);
+    const docx = buildDocx(PARAS);
+    const html = Buffer.from(`\ufeff\n  <!DOCTYPE html><html><head><title>t</title></head><body><p>${PARAS[0]}</p><p>${PARAS[1]}</p></body></html>`);
+    const json = Buffer.from(' {"name": "probe", "values": [1, 2]}\n');
+    const cases: [Buffer, string, string, string][] = [
+      [pdf, 'scan', 'pdf', PARAS[0]!],
+      [pdf, 'scan.txt', 'pdf', PARAS[0]!],
+      [docx, 'plan', 'docx', PARAS.join('\n\n')],
+      [docx, 'plan.pdf', 'docx', PARAS.join('\n\n')],
+      [docx, 'plan.doc', 'docx', PARAS.join('\n\n')],
+      [html, 'page', 'html', `${PARAS[0]}\n\n${PARAS[1]}`],
+      [html, 'page.pdf', 'html', `${PARAS[0]}\n\n${PARAS[1]}`],
+      [Buffer.from('<div>Saved fragment of a page, with enough words.</div>'), 'fragment.bin', 'html', 'Saved fragment of a page, with enough words.'],
+      [json, 'data', 'json', '{\n  "name": "probe",\n  "values": [\n    1,\n    2\n  ]\n}'],
+      [Buffer.from('[{"id": 1}, {"id": 2}]'), 'rows.docx', 'json', '[\n  {\n    "id": 1\n  },\n  {\n    "id": 2\n  }\n]'],
+      [Buffer.from('{\\rtf1\\ansi Saved by a word processor as .doc.}'), 'letter.doc', 'rtf', 'Saved by a word processor as .doc.'],
+      [Buffer.from('Plain notes without an extension.\n\nSecond paragraph.'), 'README', 'text', 'Plain notes without an extension.\n\nSecond paragraph.'],
+      [Buffer.from('2025-01-01 server started\tport=8000\n'), 'server.log', 'text', '2025-01-01 server started\tport=8000'],
+      [Buffer.from('[Draft] notes that start with a bracket'), 'draft', 'text', '[Draft] notes that start with a bracket'],
+      [Buffer.from('plain text pretending to be a document'), 'fake.docx', 'text', 'plain text pretending to be a document'],
+      // An extension the content fits keeps its type: JSON in a .txt, and a PDF header quoted in text.
+      [json, 'data.txt', 'text', json.toString().trim()],
+      [Buffer.from('Notes on the file format: each starts with %PDF-1.7 and a binary line.'), 'notes.txt', 'text', 'Notes on the file format: each starts with %PDF-1.7 and a binary line.'],
+    ];
+    for (const [bytes, name, type, content] of cases) {
+      const data = await send(bytes, name);
+      expect(data.file_type, name).toBe(type);
+      expect(data.memory.tags, name).toContain(`format:${type}`);
+      expect(data.memory.metadata.file_type, name).toBe(type);
+      if (type === 'pdf') expect(data.memory.content, name).toContain(content);
+      else expect(data.memory.content, name).toBe(content);
+    }
+  });
+
+  it('without a usable extension, content that is not UTF-8 text or has binary control characters keeps the 400', async () => {
+    const app = ctx();
+    const { s, ws, path } = await owner(app);
+    const UNSUPPORTED = 'Unsupported file type. Supported: .pdf, .docx, .txt, .md, .html, .json, .csv';
+    const cases: [Buffer, string, string][] = [
+      [Buffer.from('Caf\xe9 cr\xe8me in windows-1252, not UTF-8', 'latin1'), 'legacy', UNSUPPORTED],
+      [Buffer.from('Text with a NUL \u0000 inside it, as binaries have'), 'blob', UNSUPPORTED],
+      [Buffer.from('Text with a control character \u0001 in it'), 'blob.dat', UNSUPPORTED],
+      [buildZip([['notes.txt', 'Some notes inside an archive.']]), 'archive', UNSUPPORTED],
+      [Buffer.concat([OLE, Buffer.alloc(100)]), 'old.doc', 'Legacy .doc format is not supported. Please convert to .docx'],
+    ];
+    for (const [bytes, name, error] of cases) {
+      const res = await app.http.post(path).set(s.auth).attach('file', bytes, name);
+      expect(res.status, name).toBe(400);
+      expect(res.body, name).toEqual({ ok: false, data: null, error });
     }
     expect(await app.deps.prisma.memory.count({ where: { workspaceId: ws.id } })).toBe(0);
   });

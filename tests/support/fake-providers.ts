@@ -18,6 +18,9 @@
  *   `cut`       the reply stops midway: the socket is destroyed after two pieces
  *   `drip`      a long stream, one piece every 50 ms (for client disconnects)
  *   `testslow` / `test500` / `nobalance`  connection tests slow / 500 / DeepSeek 402
+ *   `all404`    Google answers 404 NOT_FOUND for every model (a retired model and its fallback)
+ *   `quota403`  Google answers 403 with a quota message (a rate limit without a 429)
+ * and a Google model whose name contains `retired` is answered 404 NOT_FOUND, whatever the key.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -86,13 +89,15 @@ const sleep = (ms: number, req: IncomingMessage) =>
     req.socket.once('close', onClose);
   });
 
+const GOOGLE_STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED' };
+
 function errorBody(provider: FakeProvider, status: number, message: string) {
   if (provider === 'anthropic') {
     const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : 'api_error';
     return { type: 'error', error: { type, message } };
   }
   if (provider === 'google') {
-    const statusText = status === 400 ? 'INVALID_ARGUMENT' : status === 429 ? 'RESOURCE_EXHAUSTED' : status === 401 ? 'UNAUTHENTICATED' : 'INTERNAL';
+    const statusText = GOOGLE_STATUS[status] ?? 'INTERNAL';
     return { error: { code: status, message, status: statusText } };
   }
   const code = status === 401 ? 'invalid_api_key' : status === 429 ? 'rate_limit_exceeded' : null;
@@ -184,6 +189,11 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
   const model = googleMatch ? googleMatch[1]! : String(body.model ?? '');
   const streaming = googleMatch ? googleMatch[2] === 'streamGenerateContent' : body.stream === true;
 
+  if (provider === 'google' && (model.includes('retired') || key.includes('all404'))) {
+    // Google's own text, which names the task: "generateContent" must not read as a rate limit.
+    return json(res, 404, errorBody(provider, 404, `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`));
+  }
+  if (provider === 'google' && key.includes('quota403')) return json(res, 403, errorBody(provider, 403, 'Quota exceeded for quota metric \'Generate Content API requests per minute\' of service \'generativelanguage.googleapis.com\'.'));
   if (key.includes('chat401')) return json(res, 401, errorBody(provider, 401, `Incorrect API key provided: ${key}.`));
   if (key.includes('shout401')) return json(res, 401, errorBody(provider, 401, `INCORRECT API KEY PROVIDED: ${key.toUpperCase()}.`));
   if (key.includes('chat429')) return json(res, 429, errorBody(provider, 429, provider === 'google' ? 'Resource has been exhausted (e.g. check quota).' : 'Rate limit reached for requests'));

@@ -3,11 +3,16 @@
  * production install (`npm ci --omit=dev`) has no devDependencies, and a route that imports
  * one fails there only. Follows the imports from the entry points, as Node would load them
  * (type-only imports are erased and load nothing), and also `new Worker(new URL(…))` entries.
+ *
+ * And the declared Node versions are true to the dependency set: every package the lock
+ * file installs supports each of them, so an install on a documented version prints no
+ * EBADENGINE warning.
  */
 import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { importsOf, resolveLocal } from '../support/imports.js';
 
@@ -53,5 +58,29 @@ describe('package.json', () => {
     expect(packages.has('playwright-core')).toBe(true); // dynamic imports count
     const missing = [...packages].filter(([name]) => !(name in pkg.dependencies)).map(([name, file]) => `${name} (imported by ${file})`);
     expect(missing).toEqual([]);
+  });
+});
+
+describe('engines', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { engines?: unknown; optional?: boolean }>;
+  };
+
+  it('the lock file records the engines package.json declares', () => {
+    expect(lock.packages['']!.engines).toEqual(pkg.engines);
+  });
+
+  it('every installed package supports every Node version package.json declares', () => {
+    const declared = pkg.engines.node;
+    expect(semver.validRange(declared)).not.toBeNull();
+    const excluding = Object.entries(lock.packages)
+      // npm checks no engines of optional packages: one that does not fit is skipped, silently.
+      .filter(([path, entry]) => path !== '' && !entry.optional)
+      .flatMap(([path, entry]) => {
+        const node = (entry.engines as { node?: unknown } | undefined)?.node;
+        return typeof node === 'string' && !semver.subset(declared, node) ? [`${path.replace(/^.*node_modules\//, '')} wants node ${node}`] : [];
+      });
+    expect(excluding, `declared node ${declared}`).toEqual([]);
   });
 });

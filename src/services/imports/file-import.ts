@@ -1,13 +1,15 @@
 /**
  * File import (M9, §5.13): the upload is already in memory (multer, 10 MB cap); its type is
- * checked by extension here, and by content in a parser process, which extracts its text with
- * paragraphs kept (within the document limits) before it is stored.
+ * told by its content and its extension here (D16), and its content checked again in a parser
+ * process, which extracts its text with paragraphs kept (within the document limits) before
+ * it is stored.
  */
 import type { AppDeps } from '../../app-deps.js';
 import { badRequest } from '../../lib/errors.js';
 import { createMemory } from '../memories/service.js';
 import { DocumentRejected } from './document-limits.js';
-import { type FileType, sanitizeFilename, typeFromExtension } from './files.js';
+import { type FileType, fileTypeOf, sanitizeFilename } from './files.js';
+import { extractiveSummary, modelSummary, summaryWriter } from './summary.js';
 
 export interface FileImportInput {
   originalName: string | undefined;
@@ -20,19 +22,22 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
   if (input.bytes.length === 0) throw badRequest('The uploaded file is empty');
   let fileType: FileType;
   try {
-    fileType = typeFromExtension(filename);
+    fileType = fileTypeOf(filename, input.bytes);
   } catch (error) {
     if (error instanceof DocumentRejected) throw badRequest(error.message);
     throw error;
   }
-  const parsed = await deps.documentParser.parse({ kind: 'file', type: fileType, bytes: input.bytes, summarize: input.summarize });
+  const writer = input.summarize ? await summaryWriter(deps, authorId) : null;
+  // The parser writes the extractive summary; a model's needs the whole text.
+  const parsed = await deps.documentParser.parse({ kind: 'file', type: fileType, bytes: input.bytes, summarize: input.summarize && !writer });
   if (parsed.extractedChars < 10) throw badRequest('Could not extract meaningful content from the file');
+  const summary = writer ? await modelSummary(deps, parsed.content, writer, deps.config.llm.timeoutMs) : extractiveSummary(parsed);
   const stem = filename.includes('.') ? filename.slice(0, filename.lastIndexOf('.')) : filename;
   const memory = await createMemory(deps.prisma, deps.embeddings, {
     workspaceId,
     authorId,
     title: `[File] ${Array.from(stem).slice(0, 100).join('')}`,
-    content: parsed.content,
+    content: summary.content,
     tags: ['imported', 'file-upload', `format:${fileType}`],
     metadata: {
       source_type: 'file',
@@ -40,8 +45,9 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
       file_type: fileType,
       file_size: input.bytes.length,
       imported_at: new Date().toISOString(),
-      was_summarized: parsed.summarized,
+      was_summarized: summary.summarized,
+      ...(summary.record && { summary: summary.record }),
     },
   });
-  return { memory, fileType, originalFilename: filename, wasSummarized: parsed.summarized };
+  return { memory, fileType, originalFilename: filename, wasSummarized: summary.summarized };
 }

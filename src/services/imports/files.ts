@@ -1,16 +1,20 @@
 /**
- * Uploaded documents → text (D16). The type comes from the extension AND the bytes: a PDF
- * must start like a PDF, a DOCX must be a (safe) zip, and text formats must decode to text,
- * so a renamed binary is refused instead of being stored as garbage. Runs in a parser child
- * process (parser-pool.ts), and checks the document limits before each parser starts.
+ * Uploaded documents → text (D16). The type comes from the content as well as the extension
+ * (`fileTypeOf`, on the request loop, reading only what costs little): a PDF or DOCX is
+ * recognised by its bytes whatever its name, and a file without a usable extension by what
+ * its text looks like. The extraction then checks the bytes again (a PDF must start like a
+ * PDF, a DOCX must be a safe zip, text formats must decode to text), so a renamed binary is
+ * refused instead of being stored as garbage. Extraction runs in a parser child process
+ * (parser-pool.ts), and checks the document limits before each parser starts.
  */
+import { isUtf8 } from 'node:buffer';
 import { DocumentLimits, DocumentRejected } from './document-limits.js';
 import { extractHtml } from './html.js';
 import { type ElementTally, scanMarkup } from './markup-scan.js';
 import { assertPdfInflationWithin } from './pdf-guard.js';
 import { rtfText } from './rtf.js';
 import { decodeText, tidyText, utf16Endianness } from './text.js';
-import { assertSafeZip } from './zip-guard.js';
+import { assertSafeZip, zipEntryNames } from './zip-guard.js';
 
 export type FileType = 'text' | 'markdown' | 'pdf' | 'docx' | 'html' | 'json' | 'csv' | 'rtf';
 
@@ -33,15 +37,6 @@ export function sanitizeFilename(name: string | undefined): string {
 export function extensionOf(filename: string): string {
   const dot = filename.lastIndexOf('.');
   return dot > 0 ? filename.slice(dot + 1).toLowerCase() : '';
-}
-
-/** The file type from the extension; DocumentRejected (400) when it is not one we read. */
-export function typeFromExtension(filename: string): FileType {
-  const ext = extensionOf(filename);
-  if (ext === 'doc') throw new DocumentRejected('Legacy .doc format is not supported. Please convert to .docx');
-  const type = BY_EXTENSION[ext];
-  if (!type) throw new DocumentRejected(UNSUPPORTED_TYPE);
-  return type;
 }
 
 const startsWith = (bytes: Buffer, signature: number[]) => signature.every((b, i) => bytes[i] === b);
@@ -74,6 +69,83 @@ export function looksLikeText(bytes: Buffer): boolean {
 }
 
 const MISMATCH = (type: FileType) => `The file content does not match its extension (.${type === 'text' ? 'txt' : type === 'markdown' ? 'md' : type})`;
+
+/**
+ * The type of an upload (D16), from its content where that decides and its extension otherwise:
+ * - the bytes of a PDF or a DOCX make it one, whatever its name;
+ * - an extension we read keeps its type when the content fits it (as before: the parser
+ *   checks the content again, and a .txt of JSON stays text);
+ * - without one (no extension, an unknown one, or one the content does not fit) the content
+ *   decides: RTF, HTML or JSON by how its text starts, else plain text;
+ * - anything else is refused (400) as before: a mismatch with the extension, legacy .doc, or
+ *   an unsupported type.
+ * Only bounded prefixes are read, except the UTF-8 check (native and fast).
+ */
+export function fileTypeOf(filename: string, bytes: Buffer): FileType {
+  const binary = binaryTypeOf(bytes);
+  if (binary) return binary;
+  const ext = extensionOf(filename);
+  const named = BY_EXTENSION[ext];
+  if (named && fitsType(named, bytes)) return named;
+  const textual = textTypeOf(bytes);
+  if (textual) return textual;
+  if (ext === 'doc') throw new DocumentRejected('Legacy .doc format is not supported. Please convert to .docx');
+  throw new DocumentRejected(named ? MISMATCH(named) : UNSUPPORTED_TYPE);
+}
+
+const ZIP = [0x50, 0x4b, 0x03, 0x04];
+
+/** PDF when the file starts with its header; DOCX when it is a zip holding WordprocessingML parts. */
+function binaryTypeOf(bytes: Buffer): 'pdf' | 'docx' | null {
+  if (bytes.subarray(0, 5).toString('latin1') === '%PDF-') return 'pdf';
+  if (startsWith(bytes, ZIP)) {
+    const names = zipEntryNames(bytes, MAX_DOCX_PARTS);
+    if (names?.includes('[Content_Types].xml') && names.some((name) => name.startsWith('word/'))) return 'docx';
+  }
+  return null;
+}
+
+/** What the extraction will accept for a type named by the extension. */
+function fitsType(type: FileType, bytes: Buffer): boolean {
+  if (type === 'pdf') return isPdf(bytes);
+  if (type === 'docx') return startsWith(bytes, ZIP);
+  return looksLikeText(bytes);
+}
+
+const TEXT_SAMPLE = 64 * 1024;
+
+/**
+ * Control characters that do not occur in text, as file(1) counts them: all below 0x20 but
+ * BEL, BS, TAB, LF, VT, FF, CR and ESC; and DEL.
+ */
+const BINARY_CONTROL = /[\x00-\x06\x0e-\x1a\x1c-\x1f\x7f]/;
+
+/**
+ * The type of a file that is text: UTF-8 (all of it) without binary control characters (in
+ * its first 64 KB: binary formats show them at once, and the text cleanup drops any later
+ * one). RTF, HTML and JSON are told by how the text starts; null when it is no text.
+ */
+function textTypeOf(bytes: Buffer): FileType | null {
+  if (BINARY_SIGNATURES.some((sig) => startsWith(bytes, sig)) || !isUtf8(bytes)) return null;
+  const head = bytes.subarray(0, TEXT_SAMPLE).toString('utf8').replace(/^\ufeff/, '');
+  if (BINARY_CONTROL.test(head)) return null;
+  const start = head.trimStart();
+  if (start.startsWith('{\\rtf')) return 'rtf';
+  if (HTML_START.test(start)) return 'html';
+  if (looksLikeJson(start, bytes)) return 'json';
+  return 'text';
+}
+
+/** The WHATWG MIME-sniffing patterns of HTML: one of these tags (or a comment) first, then a space or `>`. */
+const HTML_START = /^(<!doctype html|<html|<head|<script|<iframe|<h1|<div|<font|<table|<a|<style|<title|<b|<body|<br|<p)[\s>]|^<!--/i;
+
+/** An object or array: its opening bracket, what may follow it, and the matching closing bracket last. */
+function looksLikeJson(start: string, bytes: Buffer): boolean {
+  const opening = /^(\{\s*["}]|\[\s*[[{"\-0-9tfn\]])/.exec(start)?.[0]?.[0];
+  if (!opening) return false;
+  const end = bytes.subarray(Math.max(0, bytes.length - 64)).toString('latin1').trimEnd();
+  return end.endsWith(opening === '{' ? '}' : ']');
+}
 
 /** Extracts the text of an upload whose extension gave `type`; paragraphs are kept. */
 export async function extractFileText(bytes: Buffer, type: FileType, limits: DocumentLimits): Promise<string> {

@@ -75,8 +75,9 @@ export async function extractHtml(html: string, limits: MarkupLimits, useReadabi
   const [{ parseHTML }, { Readability }] = await loadDom();
   let { document } = parseHTML(html);
   // Text without markup (a .html file that is not HTML) gives linkedom no root element, and
-  // then its document.body getter throws: read such input as the body of a page.
-  if (!document.documentElement) ({ document } = parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`));
+  // then its document.body getter throws; a fragment (`<div>…`, `<p>…`) becomes the root
+  // itself, outside the body: read such input as the body of a page.
+  if (document.documentElement?.nodeName !== 'HTML') ({ document } = parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`));
   const pageTitle = document.querySelector('title')?.textContent?.replace(/\s+/g, ' ').trim() || null;
   if (useReadability) {
     try {

@@ -77,13 +77,15 @@ export function tidyText(text: string): string {
     .trim();
 }
 
-const SUMMARY_MIN = 500;
+/** Content up to this length is never summarised: the summariser "runs" only above it (§5.12). */
+export const SUMMARY_MIN = 500;
 const SUMMARY_BUDGET = 2000;
 
 /**
  * The contract's extractive summary (§5.12): content over 2000 characters keeps whole
  * paragraphs up to a 2000-character budget, cuts the overflowing one when more than 100
- * characters of budget remain, and notes the truncation.
+ * characters of budget remain, and notes the truncation. Paragraphs are read one at a time
+ * until the budget is spent, so a long document costs no more than its beginning.
  */
 export function summarize(content: string): { content: string; summarized: boolean } {
   // As in the original: the summariser "runs" above 500 characters, but short content is kept whole.
@@ -91,7 +93,12 @@ export function summarize(content: string): { content: string; summarized: boole
   if (content.length <= SUMMARY_BUDGET) return { content, summarized: true };
   const kept: string[] = [];
   let used = 0;
-  for (const paragraph of content.split('\n').map((p) => p.trim()).filter(Boolean)) {
+  for (let start = 0; start <= content.length; ) {
+    const newline = content.indexOf('\n', start);
+    const end = newline < 0 ? content.length : newline;
+    const paragraph = content.slice(start, end).trim();
+    start = end + 1;
+    if (!paragraph) continue;
     if (used + paragraph.length <= SUMMARY_BUDGET) {
       kept.push(paragraph);
       used += paragraph.length;

@@ -1,8 +1,8 @@
 /**
  * URL import (M8, §5.12): fetch through the SSRF-safe fetcher (or headless Chromium in
  * advanced mode), extract readable text with paragraphs in a parser process, optionally
- * summarise, store. URL_IMPORT_TIMEOUT bounds all of it: fetching, rendering, parsing and
- * the summary share one deadline.
+ * summarise (summary.ts), store. URL_IMPORT_TIMEOUT bounds all of it: fetching, rendering,
+ * parsing and the summary share one deadline.
  */
 import type { AppDeps } from '../../app-deps.js';
 import { AppError, badRequest } from '../../lib/errors.js';
@@ -11,6 +11,7 @@ import { createMemory } from '../memories/service.js';
 import { renderWithBrowser } from './browser.js';
 import { type FetchedDocument, FetchError, safeFetch } from './fetch.js';
 import type { ParsedDocument } from './parse-job.js';
+import { extractiveSummary, modelSummary, summaryWriter } from './summary.js';
 
 export const MAX_URL_CONTENT = 30_000;
 const NO_CONTENT = 'No meaningful content found. Try Advanced mode for JS-heavy sites.';
@@ -62,10 +63,12 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
   const deadline = AbortSignal.timeout(deps.config.urlImport.timeoutMs);
   let parsed: ParsedDocument;
   let url: URL;
+  const writer = input.summarize ? await summaryWriter(deps, authorId) : null;
   try {
     url = parseFetchUrl(input.url);
     const page = await fetchPage(deps, url, input.mode, deadlineAt);
-    const job = { kind: 'page', contentType: page.contentType, charset: page.charset, body: page.body, summarize: input.summarize, maxChars: MAX_URL_CONTENT, pdfTitle: pdfTitle(page) } as const;
+    // The parser writes the extractive summary; a model's needs the whole text.
+    const job = { kind: 'page', contentType: page.contentType, charset: page.charset, body: page.body, summarize: input.summarize && !writer, maxChars: MAX_URL_CONTENT, pdfTitle: pdfTitle(page) } as const;
     parsed = await deps.documentParser.parse(job, { signal: deadline });
   } catch (error) {
     if (error instanceof AppError) throw error;
@@ -74,6 +77,8 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
     throw badRequest(`Request failed: ${String((error as Error)?.message ?? error).slice(0, 80)}`);
   }
   if (parsed.extractedChars < 50) throw badRequest(NO_CONTENT);
+  // The model gets what is left of the import's deadline.
+  const summary = writer ? await modelSummary(deps, parsed.content, writer, Math.min(deps.config.llm.timeoutMs, deadlineAt - Date.now())) : extractiveSummary(parsed);
   const title = parsed.title ?? 'Imported';
   const source = sourceOf(url);
   const tags = ['imported', `source:${source.type}`];
@@ -83,15 +88,16 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
     workspaceId,
     authorId,
     title: `[Imported] ${title.slice(0, 100)}`,
-    content: parsed.content,
+    content: summary.content,
     tags,
     metadata: {
       source_url: url.toString(),
       source_type: source.type,
       scrape_mode: input.mode,
       imported_at: new Date().toISOString(),
-      was_summarized: parsed.summarized,
+      was_summarized: summary.summarized,
+      ...(summary.record && { summary: summary.record }),
     },
   });
-  return { memory, sourceType: source.type, wasSummarized: parsed.summarized };
+  return { memory, sourceType: source.type, wasSummarized: summary.summarized };
 }

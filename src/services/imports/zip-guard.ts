@@ -25,15 +25,35 @@ export interface ZipLimits {
  * Throws DocumentRejected when the archive is malformed (400), has too many entries (422) or
  * inflates beyond the limit (413); otherwise calls `inspect` with each entry's name and content.
  */
-export function assertSafeZip(buffer: Buffer, limits: ZipLimits, inspect?: (name: string, content: Buffer) => void): void {
+/** Where the end-of-central-directory record starts (it ends the archive, after at most a 64 KB comment); -1 when there is none. */
+function endOfCentralDirectory(buffer: Buffer): number {
   const searchFrom = Math.max(0, buffer.length - 65_557);
-  let eocd = -1;
   for (let i = buffer.length - 22; i >= searchFrom; i--) {
-    if (buffer.readUInt32LE(i) === EOCD) {
-      eocd = i;
-      break;
-    }
+    if (buffer.readUInt32LE(i) === EOCD) return i;
   }
+  return -1;
+}
+
+/**
+ * The names of the first `maxEntries` entries, read from the central directory alone (nothing
+ * is inflated); null when the bytes are not a readable zip.
+ */
+export function zipEntryNames(buffer: Buffer, maxEntries: number): string[] | null {
+  const eocd = endOfCentralDirectory(buffer);
+  if (eocd < 0) return null;
+  const names: string[] = [];
+  let offset = buffer.readUInt32LE(eocd + 16);
+  for (let n = Math.min(buffer.readUInt16LE(eocd + 10), maxEntries); n > 0; n--) {
+    if (offset + 46 > buffer.length || buffer.readUInt32LE(offset) !== CENTRAL) return null;
+    const nameLength = buffer.readUInt16LE(offset + 28);
+    names.push(buffer.toString('utf8', offset + 46, Math.min(buffer.length, offset + 46 + nameLength)));
+    offset += 46 + nameLength + buffer.readUInt16LE(offset + 30) + buffer.readUInt16LE(offset + 32);
+  }
+  return names;
+}
+
+export function assertSafeZip(buffer: Buffer, limits: ZipLimits, inspect?: (name: string, content: Buffer) => void): void {
+  const eocd = endOfCentralDirectory(buffer);
   if (eocd < 0) throw invalid();
   const entries = buffer.readUInt16LE(eocd + 10);
   if (entries > limits.maxEntries) throw tooManyParts(limits.maxEntries);
