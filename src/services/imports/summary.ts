@@ -8,7 +8,7 @@
  */
 import type { AppDeps } from '../../app-deps.js';
 import type { ProviderName } from '../../config/env.js';
-import { listIntegrations, revealKey } from '../integrations/index.js';
+import { keyringFor, listIntegrations, revealKey } from '../integrations/index.js';
 import { modelNameOf, PROVIDERS } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
 import { callProvider, ProviderError, providerFor } from '../providers/index.js';
@@ -47,7 +47,7 @@ const isProvider = (name: string): name is ProviderName => (PROVIDERS as readonl
 
 /** The caller's first connected integration as a summary writer (its model, or its provider's default); null without one. */
 export async function summaryWriter(deps: AppDeps, userId: string): Promise<SummaryWriter | null> {
-  const integration = (await listIntegrations(deps, userId)).find((row) => row.status === 'connected' && isProvider(row.provider));
+  const integration = (await listIntegrations(deps.prisma, userId)).find((row) => row.status === 'connected' && isProvider(row.provider));
   if (!integration) return null;
   const provider = integration.provider as ProviderName;
   return { provider, model: modelNameOf(integration.modelId || deps.config.llm.defaultModels[provider]), integration };
@@ -85,7 +85,7 @@ export async function modelSummary(deps: AppDeps, content: string, writer: Summa
   let apiKey = '';
   try {
     if (timeoutMs <= 0) throw new ProviderError('timeout', 'Request timeout');
-    apiKey = await revealKey(deps, writer.integration);
+    apiKey = await revealKey(deps.prisma, keyringFor(deps.config), writer.integration);
     const prompt = withinTokens(content, SUMMARY_PROMPT_TOKENS);
     const intro = prompt.cut ? 'Summarise this document (only its beginning is included; it was cut to fit):' : 'Summarise this document:';
     const reply = await callProvider(
