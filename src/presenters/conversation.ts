@@ -1,4 +1,6 @@
 /** Conversation, list item and message shapes of §2.1 (explicit fields; authors stay internal). */
+import type { Presented } from '../schemas/responses/common.js';
+import type { Conversation, ConversationSummary, Message } from '../schemas/responses/conversations.js';
 
 export interface MessageRow {
   id: string;
@@ -20,7 +22,7 @@ export interface ConversationRow {
   updatedAt: Date;
 }
 
-export function presentMessage(m: MessageRow) {
+export function presentMessage(m: MessageRow): Presented<typeof Message> {
   return {
     id: m.id,
     conversationId: m.conversationId,
@@ -28,11 +30,11 @@ export function presentMessage(m: MessageRow) {
     content: m.content,
     timestamp: m.timestamp.toISOString(),
     isPinned: m.isPinned,
-    metadata: m.metadata ?? {},
+    metadata: (m.metadata ?? {}) as Record<string, unknown>,
   };
 }
 
-export function presentConversation(c: ConversationRow & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[] }) {
+export function presentConversation(c: ConversationRow & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[] }): Presented<typeof Conversation> {
   return {
     id: c.id,
     workspaceId: c.workspaceId,
@@ -46,7 +48,7 @@ export function presentConversation(c: ConversationRow & { messages: MessageRow[
   };
 }
 
-export function presentConversationListItem(c: ConversationRow & { _count: { messages: number } }) {
+export function presentConversationListItem(c: ConversationRow & { _count: { messages: number } }): Presented<typeof ConversationSummary> {
   return {
     id: c.id,
     workspaceId: c.workspaceId,

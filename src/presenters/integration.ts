@@ -1,5 +1,7 @@
 import type { Keyring } from '../lib/crypto.js';
 import { maskSecret } from '../lib/crypto.js';
+import type { Presented } from '../schemas/responses/common.js';
+import type { Integration } from '../schemas/responses/integrations.js';
 
 export interface IntegrationRow {
   id: string;
@@ -22,7 +24,7 @@ export function maskedKey(keyring: Keyring, ciphertext: string): string {
 }
 
 /** Integration as the frontend reads it: no userId, no createdAt, the key masked. */
-export function presentIntegration(row: IntegrationRow, keyring: Keyring) {
+export function presentIntegration(row: IntegrationRow, keyring: Keyring): Presented<typeof Integration> {
   return {
     id: row.id,
     provider: row.provider,

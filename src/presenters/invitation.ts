@@ -1,3 +1,6 @@
+import type { Presented } from '../schemas/responses/common.js';
+import type { Invitation, SentInvitation } from '../schemas/responses/workspaces.js';
+
 /** Invitation list item (§2.1), plus the role the invitee will get (D7). */
 export function presentInvitation(inv: {
   id: string;
@@ -7,7 +10,7 @@ export function presentInvitation(inv: {
   createdAt: Date;
   workspace: { name: string };
   inviter: { name: string; email: string };
-}) {
+}): Presented<typeof Invitation> {
   return {
     id: inv.id,
     workspaceId: inv.workspaceId,
@@ -21,7 +24,7 @@ export function presentInvitation(inv: {
 }
 
 /** T2's 201 payload. */
-export function presentSentInvitation(inv: { id: string; workspaceId: string; role: string; status: string; createdAt: Date }, workspaceName: string, inviteeEmail: string) {
+export function presentSentInvitation(inv: { id: string; workspaceId: string; role: string; status: string; createdAt: Date }, workspaceName: string, inviteeEmail: string): Presented<typeof SentInvitation> {
   return {
     id: inv.id,
     workspaceId: inv.workspaceId,

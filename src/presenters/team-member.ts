@@ -1,3 +1,6 @@
+import type { Presented } from '../schemas/responses/common.js';
+import type { TeamMember } from '../schemas/responses/workspaces.js';
+
 /** TeamMember as the frontend reads it (§2.1); `user.name` may be empty. */
 export interface TeamMemberRow {
   id: string;
@@ -12,7 +15,7 @@ export interface TeamMemberRow {
 /** Prisma include that loads what presentTeamMember needs. */
 export const teamMemberInclude = { user: { select: { id: true, name: true, email: true } } } as const;
 
-export function presentTeamMember(m: TeamMemberRow) {
+export function presentTeamMember(m: TeamMemberRow): Presented<typeof TeamMember> {
   return {
     id: m.id,
     userId: m.userId,

@@ -1,7 +1,9 @@
 import type { WorkspaceStats } from '../services/workspace-stats.js';
 import { presentTeamMember, type TeamMemberRow } from './team-member.js';
+import type { Presented } from '../schemas/responses/common.js';
+import type { Workspace, WorkspaceStats as WorkspaceStatsData } from '../schemas/responses/workspaces.js';
 
-export function presentStats(stats: WorkspaceStats) {
+export function presentStats(stats: WorkspaceStats): Presented<typeof WorkspaceStatsData> {
   return {
     totalMemories: stats.totalMemories,
     totalEmbeddings: stats.totalEmbeddings,
@@ -15,7 +17,7 @@ export function presentStats(stats: WorkspaceStats) {
 export function presentWorkspace(
   w: { id: string; name: string; description: string | null; ownerId: string; createdAt: Date; updatedAt: Date; members: TeamMemberRow[] },
   stats: WorkspaceStats,
-) {
+): Presented<typeof Workspace> {
   return {
     id: w.id,
     name: w.name,
