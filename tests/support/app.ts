@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/env.js';
 import type { StorageKind } from '../../src/db/client.js';
 import { captureOutput, lineSource } from './captured-output.js';
 import { createTestDatabase, storages, type TestDatabase } from './db.js';
-import { observeResponses } from './openapi-validator.js';
+import { responseChecker } from './openapi-validator.js';
 
 export const TEST_ENV: Record<string, string> = {
   NODE_ENV: 'test',
@@ -55,7 +55,7 @@ export async function startTestApp(storage: StorageKind, env: Record<string, str
   // The server the process runs (its request objects shaped as Express's), listening once.
   const server = createHttpServer(app);
   // Every response is checked against the OpenAPI document (tests/support/openapi-validator.ts).
-  server.prependListener('request', observeResponses);
+  server.prependListener('request', responseChecker(app));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   captureOutput(lineSource(`server log (${storage})`, logs));

@@ -11,7 +11,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 export default class OpenApiCoverageReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
-    const tallies = modules.map((m) => m.meta().openapi as Tally | undefined).filter((t): t is Tally => t !== undefined);
+    const tallies = modules.flatMap((m) => [...m.children.allTests()].map((t) => t.meta().openapi as Tally | undefined)).filter((t): t is Tally => t !== undefined);
     const validated = tallies.reduce((sum, t) => sum + t.validated, 0);
     if (validated === 0) return;
     const exercised = new Set(tallies.flatMap((t) => t.operations));

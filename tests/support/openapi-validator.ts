@@ -8,7 +8,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
-import { openApiDocument } from '../../src/openapi/yaml.js';
+import type { ChimeraApp } from '../../src/app.js';
+import { packageVersion } from '../../src/bootstrap.js';
+import type { RouteSpec } from '../../src/http/route.js';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
+import { documentRoutes as openApiDocumentRoutes } from '../../src/openapi/yaml.js';
 
 type JsonSchema = Record<string, unknown>;
 interface Media {
@@ -36,14 +40,26 @@ export interface Tally {
   operations: string[];
 }
 
-let state: { doc: ReturnType<typeof openApiDocument>; ajv: Ajv2020; operations: Operation[]; compiled: Map<string, ValidateFunction> } | undefined;
+interface Checker {
+  doc: ReturnType<typeof buildOpenApiDocument>;
+  ajv: Ajv2020;
+  operations: Operation[];
+  compiled: Map<string, ValidateFunction>;
+}
+
 const failures: string[] = [];
-const exercised = new Set<string>();
+/** Counted since the last takeTally(). */
+let exercised = new Set<string>();
 let validated = 0;
 
-function load() {
-  if (state) return state;
-  const doc = openApiDocument();
+/** One checker per set of routes: an app started with ENABLE_DOCS=false has no docs operations. */
+const checkers = new Map<string, Checker>();
+
+function checkerFor(specs: RouteSpec[]): Checker {
+  const key = specs.map((s) => `${s.method} ${s.root ? '' : '/api'}${s.path}`).join('\n');
+  const known = checkers.get(key);
+  if (known) return known;
+  const doc = buildOpenApiDocument(specs, { version: packageVersion });
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   formats.default(ajv);
   ajv.addSchema({ $id: 'openapi', components: doc.components }, 'openapi');
@@ -62,18 +78,19 @@ function load() {
   }
   // A literal segment wins over a parameter (/api/memories/search before /api/memories/{memoryId}).
   operations.sort((a, b) => a.params - b.params);
-  state = { doc, ajv, operations, compiled: new Map() };
-  return state;
+  const checker = { doc, ajv, operations, compiled: new Map() };
+  checkers.set(key, checker);
+  return checker;
 }
 
-/** Every operation of the document, as `METHOD /path`. */
-export const documentedOperations = () => load().operations.map((o) => o.key);
+/** The checker of the document as the routes declare it with the default configuration. */
+const defaultChecker = () => checkerFor(openApiDocumentRoutes());
 
 const withLinks = (schema: JsonSchema): JsonSchema =>
   JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as JsonSchema;
 
-function validator(key: string, schema: JsonSchema): ValidateFunction {
-  const { ajv, compiled } = load();
+function validator(checker: Checker, key: string, schema: JsonSchema): ValidateFunction {
+  const { ajv, compiled } = checker;
   const known = compiled.get(key);
   if (known) return known;
   const fn = ajv.compile(withLinks(schema));
@@ -81,10 +98,10 @@ function validator(key: string, schema: JsonSchema): ValidateFunction {
   return fn;
 }
 
-function resolveResponse(response: ResponseObject): ResponseObject {
+function resolveResponse(checker: Checker, response: ResponseObject): ResponseObject {
   if (!response.$ref) return response;
   const name = response.$ref.split('/').pop()!;
-  return (load().doc.components.responses as Record<string, ResponseObject>)[name]!;
+  return (checker.doc.components.responses as Record<string, ResponseObject>)[name]!;
 }
 
 /** Server-Sent Events of a body: each `event:` name with its parsed `data:`. */
@@ -104,18 +121,20 @@ const describeErrors = (fn: ValidateFunction) =>
   (fn.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`).join('; ');
 
 /** Checks one finished response; returns why it does not match the document, or null. */
-export function checkResponse(method: string, url: string, status: number, contentType: string | undefined, body: Buffer | null): string | null {
+export function checkResponse(
+  method: string, url: string, status: number, contentType: string | undefined, body: Buffer | null, checker: Checker = defaultChecker(),
+): string | null {
   if (method === 'HEAD' || method === 'OPTIONS') return null;
   const rawPath = url.split('?')[0]!;
   const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
-  const operation = load().operations.find((o) => o.method === method && o.test.test(path));
+  const operation = checker.operations.find((o) => o.method === method && o.test.test(path));
   if (!operation) return null; // not an operation: 404 and 405 answers of the framework
   validated++;
   exercised.add(operation.key);
   const where = `${operation.key} → ${status}`;
   const declared = operation.responses[String(status)] ?? operation.responses.default;
   if (!declared) return `${where}: status not in the document (${Object.keys(operation.responses).join(', ')})`;
-  const response = resolveResponse(declared);
+  const response = resolveResponse(checker, declared);
   const content = response.content;
   if (!content) return body && body.length > 0 ? `${where}: the document declares no body, ${body.length} bytes sent` : null;
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -127,7 +146,7 @@ export function checkResponse(method: string, url: string, status: number, conte
     for (const { event, data } of events(text)) {
       const schema = media['x-sse-events'][event];
       if (!schema) return `${where}: event "${event}" not in the document`;
-      const fn = validator(`${where} ${event}`, schema);
+      const fn = validator(checker, `${where} ${event}`, schema);
       if (!fn(JSON.parse(data))) return `${where}: event ${event}: ${describeErrors(fn)}`;
     }
     return null;
@@ -139,50 +158,65 @@ export function checkResponse(method: string, url: string, status: number, conte
   } catch {
     return `${where}: body is not JSON: ${text.slice(0, 100)}`;
   }
-  const fn = validator(`${where} ${mediaType}`, media.schema);
+  const fn = validator(checker, `${where} ${mediaType}`, media.schema);
   return fn(value) ? null : `${where}: ${describeErrors(fn)}\n  body: ${text.slice(0, 300)}`;
 }
 
 /**
- * Watches the responses of a request listener. Must run before the app's own listener
- * (prependListener), so that it sees every write, the synchronous ones included.
+ * A 'request' listener checking the responses of an app against the document of its routes.
+ * Must run before the app's own listener (prependListener), so that it sees every write, the
+ * synchronous ones included.
  */
-export function observeResponses(req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const keep = (chunk: unknown, encoding?: unknown) => {
-    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-    size += buffer.length;
-    if (size <= MAX_BODY) chunks.push(buffer);
+export function responseChecker(app: ChimeraApp): (req: IncomingMessage, res: ServerResponse) => void {
+  const checker = checkerFor(app.routeSpecs);
+  return (req, res) => {
+    // As the client sent it: routers rewrite req.url below their mount path while they route.
+    const url = req.url ?? '/';
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const keep = (chunk: unknown, encoding?: unknown) => {
+      if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+      size += buffer.length;
+      if (size <= MAX_BODY) chunks.push(buffer);
+    };
+    const write = res.write.bind(res);
+    const end = res.end.bind(res);
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      keep(chunk, rest[0]);
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((...args: unknown[]) => {
+      keep(args[0], args[1]);
+      // A response to a client that is gone reaches nobody (a disconnect mid-stream).
+      if (!res.socket?.destroyed) {
+        const type = res.getHeader('content-type') as string | undefined;
+        const problem = checkResponse(req.method ?? 'GET', url, res.statusCode, type, size <= MAX_BODY ? Buffer.concat(chunks) : null, checker);
+        if (problem) failures.push(problem);
+      }
+      return (end as (...args: unknown[]) => ServerResponse)(...args);
+    }) as typeof res.end;
   };
-  const write = res.write.bind(res);
-  const end = res.end.bind(res);
-  res.write = ((chunk: unknown, ...rest: unknown[]) => {
-    keep(chunk, rest[0]);
-    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof res.write;
-  res.end = ((...args: unknown[]) => {
-    keep(args[0], args[1]);
-    // A response to a client that is gone reaches nobody (a disconnect mid-stream).
-    if (!res.socket?.destroyed) {
-      const problem = checkResponse(req.method ?? 'GET', req.url ?? '/', res.statusCode, res.getHeader('content-type') as string | undefined, size <= MAX_BODY ? Buffer.concat(chunks) : null);
-      if (problem) failures.push(problem);
-    }
-    return (end as (...args: unknown[]) => ServerResponse)(...args);
-  }) as typeof res.end;
 }
 
-/** A request listener that checks its responses, for tests serving an app without startTestApp. */
-export const checked = <H extends (req: IncomingMessage, res: ServerResponse) => void>(handler: H) =>
-  ((req: IncomingMessage, res: ServerResponse) => {
-    observeResponses(req, res);
-    handler(req, res);
-  }) as H;
+/** The app as a request listener that checks its responses, for tests serving an app without startTestApp. */
+export function checked(app: ChimeraApp): (req: IncomingMessage, res: ServerResponse) => void {
+  const check = responseChecker(app);
+  return (req, res) => {
+    check(req, res);
+    app(req, res);
+  };
+}
 
 /** The mismatches found since the last call. */
 export function takeFailures(): string[] {
   return failures.splice(0);
 }
 
-export const tally = (): Tally => ({ validated, operations: [...exercised].sort() });
+/** What was checked since the last call. */
+export function takeTally(): Tally {
+  const taken = { validated, operations: [...exercised].sort() };
+  validated = 0;
+  exercised = new Set();
+  return taken;
+}

@@ -5,12 +5,12 @@
  */
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { outputSources } from './captured-output.js';
-import { type Tally, takeFailures, tally } from './openapi-validator.js';
+import { type Tally, takeFailures, takeTally } from './openapi-validator.js';
 import { removeTempDirs } from './temp-dirs.js';
 
 declare module '@vitest/runner' {
   interface TaskMeta {
-    /** What the file's responses were checked for (read by the OpenAPI coverage reporter). */
+    /** What the test's responses were checked for (read by the OpenAPI coverage reporter). */
     openapi?: Tally;
   }
 }
@@ -32,12 +32,10 @@ beforeEach((ctx) => {
 });
 
 // Responses of the test (and of the hooks before it) that the document does not describe.
-afterEach(() => {
+afterEach((ctx) => {
+  ctx.task.meta.openapi = takeTally();
   expect(takeFailures(), 'responses that do not match openapi.yaml').toEqual([]);
 });
 
 // Hooks run in reverse order of registration: this one after the file's own (servers stopped first).
-afterAll(({}, file) => {
-  removeTempDirs();
-  file.meta.openapi = tally();
-});
+afterAll(() => removeTempDirs());
