@@ -93,20 +93,28 @@ const SHARED_RESPONSES = {
   },
 } as const;
 
-const errorContent = { 'application/json': { schema: ref('schemas', 'ErrorEnvelope') } };
+/** The error envelope, with an example of its message. */
+const errorContent = (error: string) => ({ 'application/json': { schema: ref('schemas', 'ErrorEnvelope'), example: { ok: false, data: null, error } } });
+
+const ERROR_EXAMPLES: Record<string, string> = {
+  Unauthorized: 'Authentication credentials were not provided.',
+  MalformedBody: 'JSON parse error - Unexpected end of JSON input',
+  TooLarge: 'Request body too large',
+  UnsupportedEncoding: 'Unsupported content encoding',
+  ServerError: 'Internal server error',
+  Unavailable: 'Database unavailable',
+};
 
 export function buildOpenApiDocument(specs: RouteSpec[], info: DocumentInfo) {
   const components = new Components();
   components.schema(ErrorEnvelope, 'output');
-  const sharedResponses: Record<string, JsonSchema> = {};
-  for (const [name, response] of Object.entries(SHARED_RESPONSES)) {
-    sharedResponses[name] = name === 'NotModified' ? { ...response } : { ...response, content: errorContent };
-  }
-  for (const [name, response] of Object.entries(sharedResponses)) {
-    const content = response.content as Record<string, JsonSchema> | undefined;
-    const media = content?.['application/json'];
-    if (media) content!['application/json'] = { ...media, example: { ok: false, data: null, error: errorText(name) } };
-  }
+  const sharedResponses = Object.fromEntries(
+    Object.entries(SHARED_RESPONSES).map(([name, response]) => {
+      const error = ERROR_EXAMPLES[name];
+      // A 304 has no body; the others are the error envelope.
+      return [name, error ? { ...response, content: errorContent(error) } : response];
+    }),
+  );
 
   const jsonMedia = (schema: JsonSchema, example: unknown) => ({ 'application/json': { schema, example } });
 
@@ -162,21 +170,21 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: DocumentInfo) {
       responses[String(status)] = described(status, spec.response);
     }
     for (const [code, doc] of Object.entries(spec.responses ?? {})) {
-      responses[code] = typeof doc === 'string' ? { description: doc, content: { 'application/json': { schema: ref('schemas', 'ErrorEnvelope'), example: { ok: false, data: null, error: firstLine(doc) } } } } : described(Number(code), doc);
+      responses[code] = typeof doc === 'string' ? { description: doc, content: errorContent(firstLine(doc)) } : described(Number(code), doc);
     }
     // GET answers carry an ETag and honour If-None-Match (D21); a download streams without one.
     const download = !isZod(spec.response) && spec.response.headers?.['Content-Disposition'] !== undefined;
     if (spec.method === 'get' && !download) responses['304'] ??= ref('responses', 'NotModified');
     const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
-    if (params.length > 0) responses['404'] ??= { description: 'Not found', content: errorContent };
+    if (params.length > 0) responses['404'] ??= { description: 'Not found', content: errorContent('Not found') };
     if (spec.access === 'user') responses['401'] ??= ref('responses', 'Unauthorized');
-    if (spec.body || spec.query) responses['400'] ??= { description: 'Invalid input', content: errorContent };
+    if (spec.body || spec.query) responses['400'] ??= { description: 'Invalid input', content: errorContent('This field is required.') };
     responses['400'] ??= ref('responses', 'MalformedBody');
     responses['413'] ??= ref('responses', 'TooLarge');
     if (spec.body && !spec.requestMediaType) {
       responses['415'] ??= {
         description: 'A body that is neither application/json nor application/x-www-form-urlencoded, or in an encoding the server does not read',
-        content: errorContent,
+        content: errorContent('Unsupported media type "text/plain": send application/json'),
       };
     }
     responses['415'] ??= ref('responses', 'UnsupportedEncoding');
@@ -261,16 +269,6 @@ function queryParameters(components: Components, schema: z.ZodType | undefined) 
 }
 
 const firstLine = (text: string) => text.split('\n')[0]!;
-
-const errorText = (name: string) =>
-  ({
-    Unauthorized: 'Authentication credentials were not provided.',
-    MalformedBody: 'JSON parse error - Unexpected end of JSON input',
-    TooLarge: 'Request body too large',
-    UnsupportedEncoding: 'Unsupported content encoding',
-    ServerError: 'Internal server error',
-    Unavailable: 'Database unavailable',
-  })[name];
 
 /** The document as YAML (the committed openapi.yaml and GET /api/openapi.yaml). */
 export const documentYaml = (doc: object) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });

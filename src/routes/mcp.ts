@@ -11,11 +11,9 @@ import { batchRememberBody, chatBody, injectBody, listQuery, rememberBody, scope
 import { SUPPORTED_MODELS } from '../services/legacy-models.js';
 import { handleMcpRequest } from '../mcp/server.js';
 import { indexStatus, inject, list, rebuildIndex, remember, rememberMany, search } from '../services/mcp/memory-tools.js';
-import { z } from 'zod';
-import { ErrorEnvelope } from '../schemas/responses/common.js';
 import { LegacyModels } from '../schemas/responses/integrations.js';
 import { IndexRebuild, IndexStatus, InjectedContext, SavedMemories, SavedMemory, ToolMemoryPage, ToolSearchResults } from '../schemas/responses/memories.js';
-import { McpRequest, McpResponse } from '../schemas/responses/utility.js';
+import { McpFailure, McpRequest, McpResponse } from '../schemas/responses/utility.js';
 
 const scoped = { 400: 'No workspace available, or invalid input', 403: 'Access denied', 404: 'Workspace or conversation not found' };
 
@@ -83,10 +81,10 @@ export function mcpRoutes(deps: AppDeps): RouteSpec[] {
       before: [requireOwnHostAndOrigin(deps.config)],
       responses: {
         202: { description: 'Accepted: the request held only notifications or responses (no body)', content: {} },
-        400: { description: 'Malformed JSON (the error envelope), or a message that is not JSON-RPC (a JSON-RPC error)', content: { 'application/json': z.union([ErrorEnvelope, McpResponse]) } },
+        400: { description: 'Malformed JSON (the error envelope), or a message that is not JSON-RPC (a JSON-RPC error)', content: { 'application/json': McpFailure } },
         403: 'Host not allowed · Origin not allowed',
         406: { description: 'The Accept header lacks application/json and text/event-stream (a JSON-RPC error)', content: { 'application/json': McpResponse } },
-        415: { description: 'The body is not application/json (a JSON-RPC error), or in an encoding the server does not read (the error envelope)', content: { 'application/json': z.union([ErrorEnvelope, McpResponse]) } },
+        415: { description: 'The body is not application/json (a JSON-RPC error), or in an encoding the server does not read (the error envelope)', content: { 'application/json': McpFailure } },
       },
       handler: ({ deps, user, req, res }) => handleMcpRequest(deps, user, req, res),
     }),

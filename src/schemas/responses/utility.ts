@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorEnvelope } from './common.js';
 
 const embeddings = z
   .object({
@@ -32,6 +33,8 @@ export const Health = z
     embeddings,
     eventLoop,
   })
+  // Further components report under the name they registered with.
+  .catchall(z.looseObject({ status: z.string() }).meta({ description: 'A registered component: its status, and what else it reports' }))
   .meta({
     id: 'Health',
     examples: [{
@@ -72,3 +75,6 @@ const JsonRpcResponse = z
   .meta({ id: 'JsonRpcResponse', examples: [{ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'search_memories' }] } }] });
 
 export const McpResponse = z.union([JsonRpcResponse, z.array(JsonRpcResponse)]).meta({ id: 'McpResponse' });
+
+/** A refusal of /mcp: the error envelope (from the HTTP layer) or a JSON-RPC error (from the MCP transport). */
+export const McpFailure = z.union([ErrorEnvelope, McpResponse]);
