@@ -140,7 +140,13 @@ async function newmanCheck(origin: string, pageUrl: string) {
     newman.run({ collection, reporters: [], timeoutRequest: 30_000 }, (error: unknown, result: any) => (error ? reject(error) : resolve(result))),
   );
   const { assertions: counted } = summary.run.stats;
-  console.log(`Newman: ${requests} requests, ${counted.total} assertions, ${counted.failed} failed`);
+  const statuses = new Map<string, number>();
+  for (const execution of summary.run.executions) {
+    const family = `${String(execution.response?.code ?? 'none')[0]}xx`;
+    statuses.set(family, (statuses.get(family) ?? 0) + 1);
+  }
+  const answered = [...statuses].sort().map(([family, n]) => `${n} ${family}`).join(', ');
+  console.log(`Newman: ${requests} requests (${answered}), ${counted.total} assertions, ${counted.failed} failed`);
   for (const failure of summary.run.failures) console.log(`  ${failure.source?.name ?? ''}: ${failure.error.test ?? ''}: ${failure.error.message}`);
   return counted.failed as number;
 }

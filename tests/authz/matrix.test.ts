@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RouteSpec } from '../../src/http/route.js';
 import { ALL_ACTIONS, onDecision, RESOURCES } from '../../src/policies/index.js';
 import { describeEachStorage } from '../support/app.js';
-import { mountedRoutes } from '../support/routes.js';
+import { contractKey, mountedRoutes } from '../support/routes.js';
 import { createMatrixFixture } from './fixture.js';
 import { ACTORS, type Actor, type MatrixFixture, type MatrixRow, type PreparedRequest } from './types.js';
 
@@ -19,8 +19,6 @@ const modules = import.meta.glob<{ rows: MatrixRow[] }>('./rows/*.ts', { eager: 
 const rows = Object.entries(modules).flatMap(([file, mod]) => mod.rows.map((row) => ({ row, file: file.replace('./rows/', '') })));
 
 const routeKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
-/** Rows name a route by its contract id (A1, W3, …), or by its operation id when it has none. */
-const rowKey = (spec: RouteSpec) => spec.contractId ?? spec.operationId;
 
 /** Resource ids appearing in a path (workspace-…, conv-…, inv-…), which a refusal must not echo back with data. */
 const idsIn = (path: string) => path.match(/\b(?:workspace|tm|inv|int|conv|memory|msg|load|activity)-[0-9a-f]{12}\b/g) ?? [];
@@ -34,7 +32,7 @@ describeEachStorage('authorization matrix', (ctx) => {
 
   beforeAll(async () => {
     fixture = await createMatrixFixture(ctx());
-    specs = new Map(ctx().app.routeSpecs.map((s) => [rowKey(s), s]));
+    specs = new Map(ctx().app.routeSpecs.map((s) => [contractKey(s), s]));
     stopListening = onDecision((resource, action, decision) => {
       const key = `${resource}: ${action}`;
       decided.set(key, (decided.get(key) ?? new Set()).add(decision === true ? 'allowed' : 'refused'));
@@ -58,9 +56,9 @@ describeEachStorage('authorization matrix', (ctx) => {
     const app = ctx().app;
     const fromSpecs = new Set(app.routeSpecs.map((s) => routeKey(s.method, s.path)));
     expect(mountedRoutes(app).map((r) => routeKey(r.method, r.path)).sort()).toEqual([...fromSpecs].sort());
-    expect(new Set(app.routeSpecs.map(rowKey)).size).toBe(app.routeSpecs.length);
+    expect(new Set(app.routeSpecs.map(contractKey)).size).toBe(app.routeSpecs.length);
     const covered = new Set(rows.map((r) => r.row.operationId));
-    expect(app.routeSpecs.filter((s) => !covered.has(rowKey(s))).map((s) => `${s.operationId} ${routeKey(s.method, s.path)}`), 'routes without a matrix row').toEqual([]);
+    expect(app.routeSpecs.filter((s) => !covered.has(contractKey(s))).map((s) => `${s.operationId} ${routeKey(s.method, s.path)}`), 'routes without a matrix row').toEqual([]);
     expect(rows.filter((r) => !specs.has(r.row.operationId)).map((r) => `${r.file}: ${r.row.operationId}`), 'rows naming no route').toEqual([]);
   });
 
