@@ -101,6 +101,9 @@ function assertions(op: Operation): string[] {
   ];
 }
 
+/** Operations that end the session or the account, in the order they run after every other request. */
+const FINALLY = ['changePassword', 'logout', 'logoutAll', 'deleteAccount'];
+
 async function newmanCheck(origin: string, pageUrl: string) {
   const { ids } = await journey(origin, pageUrl);
   const converted = await new Promise<{ result: boolean; reason?: string; output: { data: any }[] }>((resolve, reject) =>
@@ -118,7 +121,7 @@ async function newmanCheck(origin: string, pageUrl: string) {
   }
   // Real ids for every path variable, the journey's token for bearer auth.
   const values: Record<string, string> = { ...ids, userId: ids.memberUserId };
-  let requests = 0;
+  const requests: { item: any; rank: number }[] = [];
   const visit = (items: any[]) => {
     for (const item of items) {
       if (item.item) visit(item.item);
@@ -128,10 +131,13 @@ async function newmanCheck(origin: string, pageUrl: string) {
       if (!op) throw new Error(`no operation for ${item.request.method} ${path}`);
       for (const variable of item.request.url.variable ?? []) variable.value = values[variable.key] ?? variable.value;
       item.event = [{ listen: 'test', script: { type: 'text/javascript', exec: assertions(op) } }];
-      requests++;
+      const last = FINALLY.indexOf(op.operationId);
+      requests.push({ item, rank: last >= 0 ? 2 + last : item.request.method === 'DELETE' ? 1 : 0 });
     }
   };
   visit(collection.item);
+  // One run, one token: deletions run after the rest, then what ends the session, the account's deletion at the very end.
+  collection.item = requests.sort((a, b) => a.rank - b.rank).map((r) => r.item);
   collection.variable = [
     { key: 'baseUrl', value: origin },
     { key: 'bearerToken', value: ids.token },
@@ -146,7 +152,8 @@ async function newmanCheck(origin: string, pageUrl: string) {
     statuses.set(family, (statuses.get(family) ?? 0) + 1);
   }
   const answered = [...statuses].sort().map(([family, n]) => `${n} ${family}`).join(', ');
-  console.log(`Newman: ${requests} requests (${answered}), ${counted.total} assertions, ${counted.failed} failed`);
+  console.log(`Newman: ${requests.length} requests (${answered}), ${counted.total} assertions, ${counted.failed} failed`);
+  if (process.env.NEWMAN_VERBOSE) for (const e of summary.run.executions) console.log(`  ${e.item.name}: ${e.response?.code} ${String(e.response?.stream ?? '').slice(0, 120)}`);
   for (const failure of summary.run.failures) console.log(`  ${failure.source?.name ?? ''}: ${failure.error.test ?? ''}: ${failure.error.message}`);
   return counted.failed as number;
 }

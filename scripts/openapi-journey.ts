@@ -216,9 +216,13 @@ export async function journey(base: string, pageUrl: string): Promise<{ exchange
   const ids: JourneyIds = {
     token, refresh: refreshed.refresh, userId: owner.user.id, workspaceId, conversationId, messageId, memoryId, integrationId, invitationId: invited.id, memberUserId: member.user.id,
   };
-  await call('DELETE', `/api/conversations/${conversationId}`, { token: member.token });
-  await call('DELETE', `/api/memories/${memoryId}`, { token: member.token });
-  await call('DELETE', `/api/integrations/${integrationId}`, { token });
+  // Deletions take resources of their own: the ids above stay valid for the tools that replay requests.
+  const doomedConversation = (await call('POST', `/api/workspaces/${workspaceId}/conversations`, { token, body: { modelId: 'model-gpt-4o' } })).json().data.id as string;
+  const doomedMemory = (await call('POST', `/api/workspaces/${workspaceId}/memories`, { token, body: { title: 'Scratch', content: 'To be deleted.' } })).json().data.id as string;
+  const doomedIntegration = (await call('POST', '/api/integrations', { token, body: { provider: 'groq', apiKey: 'gsk-journey-key-0001' } })).json().data.id as string;
+  await call('DELETE', `/api/conversations/${doomedConversation}`, { token: member.token });
+  await call('DELETE', `/api/memories/${doomedMemory}`, { token: member.token });
+  await call('DELETE', `/api/integrations/${doomedIntegration}`, { token });
   await call('DELETE', `/api/workspaces/${defaultWorkspace}`, { token });
   const renewed = (await call('POST', '/api/auth/password', { token: decliner.token, body: { currentPassword: password, newPassword: 'another long passphrase' } })).json().data;
   await call('POST', '/api/auth/logout', { token: member.token, body: {} });
