@@ -9,7 +9,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
-    reporters: ['default'],
+    // the default output, then how many responses were checked against openapi.yaml
+    reporters: ['default', './tests/support/openapi-coverage-reporter.ts'],
     // server logs shown only for failed tests; temporary directories removed after each file
     setupFiles: ['tests/support/setup.ts'],
   },

@@ -76,8 +76,10 @@ interface RouteBase<P extends string, B, Q> {
   path: P;
   /** Mounted at the server root instead of under /api (the MCP endpoint). */
   root?: boolean;
-  /** Operation id from the contract (A1, W3, …) or a new name. */
+  /** OpenAPI operation id: a verb and a noun, the method name of generated clients (`listConversations`). */
   operationId: string;
+  /** The contract's id of the operation (A1, W3, …), when it has one. */
+  contractId?: string;
   summary: string;
   /** Longer OpenAPI description (fields of a raw response, caveats). */
   description?: string;
@@ -94,8 +96,25 @@ interface RouteBase<P extends string, B, Q> {
   requestMediaType?: 'multipart/form-data';
   /** The handler writes the response itself (raw download, SSE); its return value is ignored. */
   raw?: boolean;
-  /** Extra documented responses: status → description. */
-  responses?: Record<number, string>;
+  /** The success response: the zod schema of the envelope's `data`, or a body that is not the envelope. */
+  response?: z.ZodType | ResponseDoc;
+  /** Request body for the document when the handler reads the body itself (`raw` routes). */
+  requestDoc?: z.ZodType;
+  /** Other documented responses: status → description, or a description with what that response carries. */
+  responses?: Record<number, string | ResponseDoc>;
+}
+
+/** A documented response beyond a description: the `data` of its envelope, or a body of its own. */
+export interface ResponseDoc {
+  description: string;
+  /** The envelope's `data` (on a failure: what it carries besides the message). */
+  data?: z.ZodType;
+  /** A body that is not the envelope: media type → schema of the body (null: text, no schema). */
+  content?: Record<string, z.ZodType | null>;
+  /** Response headers: name → description. */
+  headers?: Record<string, string>;
+  /** A text/event-stream body: event name → schema of the event's JSON data. */
+  events?: Record<string, z.ZodType>;
 }
 
 /** A route anyone may call: no authentication, no policy. */

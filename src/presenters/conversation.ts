@@ -1,10 +1,12 @@
 /** Conversation, list item and message shapes of §2.1 (explicit fields; authors stay internal). */
 import type { MessageRow } from '../data/chat-messages.js';
 import type { Conversation } from '../generated/prisma/client.js';
+import type { Presented } from '../schemas/responses/common.js';
+import type { Conversation as ConversationSchema, ConversationSummary, Message } from '../schemas/responses/conversations.js';
 
 type ConversationFields = Pick<Conversation, 'id' | 'workspaceId' | 'title' | 'modelId' | 'status' | 'createdAt' | 'updatedAt'>;
 
-export function presentMessage(m: MessageRow) {
+export function presentMessage(m: MessageRow): Presented<typeof Message> {
   return {
     id: m.id,
     conversationId: m.conversationId,
@@ -12,7 +14,7 @@ export function presentMessage(m: MessageRow) {
     content: m.content,
     timestamp: m.timestamp.toISOString(),
     isPinned: m.isPinned,
-    metadata: m.metadata ?? {},
+    metadata: (m.metadata ?? {}) as Record<string, unknown>,
   };
 }
 
@@ -23,7 +25,7 @@ export function presentSentMessages(sent: { userMessage: MessageRow; assistantMe
     : { userMessage: presentMessage(sent.userMessage) };
 }
 
-export function presentConversation(c: ConversationFields & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[] }) {
+export function presentConversation(c: ConversationFields & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[] }): Presented<typeof ConversationSchema> {
   return {
     id: c.id,
     workspaceId: c.workspaceId,
@@ -37,7 +39,7 @@ export function presentConversation(c: ConversationFields & { messages: MessageR
   };
 }
 
-export function presentConversationListItem(c: ConversationFields & { _count: { messages: number } }) {
+export function presentConversationListItem(c: ConversationFields & { _count: { messages: number } }): Presented<typeof ConversationSummary> {
   return {
     id: c.id,
     workspaceId: c.workspaceId,

@@ -1,6 +1,8 @@
 import type { Integration } from '../generated/prisma/client.js';
 import type { Keyring } from '../lib/crypto.js';
 import { maskSecret } from '../lib/crypto.js';
+import type { Presented } from '../schemas/responses/common.js';
+import type { Integration as IntegrationSchema } from '../schemas/responses/integrations.js';
 
 type IntegrationRow = Pick<Integration, 'id' | 'provider' | 'modelId' | 'modelName' | 'apiKey' | 'status' | 'lastTested' | 'errorMessage'>;
 
@@ -14,7 +16,7 @@ export function maskedKey(keyring: Keyring, ciphertext: string): string {
 }
 
 /** Integration as the frontend reads it: no userId, no createdAt, the key masked. */
-export function presentIntegration(row: IntegrationRow, keyring: Keyring) {
+export function presentIntegration(row: IntegrationRow, keyring: Keyring): Presented<typeof IntegrationSchema> {
   return {
     id: row.id,
     provider: row.provider,

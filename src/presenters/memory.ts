@@ -1,11 +1,15 @@
 import type { MemoryRow } from '../data/memories.js';
 import { roundVector } from '../lib/vectors.js';
+import type { Presented } from '../schemas/responses/common.js';
+import type { Memory } from '../schemas/responses/memories.js';
+
+export type { MemoryRow };
 
 /**
  * Memory (§2.1). `embedding` is the first chunk's stored vector rounded to 4 decimals, or
  * null until the memory is embedded (D4); `embeddingStatus` tells clients which.
  */
-export function presentMemory(m: MemoryRow, firstVector: Float32Array | null | undefined) {
+export function presentMemory(m: MemoryRow, firstVector: Float32Array | null | undefined): Presented<typeof Memory> {
   return {
     id: m.id,
     workspaceId: m.workspaceId,
@@ -15,7 +19,7 @@ export function presentMemory(m: MemoryRow, firstVector: Float32Array | null | u
     tags: m.tags,
     embedding: m.embeddingStatus === 'ready' && firstVector ? roundVector(firstVector) : null,
     embeddingStatus: m.embeddingStatus,
-    metadata: m.metadata ?? {},
+    metadata: (m.metadata ?? {}) as Record<string, unknown>,
     version: m.version,
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),

@@ -1,7 +1,9 @@
 import type { MemberWithUser } from '../data/team-members.js';
+import type { Presented } from '../schemas/responses/common.js';
+import type { TeamMember } from '../schemas/responses/workspaces.js';
 
 /** TeamMember as the frontend reads it (§2.1); `user.name` may be empty. */
-export function presentTeamMember(m: MemberWithUser) {
+export function presentTeamMember(m: MemberWithUser): Presented<typeof TeamMember> {
   return {
     id: m.id,
     userId: m.userId,

@@ -3,8 +3,10 @@ import type { WorkspaceStats } from '../data/workspace-stats.js';
 import type { WorkspaceWithMembers } from '../data/workspaces.js';
 import { presentActivity } from './activity.js';
 import { presentTeamMember } from './team-member.js';
+import type { Presented } from '../schemas/responses/common.js';
+import type { Workspace, WorkspaceStats as WorkspaceStatsData } from '../schemas/responses/workspaces.js';
 
-export function presentStats(stats: WorkspaceStats) {
+export function presentStats(stats: WorkspaceStats): Presented<typeof WorkspaceStatsData> {
   return {
     totalMemories: stats.totalMemories,
     totalEmbeddings: stats.totalEmbeddings,
@@ -15,7 +17,7 @@ export function presentStats(stats: WorkspaceStats) {
 }
 
 /** Workspace (§2.1): members include the owner's own row; stats use the one formula (D2). */
-export function presentWorkspace(w: WorkspaceWithMembers, stats: WorkspaceStats) {
+export function presentWorkspace(w: WorkspaceWithMembers, stats: WorkspaceStats): Presented<typeof Workspace> {
   return {
     id: w.id,
     name: w.name,

@@ -5,13 +5,15 @@ import { account } from '../policies/index.js';
 import { presentUser } from '../presenters/user.js';
 import { loginBody, logoutBody, passwordChangeBody, PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, refreshBody, registerBody } from '../schemas/auth.js';
 import * as session from '../services/auth/session.js';
+import { AuthSession, PasswordChanged, Tokens, User } from '../schemas/responses/auth.js';
+import { MessageResult } from '../schemas/responses/common.js';
 
 export function authRoutes(deps: AppDeps): RouteSpec[] {
   const limits = (name: string) => authRateLimits(deps.rateLimitStore, name, deps.config.authRateLimit);
   const guesses = passwordGuessLimits(deps.rateLimitStore, deps.config.authRateLimit);
   return [
     defineRoute({
-      method: 'post', path: '/auth/register', operationId: 'A1', tag: 'auth', access: 'public', status: 201,
+      method: 'post', path: '/auth/register', operationId: 'register', contractId: 'A1', tag: 'auth', access: 'public', status: 201, response: AuthSession,
       summary: 'Create an account (and its default workspace); returns tokens and the user',
       body: registerBody, bodyErrors: 'fields', before: limits('register'),
       responses: { 400: 'Field errors, e.g. {"email":["Email already exists"]}', 429: 'Too many attempts' },
@@ -21,7 +23,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/auth/login', operationId: 'A2', tag: 'auth', access: 'public',
+      method: 'post', path: '/auth/login', operationId: 'login', contractId: 'A2', tag: 'auth', access: 'public', response: AuthSession,
       summary: 'Log in with email and password',
       description: 'Only failed attempts count against the limits. Past AUTH_RATE_LIMIT_PER_EMAIL failures for one account from one client address, that address gets 429; failures for one account from all addresses slow its logins down (up to AUTH_RATE_LIMIT_MAX_DELAY) but never refuse them.',
       body: loginBody, bodyErrors: 'fields', before: guesses,
@@ -32,7 +34,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/auth/logout', operationId: 'A3', tag: 'auth', access: 'user', policy: account.can('update'),
+      method: 'post', path: '/auth/logout', operationId: 'logout', contractId: 'A3', tag: 'auth', access: 'user', policy: account.can('update'), response: MessageResult,
       summary: 'End the session of the presented access token (its refresh tokens and every access token issued with them) and, when sent, the session of the refresh token',
       body: logoutBody,
       responses: { 400: 'Token is invalid or expired' },
@@ -42,19 +44,19 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/auth/refresh', operationId: 'A4', tag: 'auth', access: 'public',
+      method: 'post', path: '/auth/refresh', operationId: 'refreshToken', contractId: 'A4', tag: 'auth', access: 'public', response: Tokens,
       summary: 'Exchange a refresh token for a new access token and a new refresh token (rotation); reusing one ends its session',
       body: refreshBody,
       responses: { 400: 'Refresh token required', 401: 'Invalid or expired refresh token' },
       handler: ({ deps, body }) => session.refresh(deps.prisma, deps.config, deps.logger, body.refresh),
     }),
     defineRoute({
-      method: 'get', path: '/auth/profile', operationId: 'A5', tag: 'auth', access: 'user', policy: account.can('read'),
+      method: 'get', path: '/auth/profile', operationId: 'getProfile', contractId: 'A5', tag: 'auth', access: 'user', policy: account.can('read'), response: User,
       summary: 'The authenticated user',
       handler: ({ user }) => presentUser(user),
     }),
     defineRoute({
-      method: 'put', path: '/auth/profile/update', operationId: 'A6', tag: 'auth', access: 'user', policy: account.can('update'),
+      method: 'put', path: '/auth/profile/update', operationId: 'updateProfile', contractId: 'A6', tag: 'auth', access: 'user', policy: account.can('update'), response: User,
       summary: 'Update name and/or email (each applied when non-empty); a new email needs a recent sign-in or currentPassword',
       description: PROFILE_UPDATE_DESCRIPTION,
       body: profileUpdateBody, before: guesses,
@@ -62,7 +64,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       handler: async ({ deps, user, body }) => presentUser(await session.updateProfile(deps.prisma, deps.config, user, body)),
     }),
     defineRoute({
-      method: 'post', path: '/auth/logout-all', operationId: 'logoutAll', tag: 'auth', access: 'user', policy: account.can('update'),
+      method: 'post', path: '/auth/logout-all', operationId: 'logoutAll', tag: 'auth', access: 'user', policy: account.can('update'), response: MessageResult,
       summary: 'End every session of the caller, this one included: every access and refresh token issued so far stops working',
       handler: async ({ deps, user }) => {
         await session.logoutAll(deps.prisma, user);
@@ -70,7 +72,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/auth/password', operationId: 'changePassword', tag: 'auth', access: 'user', policy: account.can('update'),
+      method: 'post', path: '/auth/password', operationId: 'changePassword', tag: 'auth', access: 'user', policy: account.can('update'), response: PasswordChanged,
       summary: 'Change the password: checks currentPassword, ends every session and returns fresh tokens for the caller',
       description: 'newPassword follows the rules of registration. Every token issued before, the presented one included, stops working; the answer carries the token and refresh of a new session, as login does.',
       body: passwordChangeBody, bodyErrors: 'fields', before: guesses,

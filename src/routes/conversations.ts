@@ -10,6 +10,10 @@ import {
 import { replyContext, SendMessageFailed, sendMessage } from '../services/chat/send-message.js';
 import * as conversations from '../services/conversations/index.js';
 import { closeConversation } from '../services/conversations/close.js';
+import { MessageResult } from '../schemas/responses/common.js';
+import {
+  Conversation, ConversationClosed, ConversationList, ConversationReopened, InjectionToggled, Message, MessageFailed, MessageSent, StreamDelta, StreamError,
+} from '../schemas/responses/conversations.js';
 
 const tag = 'conversations';
 
@@ -20,7 +24,7 @@ const answerOf = (error: unknown) =>
 export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/conversations', operationId: 'C1', tag, access: 'user', policy: workspace.can('read-conversations'),
+      method: 'get', path: '/workspaces/:workspaceId/conversations', operationId: 'listConversations', contractId: 'C1', response: ConversationList, tag, access: 'user', policy: workspace.can('read-conversations'),
       summary: 'Conversations of a workspace, most recently updated first',
       query: listConversationsQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
@@ -30,27 +34,27 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/conversations', operationId: 'C2', tag, access: 'user', policy: workspace.can('create-conversation'), status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/conversations', operationId: 'createConversation', contractId: 'C2', response: Conversation, tag, access: 'user', policy: workspace.can('create-conversation'), status: 201,
       summary: 'Start a conversation with a model (modelId as listed by /models/available)',
       body: createConversationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors', 403: 'Access denied', 404: 'Workspace not found' },
       handler: async ({ deps, user, subject, body }) => presentConversation(await conversations.createConversation(deps.prisma, user.id, subject.id, body)),
     }),
     defineRoute({
-      method: 'get', path: '/conversations/:conversationId', operationId: 'C3', tag, access: 'user', policy: conversation.can('read'),
+      method: 'get', path: '/conversations/:conversationId', operationId: 'getConversation', contractId: 'C3', response: Conversation, tag, access: 'user', policy: conversation.can('read'),
       summary: 'A conversation with its messages (oldest first) and injected memories',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, subject }) => presentConversation(await conversations.getFullConversation(deps.prisma, subject.id)),
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId', operationId: 'C4', tag, access: 'user', policy: conversation.can('update'),
+      method: 'put', path: '/conversations/:conversationId', operationId: 'updateConversation', contractId: 'C4', response: Conversation, tag, access: 'user', policy: conversation.can('update'),
       summary: 'Rename a conversation or set its status',
       body: updateConversationBody,
       responses: { 400: 'Invalid value', 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, subject, body }) => presentConversation(await conversations.updateConversation(deps.prisma, subject.id, body)),
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId', operationId: 'C5', tag, access: 'user', policy: conversation.can('delete'),
+      method: 'delete', path: '/conversations/:conversationId', operationId: 'deleteConversation', contractId: 'C5', response: MessageResult, tag, access: 'user', policy: conversation.can('delete'),
       summary: 'Delete a conversation with its messages and injection links',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, subject }) => {
@@ -59,17 +63,22 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/messages', operationId: 'C6', tag, access: 'user', policy: conversation.can('send-message'), preload: replyContext, status: 201,
+      method: 'post', path: '/conversations/:conversationId/messages', operationId: 'sendMessage', contractId: 'C6', response: MessageSent, tag, access: 'user', policy: conversation.can('send-message'), preload: replyContext, status: 201,
       summary:
         'Send a message and get the model\'s reply. With "stream": true or Accept: text/event-stream the reply streams as ' +
         'Server-Sent Events: `delta` {text}…, then `done` {userMessage, assistantMessage} or `error` {status, error, userMessage}.',
       body: sendMessageBody, bodyErrors: 'fields',
       responses: {
-        200: 'text/event-stream when streaming was asked for',
-        400: 'Field errors, or no connected integration for the provider (data.userMessage)',
+        200: {
+          description: 'The reply as Server-Sent Events, when streaming was asked for: delta events, then done or error',
+          events: { delta: StreamDelta, done: MessageSent, error: StreamError },
+        },
+        400: { description: 'Field errors (data null), or no usable integration for the provider (data.userMessage)', data: MessageFailed.nullable() },
         403: 'Access denied', 404: 'Conversation not found',
-        429: 'Provider rate limit (data.userMessage)', 500: 'AI call failed (data.userMessage)',
-        502: 'Provider error (data.userMessage)', 504: 'Provider timeout (data.userMessage)',
+        429: { description: 'AI response failed: the provider\'s rate limit', data: MessageFailed },
+        500: { description: 'AI call failed: the key cannot be decrypted, or an internal error', data: MessageFailed.nullable() },
+        502: { description: 'AI response failed: the provider\'s error', data: MessageFailed },
+        504: { description: 'AI response failed: Request timeout', data: MessageFailed },
       },
       handler: async ({ deps, user, subject, body, req, res, preloaded }) => {
         const input = {
@@ -108,14 +117,14 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C7', tag, access: 'user', policy: conversation.can('edit-messages'),
+      method: 'put', path: '/conversations/:conversationId/messages/:messageId', operationId: 'updateMessage', contractId: 'C7', response: Message, tag, access: 'user', policy: conversation.can('edit-messages'),
       summary: 'Pin or unpin a message',
       body: updateMessageBody,
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
       handler: async ({ deps, subject, params, body }) => presentMessage(await conversations.updateMessage(deps.prisma, subject.id, params.messageId, body)),
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'C8', tag, access: 'user', policy: conversation.can('edit-messages'),
+      method: 'delete', path: '/conversations/:conversationId/messages/:messageId', operationId: 'deleteMessage', contractId: 'C8', response: MessageResult, tag, access: 'user', policy: conversation.can('edit-messages'),
       summary: 'Delete a message',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Message not found' },
       handler: async ({ deps, subject, params }) => {
@@ -124,7 +133,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/inject-memory', operationId: 'C9', tag, access: 'user', policy: conversation.can('update'),
+      method: 'post', path: '/conversations/:conversationId/inject-memory', operationId: 'injectMemory', contractId: 'C9', response: MessageResult, tag, access: 'user', policy: conversation.can('update'),
       summary: 'Inject a memory of the same workspace into the conversation context (get-or-create)',
       body: injectMemoryBody,
       responses: { 400: 'memoryId required', 403: 'Access denied', 404: 'Conversation not found | Memory not found' },
@@ -134,7 +143,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'delete', path: '/conversations/:conversationId/inject-memory/:memoryId', operationId: 'C10', tag, access: 'user', policy: conversation.can('update'),
+      method: 'delete', path: '/conversations/:conversationId/inject-memory/:memoryId', operationId: 'removeInjectedMemory', contractId: 'C10', response: MessageResult, tag, access: 'user', policy: conversation.can('update'),
       summary: 'Remove an injected memory from the conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
       handler: async ({ deps, subject, params }) => {
@@ -143,7 +152,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'C11', tag, access: 'user', policy: conversation.can('update'),
+      method: 'put', path: '/conversations/:conversationId/inject-memory/:memoryId/toggle', operationId: 'toggleInjectedMemory', contractId: 'C11', response: InjectionToggled, tag, access: 'user', policy: conversation.can('update'),
       summary: 'Pause or re-activate an injected memory',
       responses: { 403: 'Access denied', 404: 'Conversation not found | Memory injection not found' },
       handler: async ({ deps, subject, params }) => {
@@ -152,7 +161,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/close', operationId: 'C12', tag, access: 'user', policy: conversation.can('update'),
+      method: 'post', path: '/conversations/:conversationId/close', operationId: 'closeConversation', contractId: 'C12', response: ConversationClosed, tag, access: 'user', policy: conversation.can('update'),
       summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off)',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, subject }) => {
@@ -161,7 +170,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'C13', tag, access: 'user', policy: conversation.can('update'),
+      method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'reopenConversation', contractId: 'C13', response: ConversationReopened, tag, access: 'user', policy: conversation.can('update'),
       summary: 'Reopen a closed conversation',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, subject }) => ({ conversation: presentConversation(await conversations.reopenConversation(deps.prisma, subject.id)), message: 'Conversation reopened successfully' }),

@@ -6,7 +6,8 @@ import { defineRoute, type RouteSpec } from '../http/route.js';
 export function hookRoutes(_deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
-      method: 'post', path: '/hooks/spec-update', operationId: 'U2', tag: 'legacy', access: 'public',
+      method: 'post', path: '/hooks/spec-update', operationId: 'specUpdateHook', contractId: 'U2', tag: 'legacy', access: 'public',
+      response: { description: 'Never: the hook was removed (every call answers 410)', content: {} },
       summary: 'Removed developer hook of the original server; always 410',
       responses: { 410: 'This endpoint has been removed' },
       handler: () => {

@@ -7,13 +7,14 @@ import { presentMemory } from '../presenters/memory.js';
 import { fileImportFields, urlImportBody } from '../schemas/imports.js';
 import { importFile } from '../services/imports/file-import.js';
 import { importUrl } from '../services/imports/url-import.js';
+import { FileImport, UrlImport } from '../schemas/responses/memories.js';
 
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 export function importRoutes(deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/memories/import-url', operationId: 'M8', tag: 'memories', access: 'user', policy: workspace.can('import-memories'), status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/memories/import-url', operationId: 'importMemoryFromUrl', contractId: 'M8', response: UrlImport, tag: 'memories', access: 'user', policy: workspace.can('import-memories'), status: 201,
       summary: 'Import a web page or PDF by URL as a memory (SSRF-safe fetch, readable-article extraction)',
       body: urlImportBody, bodyErrors: 'string',
       responses: {
@@ -30,7 +31,7 @@ export function importRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/memories/import-file', operationId: 'M9', tag: 'memories', access: 'user', policy: workspace.can('import-memories'), status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/memories/import-file', operationId: 'importMemoryFromFile', contractId: 'M9', response: FileImport, tag: 'memories', access: 'user', policy: workspace.can('import-memories'), status: 201,
       summary: 'Import an uploaded document (pdf, docx, html, txt, md, json, csv, rtf; at most 10 MB) as a memory',
       requestMediaType: 'multipart/form-data',
       // The policy has refused outsiders before the upload is read: they never stream a file.

@@ -4,6 +4,8 @@ import { account, integration } from '../policies/index.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { createIntegrationBody, updateIntegrationBody } from '../schemas/integrations.js';
 import * as integrations from '../services/integrations/index.js';
+import { MessageResult } from '../schemas/responses/common.js';
+import { Integration, IntegrationList, IntegrationTest, ModelList } from '../schemas/responses/integrations.js';
 
 const tag = 'integrations';
 
@@ -13,7 +15,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
   const present = (row: Parameters<typeof presentIntegration>[0]) => presentIntegration(row, keyring);
   return [
     defineRoute({
-      method: 'get', path: '/integrations', operationId: 'G1', tag, access: 'user', policy: account.can('read'),
+      method: 'get', path: '/integrations', operationId: 'listIntegrations', contractId: 'G1', response: IntegrationList, tag, access: 'user', policy: account.can('read'),
       summary: "The caller's provider integrations (keys masked)",
       handler: async ({ deps, user }) => {
         const rows = await integrations.listIntegrations(deps.prisma, user.id);
@@ -21,27 +23,27 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/integrations', operationId: 'G2', tag, access: 'user', policy: account.can('create-integration'), status: 201,
+      method: 'post', path: '/integrations', operationId: 'createIntegration', contractId: 'G2', response: Integration, tag, access: 'user', policy: account.can('create-integration'), status: 201,
       summary: 'Add a provider key; it is tested live (10 s) and stored encrypted',
       body: createIntegrationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors | Integration already exists for this provider' },
       handler: async ({ deps, user, body }) => present(await integrations.createIntegration(deps.prisma, deps.config, user.id, body)),
     }),
     defineRoute({
-      method: 'get', path: '/integrations/:integrationId', operationId: 'G3', tag, access: 'user', policy: integration.can('read'),
+      method: 'get', path: '/integrations/:integrationId', operationId: 'getIntegration', contractId: 'G3', response: Integration, tag, access: 'user', policy: integration.can('read'),
       summary: 'One integration (key masked)',
       responses: { 404: 'Integration not found' },
       handler: async ({ deps, subject }) => present(await integrations.getIntegration(deps.prisma, subject.id)),
     }),
     defineRoute({
-      method: 'put', path: '/integrations/:integrationId', operationId: 'G4', tag, access: 'user', policy: integration.can('update'),
+      method: 'put', path: '/integrations/:integrationId', operationId: 'updateIntegration', contractId: 'G4', response: Integration, tag, access: 'user', policy: integration.can('update'),
       summary: 'Replace the key (re-tested, re-encrypted) and/or the model id and name',
       body: updateIntegrationBody,
       responses: { 400: 'Invalid value', 404: 'Integration not found' },
       handler: async ({ deps, subject, body }) => present(await integrations.updateIntegration(deps.prisma, deps.config, subject.id, body)),
     }),
     defineRoute({
-      method: 'delete', path: '/integrations/:integrationId', operationId: 'G5', tag, access: 'user', policy: integration.can('delete'),
+      method: 'delete', path: '/integrations/:integrationId', operationId: 'deleteIntegration', contractId: 'G5', response: MessageResult, tag, access: 'user', policy: integration.can('delete'),
       summary: 'Delete an integration',
       responses: { 404: 'Integration not found' },
       handler: async ({ deps, subject }) => {
@@ -50,7 +52,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/integrations/:integrationId/test', operationId: 'G6', tag, access: 'user', policy: integration.can('update'),
+      method: 'post', path: '/integrations/:integrationId/test', operationId: 'testIntegration', contractId: 'G6', response: IntegrationTest, tag, access: 'user', policy: integration.can('update'),
       summary: 'Re-test the stored key (200 with success:false when the provider refuses it)',
       responses: { 400: 'Failed to decrypt API key', 404: 'Integration not found' },
       handler: async ({ deps, subject }) => {
@@ -59,7 +61,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'get', path: '/models/available', operationId: 'G7', tag, access: 'user', policy: account.can('read'),
+      method: 'get', path: '/models/available', operationId: 'listAvailableModels', contractId: 'G7', response: ModelList, tag, access: 'user', policy: account.can('read'),
       summary: "One model per connected integration, placed in the 3D brain (ids model-<name>)",
       handler: async ({ deps, user }) => {
         const models = await integrations.availableModels(deps.prisma, deps.config, user.id);

@@ -6,6 +6,8 @@ import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, authorizeOn, memory, workspace } from '../policies/index.js';
 import { presentMemory, presentSearchHit } from '../presenters/memory.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
+import { MessageResult } from '../schemas/responses/common.js';
+import { Memory, MemoryList, SearchResults } from '../schemas/responses/memories.js';
 import { searchEngineOf, searchMemories } from '../services/memories/search.js';
 import { createMemory, deleteMemory, firstVectors, getMemory, listMemories, reEmbedMemory, updateMemory } from '../services/memories/service.js';
 
@@ -20,7 +22,7 @@ const presentedOne = async (db: Db, memory: MemoryRow) => (await presented(db, [
 export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
   return [
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/memories', operationId: 'M1', tag: 'memories', access: 'user', policy: workspace.can('read-memories'),
+      method: 'get', path: '/workspaces/:workspaceId/memories', operationId: 'listMemories', contractId: 'M1', response: MemoryList, tag: 'memories', access: 'user', policy: workspace.can('read-memories'),
       summary: 'List a workspace\'s memories (search, sortBy, tags any-of, optional limit/offset)',
       query: listMemoriesQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
@@ -30,7 +32,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/memories', operationId: 'M2', tag: 'memories', access: 'user', policy: workspace.can('write-memories'), status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/memories', operationId: 'createMemory', contractId: 'M2', response: Memory, tag: 'memories', access: 'user', policy: workspace.can('write-memories'), status: 201,
       summary: 'Create a memory (embedded in the background; embeddingStatus pending until then)',
       body: createMemoryBody, bodyErrors: 'fields',
       responses: { 403: 'Access denied', 404: 'Workspace not found', 413: 'Body larger than BODY_LIMIT' },
@@ -41,7 +43,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
     }),
     // Registered before /memories/:memoryId so that "search" is never taken for an id (§1.1).
     defineRoute({
-      method: 'post', path: '/memories/search', operationId: 'M7', tag: 'memories', access: 'user', policy: account.can('search-memories'),
+      method: 'post', path: '/memories/search', operationId: 'searchMemories', contractId: 'M7', response: SearchResults, tag: 'memories', access: 'user', policy: account.can('search-memories'),
       summary: 'Hybrid semantic + full-text search over the memories the caller may read (D5)',
       body: searchMemoriesBody, bodyErrors: 'fields',
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
@@ -59,13 +61,13 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'get', path: '/memories/:memoryId', operationId: 'M3', tag: 'memories', access: 'user', policy: memory.can('read'),
+      method: 'get', path: '/memories/:memoryId', operationId: 'getMemory', contractId: 'M3', response: Memory, tag: 'memories', access: 'user', policy: memory.can('read'),
       summary: 'Get a memory, with its embedding (first chunk vector) once embedded',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
       handler: async ({ deps, subject }) => presentedOne(deps.prisma, await getMemory(deps.prisma, subject.id)),
     }),
     defineRoute({
-      method: 'put', path: '/memories/:memoryId', operationId: 'M4', tag: 'memories', access: 'user', policy: memory.can('update'),
+      method: 'put', path: '/memories/:memoryId', operationId: 'updateMemory', contractId: 'M4', response: Memory, tag: 'memories', access: 'user', policy: memory.can('update'),
       summary: 'Update a memory (version +1 on every PUT; changed text is re-embedded)',
       body: updateMemoryBody,
       responses: { 403: 'Access denied', 404: 'Memory not found', 413: 'Body larger than BODY_LIMIT' },
@@ -75,7 +77,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'delete', path: '/memories/:memoryId', operationId: 'M5', tag: 'memories', access: 'user', policy: memory.can('delete'),
+      method: 'delete', path: '/memories/:memoryId', operationId: 'deleteMemory', contractId: 'M5', response: MessageResult, tag: 'memories', access: 'user', policy: memory.can('delete'),
       summary: 'Delete a memory (its chunks and injection links go with it)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
       handler: async ({ deps, subject }) => {
@@ -84,7 +86,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/memories/:memoryId/re-embed', operationId: 'M6', tag: 'memories', access: 'user', policy: memory.can('update'),
+      method: 'post', path: '/memories/:memoryId/re-embed', operationId: 'reEmbedMemory', contractId: 'M6', response: Memory, tag: 'memories', access: 'user', policy: memory.can('update'),
       summary: 'Recompute the memory\'s vectors in the background (version +1)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
       handler: async ({ deps, subject }) => presentedOne(deps.prisma, await reEmbedMemory(deps.prisma, deps.embeddings, subject.id)),

@@ -6,12 +6,14 @@ import { presentTeamMember } from '../presenters/team-member.js';
 import { paging } from '../schemas/common.js';
 import { inviteBody, roleBody, statusBody } from '../schemas/team.js';
 import * as team from '../services/team.js';
+import { MessageResult } from '../schemas/responses/common.js';
+import { SentInvitation, TeamList, TeamMember } from '../schemas/responses/workspaces.js';
 
 export function teamRoutes(deps: AppDeps): RouteSpec[] {
   const { prisma } = deps;
   return [
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/team', operationId: 'T1', tag: 'team', access: 'user', policy: workspace.can('read-team'),
+      method: 'get', path: '/workspaces/:workspaceId/team', operationId: 'listTeamMembers', contractId: 'T1', response: TeamList, tag: 'team', access: 'user', policy: workspace.can('read-team'),
       summary: 'Members of a workspace (the owner included), in joining order',
       query: paging,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
@@ -21,7 +23,7 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/team/invite', operationId: 'T2', tag: 'team', access: 'user', policy: workspace.can('invite'), status: 201,
+      method: 'post', path: '/workspaces/:workspaceId/team/invite', operationId: 'inviteTeamMember', contractId: 'T2', response: SentInvitation, tag: 'team', access: 'user', policy: workspace.can('invite'), status: 201,
       summary: 'Invite a registered user by email, with an optional role (admin or higher)',
       body: inviteBody,
       responses: {
@@ -35,21 +37,21 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'put', path: '/workspaces/:workspaceId/team/:userId/role', operationId: 'T3', tag: 'team', access: 'user', policy: teamMember.can('change-role'),
+      method: 'put', path: '/workspaces/:workspaceId/team/:userId/role', operationId: 'updateMemberRole', contractId: 'T3', response: TeamMember, tag: 'team', access: 'user', policy: teamMember.can('change-role'),
       summary: "Change a member's role (admin or higher; never the owner's, never to owner); a demotion below admin revokes their pending invitations",
       body: roleBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors · Cannot change owner role', 403: 'Only admins can update roles', 404: 'Team member not found' },
       handler: async ({ subject, params, body }) => presentTeamMember(await team.changeRole(prisma, subject.workspace.id, params.userId, body.role)),
     }),
     defineRoute({
-      method: 'put', path: '/workspaces/:workspaceId/team/:userId/status', operationId: 'T4', tag: 'team', access: 'user', policy: teamMember.can('update-status'),
+      method: 'put', path: '/workspaces/:workspaceId/team/:userId/status', operationId: 'updateMemberStatus', contractId: 'T4', response: TeamMember, tag: 'team', access: 'user', policy: teamMember.can('update-status'),
       summary: 'Set your own presence status in a workspace',
       body: statusBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors', 403: 'Access denied · Can only update your own status', 404: 'Team member not found' },
       handler: async ({ subject, params, body }) => presentTeamMember(await team.updateStatus(prisma, subject.workspace.id, params.userId, body.status)),
     }),
     defineRoute({
-      method: 'delete', path: '/workspaces/:workspaceId/team/:userId', operationId: 'T5', tag: 'team', access: 'user', policy: teamMember.can('remove'),
+      method: 'delete', path: '/workspaces/:workspaceId/team/:userId', operationId: 'removeTeamMember', contractId: 'T5', response: MessageResult, tag: 'team', access: 'user', policy: teamMember.can('remove'),
       summary: 'Remove a member (admin or higher) or leave the workspace (yourself); never the owner. Their pending invitations to it are revoked',
       responses: { 400: 'Cannot remove workspace owner', 403: 'Only owner or admin can remove members', 404: 'Team member not found' },
       handler: async ({ subject, params }) => {

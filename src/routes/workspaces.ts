@@ -10,6 +10,8 @@ import { neuralLoad, recordLoad } from '../services/neural-load.js';
 import { listStamps, WorkspaceListCache } from '../services/workspace-list.js';
 import { workspaceStats } from '../services/workspace-stats.js';
 import * as workspaces from '../services/workspaces.js';
+import { MessageResult } from '../schemas/responses/common.js';
+import { ActivityList, Dashboard, LoadRecorded, NeuralLoad, Workspace, WorkspaceList, WorkspaceStats } from '../schemas/responses/workspaces.js';
 
 const present = ({ workspace, stats }: workspaces.WorkspaceDetail) => presentWorkspace(workspace, stats);
 
@@ -20,7 +22,7 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
   const list = new WorkspaceListCache(deps.db, present);
   return [
     defineRoute({
-      method: 'get', path: '/workspaces', operationId: 'W1', tag: 'workspaces', access: 'user', policy: account.can('read'),
+      method: 'get', path: '/workspaces', operationId: 'listWorkspaces', contractId: 'W1', tag: 'workspaces', access: 'user', policy: account.can('read'), response: WorkspaceList,
       summary: 'Workspaces the caller owns or belongs to, newest update first, each with members and stats',
       query: workspaceListQuery,
       // Sent from the cached entries' serialized text (the same bytes as the envelope of the value).
@@ -32,27 +34,27 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces', operationId: 'W2', tag: 'workspaces', access: 'user', policy: account.can('create-workspace'), status: 201,
+      method: 'post', path: '/workspaces', operationId: 'createWorkspace', contractId: 'W2', tag: 'workspaces', access: 'user', policy: account.can('create-workspace'), status: 201, response: Workspace,
       summary: 'Create a workspace owned by the caller (who becomes its first member)',
       body: createWorkspaceBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors' },
       handler: async ({ user, body }) => present(await workspaces.createWorkspace(prisma, user, body)),
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId', operationId: 'W3', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
+      method: 'get', path: '/workspaces/:workspaceId', operationId: 'getWorkspace', contractId: 'W3', tag: 'workspaces', access: 'user', policy: workspace.can('read'), response: Workspace,
       summary: 'One workspace with members and stats',
       responses: ACCESS_ERRORS,
       handler: async ({ subject }) => present(await workspaces.loadWorkspace(prisma, subject.id)),
     }),
     defineRoute({
-      method: 'put', path: '/workspaces/:workspaceId', operationId: 'W4', tag: 'workspaces', access: 'user', policy: workspace.can('update'),
+      method: 'put', path: '/workspaces/:workspaceId', operationId: 'updateWorkspace', contractId: 'W4', tag: 'workspaces', access: 'user', policy: workspace.can('update'), response: Workspace,
       summary: 'Rename or re-describe a workspace (owner or admin)',
       body: updateWorkspaceBody, bodyErrors: 'prefixed',
       responses: { ...ACCESS_ERRORS, 400: 'Invalid field, e.g. "name: This field may not be null."' },
       handler: async ({ subject, body }) => present(await workspaces.updateWorkspace(prisma, subject.id, body)),
     }),
     defineRoute({
-      method: 'delete', path: '/workspaces/:workspaceId', operationId: 'W5', tag: 'workspaces', access: 'user', policy: workspace.can('delete'),
+      method: 'delete', path: '/workspaces/:workspaceId', operationId: 'deleteWorkspace', contractId: 'W5', tag: 'workspaces', access: 'user', policy: workspace.can('delete'), response: MessageResult,
       summary: 'Delete a workspace and everything in it (owner only)',
       responses: ACCESS_ERRORS,
       handler: async ({ subject }) => {
@@ -61,19 +63,19 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/stats', operationId: 'W6', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
+      method: 'get', path: '/workspaces/:workspaceId/stats', operationId: 'getWorkspaceStats', contractId: 'W6', tag: 'workspaces', access: 'user', policy: workspace.can('read'), response: WorkspaceStats,
       summary: 'Workspace stats (the one formula, D2)',
       responses: ACCESS_ERRORS,
       handler: async ({ subject }) => presentStats(await workspaceStats(prisma, subject.id)),
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/dashboard', operationId: 'W7', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
+      method: 'get', path: '/workspaces/:workspaceId/dashboard', operationId: 'getWorkspaceDashboard', contractId: 'W7', tag: 'workspaces', access: 'user', policy: workspace.can('read'), response: Dashboard,
       summary: 'Stats, the 24-point neural load and the 10 newest activities',
       responses: ACCESS_ERRORS,
       handler: async ({ subject }) => presentDashboard(await workspaces.workspaceDashboard(prisma, subject.id)),
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/activity', operationId: 'W8', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
+      method: 'get', path: '/workspaces/:workspaceId/activity', operationId: 'listWorkspaceActivity', contractId: 'W8', tag: 'workspaces', access: 'user', policy: workspace.can('read'), response: ActivityList,
       summary: 'Newest activities (limit default 10, capped at 100)',
       query: activityQuery,
       responses: { ...ACCESS_ERRORS, 400: 'limit: A valid integer is required.' },
@@ -83,7 +85,7 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'get', path: '/workspaces/:workspaceId/neural-load', operationId: 'W9', tag: 'workspaces', access: 'user', policy: workspace.can('read'),
+      method: 'get', path: '/workspaces/:workspaceId/neural-load', operationId: 'getNeuralLoad', contractId: 'W9', tag: 'workspaces', access: 'user', policy: workspace.can('read'), response: NeuralLoad,
       summary: 'The 24-point neural load and the current load',
       responses: ACCESS_ERRORS,
       handler: async ({ subject: workspace }) => {
@@ -93,7 +95,7 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/workspaces/:workspaceId/record-load', operationId: 'W10', tag: 'workspaces', access: 'user', policy: workspace.can('record-load'),
+      method: 'post', path: '/workspaces/:workspaceId/record-load', operationId: 'recordLoad', contractId: 'W10', tag: 'workspaces', access: 'user', policy: workspace.can('record-load'), response: LoadRecorded,
       summary: 'Store the current load for this 5-minute bucket (idempotent) and prune snapshots older than 24 h',
       responses: ACCESS_ERRORS,
       handler: async ({ subject }) => {

@@ -14,7 +14,11 @@ export const flag = (name: string, fallback: boolean) =>
 export const urlImportBody = z.object({
   url: z.string({ error: 'URL is required' }).trim().min(1, { error: 'URL is required' }).max(2048, { error: 'URL is too long' }),
   summarize: flag('summarize', true),
-  mode: z.unknown().optional().transform((v): 'basic' | 'advanced' => (v === 'advanced' ? 'advanced' : 'basic')),
+  mode: z
+    .unknown()
+    .optional()
+    .transform((v): 'basic' | 'advanced' => (v === 'advanced' ? 'advanced' : 'basic'))
+    .meta({ type: 'string', enum: ['basic', 'advanced'], description: 'advanced renders the page in a browser first; any other value counts as basic' }),
 });
 
 /** M9 text fields (the file itself arrives through multer). */

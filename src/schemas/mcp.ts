@@ -13,7 +13,8 @@ const required = (message: string) =>
 
 const metadata = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'metadata must be an object' })
-  .refine((v) => !JSON.stringify(v).includes('\\u0000'), { error: 'Null characters are not allowed.' });
+  .refine((v) => !JSON.stringify(v).includes('\\u0000'), { error: 'Null characters are not allowed.' })
+  .meta({ type: 'object', additionalProperties: true, description: 'Free-form JSON object' });
 
 const memoryItem = {
   text: required('text required'),

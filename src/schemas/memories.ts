@@ -21,7 +21,8 @@ const metadata = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
     error: (issue) => `Expected a dictionary of items but got type "${Array.isArray(issue.input) ? 'list' : issue.input === null ? 'NoneType' : typeof issue.input}".`,
   })
-  .refine((v) => !hasNul(v), { error: 'Null characters are not allowed.' });
+  .refine((v) => !hasNul(v), { error: 'Null characters are not allowed.' })
+  .meta({ type: 'object', additionalProperties: true, description: 'Free-form JSON object' });
 
 /** M2: DRF serializer semantics (trimmed, not blank). */
 export const createMemoryBody = z.object({

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RouteSpec } from '../../src/http/route.js';
 import { ALL_ACTIONS, onDecision, RESOURCES } from '../../src/policies/index.js';
 import { describeEachStorage } from '../support/app.js';
-import { mountedRoutes } from '../support/routes.js';
+import { contractKey, mountedRoutes } from '../support/routes.js';
 import { createMatrixFixture } from './fixture.js';
 import { ACTORS, type Actor, type MatrixFixture, type MatrixRow, type PreparedRequest } from './types.js';
 
@@ -32,7 +32,7 @@ describeEachStorage('authorization matrix', (ctx) => {
 
   beforeAll(async () => {
     fixture = await createMatrixFixture(ctx());
-    specs = new Map(ctx().app.routeSpecs.map((s) => [s.operationId, s]));
+    specs = new Map(ctx().app.routeSpecs.map((s) => [contractKey(s), s]));
     stopListening = onDecision((resource, action, decision) => {
       const key = `${resource}: ${action}`;
       decided.set(key, (decided.get(key) ?? new Set()).add(decision === true ? 'allowed' : 'refused'));
@@ -56,9 +56,9 @@ describeEachStorage('authorization matrix', (ctx) => {
     const app = ctx().app;
     const fromSpecs = new Set(app.routeSpecs.map((s) => routeKey(s.method, s.path)));
     expect(mountedRoutes(app).map((r) => routeKey(r.method, r.path)).sort()).toEqual([...fromSpecs].sort());
-    expect(new Set(app.routeSpecs.map((s) => s.operationId)).size).toBe(app.routeSpecs.length);
+    expect(new Set(app.routeSpecs.map(contractKey)).size).toBe(app.routeSpecs.length);
     const covered = new Set(rows.map((r) => r.row.operationId));
-    expect(app.routeSpecs.filter((s) => !covered.has(s.operationId)).map((s) => `${s.operationId} ${routeKey(s.method, s.path)}`), 'routes without a matrix row').toEqual([]);
+    expect(app.routeSpecs.filter((s) => !covered.has(contractKey(s))).map((s) => `${s.operationId} ${routeKey(s.method, s.path)}`), 'routes without a matrix row').toEqual([]);
     expect(rows.filter((r) => !specs.has(r.row.operationId)).map((r) => `${r.file}: ${r.row.operationId}`), 'rows naming no route').toEqual([]);
   });
 

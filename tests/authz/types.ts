@@ -1,5 +1,5 @@
 /**
- * The authorization matrix: for every mounted route (by operationId) and every actor, the
+ * The authorization matrix: for every mounted route (by contract id or operationId) and every actor, the
  * status the API must answer. Rows live in tests/authz/rows/<resource>.ts, each exporting
  * `rows: MatrixRow[]`; tests/authz/matrix.test.ts fails for a mounted route without a row.
  */
@@ -29,7 +29,7 @@ export interface PreparedRequest {
 }
 
 export interface MatrixRow {
-  /** RouteSpec.operationId of the route this row covers. */
+  /** The route this row covers: its contract id (RouteSpec.contractId), or its operationId when it has none. */
   operationId: string;
   /** Builds the request for one actor, on fresh data where the operation changes state. */
   prepare(f: MatrixFixture, actor: Actor): Promise<PreparedRequest> | PreparedRequest;

@@ -7,6 +7,7 @@ import { openDatabase } from '../../src/db/client.js';
 import supertest from 'supertest';
 import { TEST_ENV } from '../support/app.js';
 import jwt from 'jsonwebtoken';
+import { checked } from '../support/openapi-validator.js';
 
 describe('database unreachable', () => {
   let deps: AppDeps;
@@ -22,7 +23,7 @@ describe('database unreachable', () => {
 
   it('health answers 503 with the reason, quickly', async () => {
     const started = Date.now();
-    const r = await supertest(app).get('/api/health');
+    const r = await supertest(checked(app)).get('/api/health');
     expect(r.status).toBe(503);
     expect(r.body.ok).toBe(false);
     expect(r.body.error).toBe('Database unavailable');
@@ -32,10 +33,10 @@ describe('database unreachable', () => {
 
   it('requests needing the database get a 503 envelope, not a 500', async () => {
     const token = jwt.sign({ token_type: 'access', user_id: '00000000-0000-4000-8000-000000000000', jti: 'j' }, TEST_ENV.JWT_SECRET!, { expiresIn: 60 });
-    const profile = await supertest(app).get('/api/auth/profile').set('Authorization', `Bearer ${token}`);
+    const profile = await supertest(checked(app)).get('/api/auth/profile').set('Authorization', `Bearer ${token}`);
     expect(profile.status).toBe(503);
     expect(profile.body).toEqual({ ok: false, data: null, error: 'Database unavailable' });
-    const login = await supertest(app).post('/api/auth/login').send({ email: 'a@b.co', password: 'password123' });
+    const login = await supertest(checked(app)).post('/api/auth/login').send({ email: 'a@b.co', password: 'password123' });
     expect(login.status).toBe(503);
   });
 });

@@ -7,6 +7,7 @@ import { connect, fakeKey, newConversation } from '../support/chat.js';
 import { registerUser } from '../support/factories.js';
 import { startFakeProviders } from '../support/fake-providers.js';
 import supertest from 'supertest';
+import { checked } from '../support/openapi-validator.js';
 
 const fake = await startFakeProviders();
 afterAll(() => fake.close());
@@ -72,7 +73,7 @@ describeEachStorage('integrations', (ctx) => {
     expect(res.body.data.status).toBe('connected');
     const config = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` });
     const deps = await createDeps(config, { db: app.database.db, logger: app.deps.logger });
-    const other = supertest(createApp(deps));
+    const other = supertest(checked(createApp(deps)));
     const t = await other.post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey: fakeKey().apiKey });
     expect(t.body.data).toMatchObject({ status: 'error', errorMessage: 'Connection error - unable to reach API' });
     await deps.rateLimitStore.close();
@@ -85,7 +86,7 @@ describeEachStorage('integrations', (ctx) => {
     const unreachable = loadConfig({ ...TEST_ENV, ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` });
     const offline = await createDeps(unreachable, { db: app.database.db, logger: app.deps.logger });
     const { apiKey, marker } = fakeKey();
-    const saved = await supertest(createApp(offline)).post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey });
+    const saved = await supertest(checked(createApp(offline))).post('/api/integrations').set(s.auth).send({ provider: 'openai', apiKey });
     await offline.rateLimitStore.close();
     expect(saved.body.data).toMatchObject({ status: 'error', errorMessage: 'Connection error - unable to reach API' });
     const conv = await newConversation(app, s, 'model-gpt-4o');
@@ -116,7 +117,7 @@ describeEachStorage('integrations', (ctx) => {
     await app.deps.prisma.integration.update({ where: { id: saved.body.data.id }, data: { status: 'error', lastTested: aMinuteAgo() } });
     const otherConfig = loadConfig({ ...TEST_ENV, ...env });
     const other = await createDeps(otherConfig, { db: app.database.db, logger: app.deps.logger });
-    const pair = await Promise.all([send(app.http, 'from here'), send(supertest(createApp(other)), 'from another instance')]);
+    const pair = await Promise.all([send(app.http, 'from here'), send(supertest(checked(createApp(other))), 'from another instance')]);
     await other.rateLimitStore.close();
     expect(tests()).toBe(2);
     expect(pair.map((r) => r.status)).toContain(201);
@@ -237,7 +238,7 @@ describeEachStorage('integrations', (ctx) => {
     // The same database served by an instance whose current key is new and whose previous key is the old one.
     const rotated = loadConfig({ ...TEST_ENV, ...env, ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'), ENCRYPTION_KEY_PREVIOUS: TEST_ENV.ENCRYPTION_KEY! });
     const deps = await createDeps(rotated, { db: app.database.db, logger: app.deps.logger });
-    const http = supertest(createApp(deps));
+    const http = supertest(checked(createApp(deps)));
     const listed = await http.get('/api/integrations').set(s.auth);
     expect(listed.body.data.integrations[0].apiKey).toBe(`sk-...${apiKey.slice(-3)}`);
     const tested = await http.post(`/api/integrations/${integration.id}/test`).set(s.auth);

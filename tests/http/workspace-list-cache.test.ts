@@ -15,13 +15,14 @@ import { presentWorkspace } from '../../src/presenters/workspace.js';
 import { listStamps, WorkspaceListCache } from '../../src/services/workspace-list.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
+import { checked } from '../support/openapi-validator.js';
 
 /** Another server instance on the same database (its own pool on PostgreSQL) with its own cache. */
 async function secondInstance(app: TestApp) {
   const db = app.database.url ? await openDatabase({ kind: 'postgres', url: app.database.url, poolSize: 2 }) : app.deps.db;
   const deps = await createDeps(app.deps.config, { db, logger: app.deps.logger });
   return {
-    http: supertest(createApp(deps)),
+    http: supertest(checked(createApp(deps))),
     close: async () => {
       await deps.embeddings.stop();
       await deps.rateLimitStore.close();

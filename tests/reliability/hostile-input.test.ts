@@ -13,6 +13,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteSpec } from '../../src/http/route.js';
+import { documentPath } from '../../src/openapi/document.js';
 import { ACTORS, type Actor } from '../authz/types.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { storages } from '../support/db.js';
@@ -33,6 +34,7 @@ import {
 } from '../support/hostile.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 import { changedTables, createTenants, fill, type Snapshot, snapshot, type Tenants } from '../support/tenants.js';
+import { contractKey } from '../support/routes.js';
 
 const SHORT = process.env.RELIABILITY_SHORT === '1';
 const RUNS = Number(process.env.HOSTILE_RUNS ?? (SHORT ? 8 : 80));
@@ -155,7 +157,7 @@ for (const storage of STORAGES) {
       local = await pageServer();
       app = await startTestApp(storage, { ...fake.env, URL_IMPORT_ALLOW_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn' });
       tenants = await createTenants(app);
-      doc = (await app.http.get('/api/openapi.json')).body.data;
+      doc = (await app.http.get('/api/openapi.json')).body;
     });
 
     afterAll(async () => {
@@ -171,7 +173,7 @@ for (const storage of STORAGES) {
 
     async function sessionFor(spec: RouteSpec, actor: Actor): Promise<Session | null> {
       if (actor === 'anonymous') return null;
-      if (SELF_DESTRUCTIVE.has(spec.operationId)) {
+      if (SELF_DESTRUCTIVE.has(contractKey(spec))) {
         lastSnapshot = undefined;
         return tenants.throwaway();
       }
@@ -215,7 +217,7 @@ for (const storage of STORAGES) {
         problems.push(`${where}: server error ${text.slice(0, 300)}\n  request: ${JSON.stringify({ body: c.body, upload: c.upload && { name: c.upload.name, bytes: c.upload.content.length } }).slice(0, 600)}\n  log: ${logged.slice(0, 1500)}`);
       }
       const isJson = /application\/json/.test(res.headers['content-type'] ?? '');
-      const streamed = STREAMING.has(spec.operationId) && /^text\/event-stream/.test(res.headers['content-type'] ?? '');
+      const streamed = STREAMING.has(contractKey(spec)) && /^text\/event-stream/.test(res.headers['content-type'] ?? '');
       const rawSuccess = (spec.raw || streamed) && res.status < 300;
       if (!rawSuccess && res.status !== 304) {
         if (!isJson) problems.push(`${where}: not JSON (${res.headers['content-type']}) ${text.slice(0, 200)}`);
@@ -223,7 +225,7 @@ for (const storage of STORAGES) {
           const b = res.body;
           const keys = b && typeof b === 'object' && !Array.isArray(b) ? Object.keys(b).sort().join(',') : typeof b;
           // The MCP endpoint speaks JSON-RPC (its SDK's errors included), as MCP clients expect.
-          const jsonRpc = spec.operationId === 'mcp' && keys === 'error,id,jsonrpc' && b.jsonrpc === '2.0';
+          const jsonRpc = contractKey(spec) === 'mcp' && keys === 'error,id,jsonrpc' && b.jsonrpc === '2.0';
           if (jsonRpc) {
             /* JSON-RPC error object */
           } else if (keys !== 'data,error,ok') problems.push(`${where}: not the envelope (${keys}) ${text.slice(0, 200)}`);
@@ -233,19 +235,19 @@ for (const storage of STORAGES) {
       }
       const checked = res.status < 300 ? text.replace(/"(?:[^"\\]|\\.)*"/g, '""') : text; // successes echo user text: check their structure only
       // URL imports answer "Request failed: <first 80 characters of the fetch error>" (contract §2.x M8): connection errors are expected there.
-      const patterns = spec.operationId === 'M8' ? LEAK_PATTERNS.filter((p) => !p.test('ECONNREFUSED')) : LEAK_PATTERNS;
+      const patterns = contractKey(spec) === 'M8' ? LEAK_PATTERNS.filter((p) => !p.test('ECONNREFUSED')) : LEAK_PATTERNS;
       for (const p of patterns) if (p.test(res.status < 300 ? checked : text)) problems.push(`${where}: leaks internals (${p}) ${text.slice(0, 300)}`);
 
       if (res.status >= 400) {
         const changed = changedTables(before, after);
         // Send-message keeps the user's message when the reply fails (the envelope's data carries it).
-        const keptMessage = spec.operationId === 'C6' && res.body?.data?.userMessage;
+        const keptMessage = contractKey(spec) === 'C6' && res.body?.data?.userMessage;
         // Presenting a used refresh token ends its whole session (reuse detection), then answers 401.
-        const reuseRevoked = spec.operationId === 'A4' && res.status === 401;
+        const reuseRevoked = contractKey(spec) === 'A4' && res.status === 401;
         const allowed = new Set<string>(keptMessage ? ['chat_messages', 'conversations', 'workspace_counters', 'activities'] : reuseRevoked ? ['refresh_tokens', 'revoked_token_families'] : []);
         const unexpected = changed.filter((t) => !allowed.has(t));
         if (unexpected.length) problems.push(`${where}: a ${res.status} changed ${unexpected.join(', ')} ${text.slice(0, 200)}`);
-      } else if (spec.method === 'delete' || SPENDS_FIXTURE.has(spec.operationId)) {
+      } else if (spec.method === 'delete' || SPENDS_FIXTURE.has(contractKey(spec))) {
         // The own tenant lost a row (or an invitation or token was used up): give the next case a fresh one.
         await tenants.refresh();
         lastSnapshot = undefined;
@@ -255,12 +257,12 @@ for (const storage of STORAGES) {
 
     /** Generated cases for one route; resolves to null or the (shrunk) failure. */
     async function probeRoute(spec: RouteSpec): Promise<string | null> {
-      const op = doc.paths[spec.path.replace(/:(\w+)/g, '{$1}')]?.[spec.method];
-      expect(op, `${spec.operationId} is in the OpenAPI document`).toBeTruthy();
+      const op = doc.paths[documentPath(spec)]?.[spec.method];
+      expect(op, `${contractKey(spec)} is in the OpenAPI document`).toBeTruthy();
       const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
       const queryParams: QueryParam[] = (op.parameters ?? []).filter((p: { in: string }) => p.in === 'query');
-      let bodyArb = hostileBody(spec.operationId === 'mcp' ? MCP_BODY : bodySchemaOf(op));
-      if (spec.operationId === 'M8') {
+      let bodyArb = hostileBody(contractKey(spec) === 'mcp' ? MCP_BODY : bodySchemaOf(op));
+      if (contractKey(spec) === 'M8') {
         // URL imports: the url field only ever names loopback targets or addresses refused before any connection.
         bodyArb = fc.tuple(bodyArb, importUrls(local)).map(([b, u]) =>
           b.kind === 'json' && b.value && typeof b.value === 'object' && !Array.isArray(b.value) ? { kind: 'json', value: { ...(b.value as object), url: u } } : b.kind === 'raw' && /\b(?:https?|ftp|wss?):/i.test(b.text) ? { kind: 'none' } : b,
@@ -294,7 +296,7 @@ for (const storage of STORAGES) {
       );
       if (!result.failed) return null;
       const err = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-      return `${spec.operationId} ${spec.method.toUpperCase()} ${spec.path} (seed ${result.seed}, path ${result.counterexamplePath}):\n${err.slice(0, 2000)}`;
+      return `${contractKey(spec)} ${spec.method.toUpperCase()} ${spec.path} (seed ${result.seed}, path ${result.counterexamplePath}):\n${err.slice(0, 2000)}`;
     }
 
     it('no route answers hostile input with a 5xx, a non-envelope, leaked internals or a side effect on a 4xx', async () => {
@@ -302,10 +304,10 @@ for (const storage of STORAGES) {
       const only = process.env.HOSTILE_ROUTES?.split(',');
       const failures: string[] = [];
       for (const spec of app.app.routeSpecs) {
-        if (only && !only.includes(spec.operationId)) continue;
+        if (only && !only.includes(contractKey(spec))) continue;
         const started = Date.now();
         const failure = await probeRoute(spec);
-        if (process.env.HOSTILE_VERBOSE) console.log(`${spec.operationId}: ${Date.now() - started} ms${failure ? ` FAILED\n${failure}` : ''}`);
+        if (process.env.HOSTILE_VERBOSE) console.log(`${contractKey(spec)}: ${Date.now() - started} ms${failure ? ` FAILED\n${failure}` : ''}`);
         if (failure) failures.push(failure);
       }
       expect(failures).toEqual([]);

@@ -18,6 +18,7 @@ import { storages } from '../support/db.js';
 import { type FakeProviders, startFakeProviders } from '../support/fake-providers.js';
 import { PARAM_PLACEHOLDER, type Placeholder } from '../support/hostile.js';
 import { changedTables, createTenants, type Snapshot, snapshot, type TenantIds, type Tenants } from '../support/tenants.js';
+import { contractKey } from '../support/routes.js';
 
 const SHORT = process.env.RELIABILITY_SHORT === '1';
 const STORAGES = SHORT ? storages().filter((s) => s === 'postgres') : storages();
@@ -47,7 +48,7 @@ const EXTRA_KEYS: Record<string, string[]> = {
 
 function probesFor(spec: RouteSpec, req: PreparedRequest): Probe[] {
   const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
-  const keys = [...Object.keys((req.body as object) ?? {}), ...Object.keys(req.query ?? {}), ...(EXTRA_KEYS[spec.operationId] ?? [])].filter((k) => k in ID_KEYS);
+  const keys = [...Object.keys((req.body as object) ?? {}), ...Object.keys(req.query ?? {}), ...(EXTRA_KEYS[contractKey(spec)] ?? [])].filter((k) => k in ID_KEYS);
   const out: Probe[] = [];
   if (params.length) out.push({ label: 'all path ids of the other tenant', params: Object.fromEntries(params.map((p) => [p, 'other'])), otherKeys: [] });
   // parent own, child other (own conversation + other's message; own workspace + other's member) and the reverse
@@ -125,15 +126,15 @@ for (const storage of STORAGES) {
       const problems: string[] = [];
       const probed = new Set<string>();
       for (const spec of specs) {
-        const row = matrixRows.get(spec.operationId);
-        if (!row || spec.operationId === 'mcp') continue;
+        const row = matrixRows.get(contractKey(spec));
+        if (!row || contractKey(spec) === 'mcp') continue;
         for (const actor of ATTACKERS) {
           // a fresh own tenant after anything succeeded (a refusal leaves it as it was)
           const own = dirty ? await tenants.refresh() : tenants.own();
           dirty = false;
           const req = await row.prepare(tenants.fixture, actor);
           for (const probe of probesFor(spec, req)) {
-            probed.add(spec.operationId);
+            probed.add(contractKey(spec));
             const pick = (param: string) => {
               const ph = PARAM_PLACEHOLDER[param];
               if (!ph) throw new Error(`no id kind for :${param}`);
@@ -150,8 +151,8 @@ for (const storage of STORAGES) {
             const body = inQuery ? req.body : swap((req.body as Record<string, unknown> | undefined) ?? {});
             const query = inQuery ? (swap(req.query ?? {}) as Record<string, string>) : req.query;
             // M7 (search across what the caller may read) answers 200 with the caller's own hits when the other workspace is named: no refusal, no data.
-            const allow2xx = spec.operationId === 'M7';
-            const label = `${actor} ${spec.operationId} ${spec.method.toUpperCase()} ${path} [${probe.label}]`;
+            const allow2xx = contractKey(spec) === 'M7';
+            const label = `${actor} ${contractKey(spec)} ${spec.method.toUpperCase()} ${path} [${probe.label}]`;
             problems.push(
               ...(await attempt(
                 label,
@@ -192,7 +193,7 @@ for (const storage of STORAGES) {
       console.log(`IDOR probes [${storage}]: ${probed.size} operations probed: ${[...probed].join(' ')}`);
       expect(problems).toEqual([]);
       // every route with a path id was probed
-      const withIds = specs.filter((s) => s.path.includes(':')).map((s) => s.operationId);
+      const withIds = specs.filter((s) => s.path.includes(':')).map(contractKey);
       expect(withIds.filter((id) => !probed.has(id))).toEqual([]);
     });
   });

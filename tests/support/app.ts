@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/env.js';
 import type { StorageKind } from '../../src/db/client.js';
 import { captureOutput, lineSource } from './captured-output.js';
 import { createTestDatabase, storages, type TestDatabase } from './db.js';
+import { responseChecker } from './openapi-validator.js';
 
 export const TEST_ENV: Record<string, string> = {
   NODE_ENV: 'test',
@@ -52,7 +53,10 @@ export async function startTestApp(storage: StorageKind, env: Record<string, str
   const deps = await createDeps(config, { db: db.db, logger: createLogger(config, sink) });
   const app = createApp(deps);
   // The server the process runs (its request objects shaped as Express's), listening once.
-  const server = createHttpServer(app).listen(0, '127.0.0.1');
+  const server = createHttpServer(app);
+  // Every response is checked against the OpenAPI document (tests/support/openapi-validator.ts).
+  server.prependListener('request', responseChecker(app));
+  server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   captureOutput(lineSource(`server log (${storage})`, logs));
   return {

@@ -1,4 +1,8 @@
 import type { ChimeraApp } from '../../src/app.js';
+import type { RouteSpec } from '../../src/http/route.js';
+
+/** How tests name a route: its contract id (A1, W3, …), or its operation id when it has none. */
+export const contractKey = (spec: Pick<RouteSpec, 'contractId' | 'operationId'>) => spec.contractId ?? spec.operationId;
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };

@@ -1,10 +1,19 @@
 /**
  * Runs in every test file (vitest `setupFiles`): server logs stay out of the output unless a
- * test fails, and the file's temporary directories are removed after it.
+ * test fails, every response a test server sent must match the OpenAPI document, and the
+ * file's temporary directories are removed after it.
  */
-import { afterAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { outputSources } from './captured-output.js';
+import { type Tally, takeFailures, takeTally } from './openapi-validator.js';
 import { removeTempDirs } from './temp-dirs.js';
+
+declare module '@vitest/runner' {
+  interface TaskMeta {
+    /** What the test's responses were checked for (read by the OpenAPI coverage reporter). */
+    openapi?: Tally;
+  }
+}
 
 /** Enough of a log to see what led to the failure, without flooding the report. */
 const MAX_LINES = 200;
@@ -20,6 +29,12 @@ beforeEach((ctx) => {
       console.error(`--- ${source.label}, during the failed test${cut} ---\n${shown.join('\n')}`);
     }
   });
+});
+
+// Responses of the test (and of the hooks before it) that the document does not describe.
+afterEach((ctx) => {
+  ctx.task.meta.openapi = takeTally();
+  expect(takeFailures(), 'responses that do not match openapi.yaml').toEqual([]);
 });
 
 // Hooks run in reverse order of registration: this one after the file's own (servers stopped first).

@@ -9,7 +9,7 @@
  *     application plugs into it through injected interfaces (AppDeps.authenticator), whose
  *     types the pipeline may name (the authentication statement's riders and preloads);
  *   lib/ is pure helpers and imports no application layer;
- *   presenters import no service; services import no route, presenter or http;
+ *   presenters import no service (their return types are the response schemas); services import no route, presenter or http;
  *   app-deps.ts is the wiring contract (types only); app.ts, bootstrap.ts, server.ts and
  *     openapi/yaml.ts assemble everything.
  *
@@ -48,8 +48,9 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   policies: ['data', 'db', 'generated', 'lib'],
   services: ['wiring', 'policies', 'data', 'db', 'config', 'generated', 'lib'],
   http: ['policies', 'config', 'generated', 'lib'],
-  presenters: ['data', 'generated', 'lib'],
-  schemas: ['presenters', ...BELOW_ROUTES],
+  // A presenter's return type is its response schema (one source for the wire, the types and the document).
+  presenters: ['schemas', 'data', 'generated', 'lib'],
+  schemas: BELOW_ROUTES,
   routes: ['wiring', 'schemas', 'presenters', ...BELOW_ROUTES],
   wiring: ['services', 'http', 'db', 'config', 'lib'],
   root: ['wiring', 'routes', 'schemas', 'presenters', ...BELOW_ROUTES],

@@ -31,7 +31,8 @@ export const rows: MatrixRow[] = [
   { operationId: 'A5', prepare: () => ({ path: '/auth/profile' }), expect: everyUser(200) },
   { operationId: 'A6', prepare: () => ({ path: '/auth/profile/update', body: {} }), expect: everyUser(200) },
   { operationId: 'U1', prepare: () => ({ path: '/health' }), expect: everyone(200) },
-  { operationId: 'openapi', prepare: () => ({ path: '/openapi.json' }), expect: everyone(200) },
-  { operationId: 'docs', prepare: () => ({ path: '/docs' }), expect: everyone(200) },
-  { operationId: 'docsScript', prepare: () => ({ path: '/docs/app.js' }), expect: everyone(200) },
+  { operationId: 'getOpenApiDocument', prepare: () => ({ path: '/openapi.json' }), expect: everyone(200) },
+  { operationId: 'getOpenApiYaml', prepare: () => ({ path: '/openapi.yaml' }), expect: everyone(200) },
+  { operationId: 'getDocsPage', prepare: () => ({ path: '/docs' }), expect: everyone(200) },
+  { operationId: 'getDocsScript', prepare: () => ({ path: '/docs/app.js' }), expect: everyone(200) },
 ];
