@@ -15,7 +15,7 @@ const UUID = /^[0-9a-f-]{36}$/i;
 const invalid = (description: string) => unauthorized(INVALID_TOKEN, { error: 'invalid_token', description });
 
 /** What the pipeline gets of the caller: the user, and the values of what rode along. */
-export interface Caller {
+export interface AuthenticatedCaller {
   user: AuthUser;
   subject: unknown;
   preloaded: unknown;
@@ -30,7 +30,7 @@ export function bearerAuthenticator(config: Config, db: Pick<Database, 'query'>)
       if (claims === 'invalid' || !UUID.test(claims.user_id)) throw invalid('The access token is invalid');
       return claims;
     },
-    async load(claims: TokenClaims, riders: ((userId: string) => Riders | null) | undefined): Promise<Caller> {
+    async load(claims: TokenClaims, riders: ((userId: string) => Riders | null) | undefined): Promise<AuthenticatedCaller> {
       const token = { jti: claims.jti, exp: claims.exp, family: claims.fam ?? null, authTime: claims.auth_time ?? null };
       const row = await authenticationRow(db, { userId: claims.user_id, jti: claims.jti, family: token.family, issuedAt: claims.iat }, riders?.(claims.user_id) ?? undefined);
       if (!row) throw unauthorized('User not found', { error: 'invalid_token', description: 'The user of this token no longer exists' });
