@@ -245,7 +245,10 @@ export const memoriesAfter = (db: Db, workspaceId: string, after: string | null,
     select: { id: true, title: true, content: true, snippet: true, tags: true, metadata: true, version: true, createdAt: true, updatedAt: true },
   });
 
-/** Deletes the memories of `owners` not updated since `cutoff` (retention); the count. */
-export async function deleteMemoriesBefore(db: Db, owners: Owners, cutoff: Date): Promise<number> {
-  return (await db.memory.deleteMany({ where: { workspace: ownedBy(owners), updatedAt: { lt: cutoff } } })).count;
+/** Deletes the memories of `owners` not updated since `cutoff` (retention): how many, and from which workspaces. */
+export async function deleteMemoriesBefore(db: Db, owners: Owners, cutoff: Date): Promise<{ count: number; workspaceIds: string[] }> {
+  const where = { workspace: ownedBy(owners), updatedAt: { lt: cutoff } } satisfies Prisma.MemoryWhereInput;
+  const groups = await db.memory.groupBy({ by: ['workspaceId'], where });
+  const { count } = await db.memory.deleteMany({ where });
+  return { count, workspaceIds: groups.map((g) => g.workspaceId) };
 }

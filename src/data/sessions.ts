@@ -1,28 +1,12 @@
 /**
- * Accounts and sessions: every statement of signing in and of authenticating a request. The
- * users' credentials and session cut-off, refresh tokens (one family per session), and the two
+ * Sessions: every statement of signing in and of authenticating a request beyond the user's
+ * own row (data/users.ts): the session cut-off, refresh tokens (one family per session), and the two
  * deny-lists the authentication statement probes: revoked access tokens (tokens from before
  * sessions were tracked) and revoked sessions (token families).
  */
 import type { Database } from '../db/client.js';
 import { Prisma, type PrismaClient, type RefreshToken, type User } from '../generated/prisma/client.js';
 import { columns, type Db, type RowOf } from './sql.js';
-
-export const findUserByEmail = (db: Db, email: string): Promise<User | null> => db.user.findUnique({ where: { email } });
-
-export const emailTaken = async (db: Db, email: string): Promise<boolean> =>
-  (await db.user.findUnique({ where: { email }, select: { id: true } })) !== null;
-
-export const createUser = (db: Db, data: Pick<User, 'email' | 'name' | 'passwordHash'>): Promise<User> => db.user.create({ data });
-
-export const findUser = (db: Db, id: string): Promise<User> => db.user.findUniqueOrThrow({ where: { id } });
-
-export const updateUser = (db: Db, id: string, data: Partial<Pick<User, 'name' | 'email'>>): Promise<User> => db.user.update({ where: { id }, data });
-
-export const passwordHashOf = async (db: Db, id: string): Promise<string | null> =>
-  (await db.user.findUnique({ where: { id }, select: { passwordHash: true } }))?.passwordHash ?? null;
-
-export const setPasswordHash = (db: Db, id: string, passwordHash: string) => db.user.update({ where: { id }, data: { passwordHash } });
 
 /** What a refresh needs of the user: whether the account is active and its session cut-off. */
 export const refreshStanding = (db: Db, id: string): Promise<Pick<User, 'id' | 'isActive' | 'sessionsValidAfter'> | null> =>

@@ -18,9 +18,6 @@ const pythonType = (value: unknown): string => {
   return typeof value;
 };
 
-/** Re-exported for the modules that still import it from here (see tests/unit/layers.test.ts); it lives in lib/objects.ts. */
-export { isPlainObject };
-
 export const NUL_MESSAGE = 'Null characters are not allowed.';
 
 /**

@@ -35,7 +35,7 @@ import {
   type StampTuple,
 } from '../data/workspaces.js';
 import type { Database } from '../db/client.js';
-import type { Preload } from './auth/session.js';
+import type { Preload } from '../data/sessions.js';
 
 /** A rendered workspace with its serialized form and that form's digest. */
 interface Item<T> {

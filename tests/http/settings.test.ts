@@ -80,10 +80,15 @@ describeEachStorage('settings, retention, export, account', (ctx) => {
     const indefinite = await app.http.post('/api/settings/cleanup').set(s.auth);
     expect(indefinite.body.data).toEqual({ workspaces_deleted: 0, conversations_deleted: 0, memories_deleted: 0, messages_deleted: 0, cleanup_time: expect.any(String) });
     await app.http.put('/api/settings/memory-retention').set(s.auth).send({ retentionPeriod: '30-days' });
+    const p = app.deps.prisma;
+    const stamp = async (workspaceId: string) => (await p.workspaceIndexStamp.findUnique({ where: { workspaceId } }))?.version ?? 0;
+    const [mineBefore, theirsBefore] = [await stamp(mine.id), await stamp(theirs.id)];
     const res = await app.http.post('/api/settings/cleanup').set(s.auth);
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ workspaces_deleted: 0, conversations_deleted: 1, memories_deleted: 1, messages_deleted: 3, cleanup_time: expect.any(String) });
-    const p = app.deps.prisma;
+    // Loaded vector indexes learn of the deleted memories through the workspace's index stamp.
+    expect(Number(await stamp(mine.id))).toBeGreaterThan(Number(mineBefore));
+    expect(await stamp(theirs.id)).toEqual(theirsBefore);
     expect(await p.conversation.findUnique({ where: { id: old.conv.id } })).toBeNull();
     expect(await p.chatMessage.count({ where: { conversationId: old.conv.id } })).toBe(0);
     expect(await p.memory.findUnique({ where: { id: old.mem.id } })).toBeNull();

@@ -11,15 +11,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/env.js';
 import * as data from '../../data/sessions.js';
+import * as users from '../../data/users.js';
 import type { Db } from '../../data/sql.js';
 import { Prisma, type PrismaClient, type User } from '../../generated/prisma/client.js';
 import { AppError, badRequest, forbidden, unauthorized } from '../../lib/errors.js';
 import { createWorkspaceTx } from '../workspaces.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import { type AuthUser, type SessionClaims, signToken, type TokenClaims, verifyToken } from './tokens.js';
-
-/** Re-exported for the preloads declared in services (it lives with the authentication statement). */
-export type { Preload } from '../../data/sessions.js';
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
@@ -53,12 +51,12 @@ const issuedBeforeCutoff = (claims: Pick<TokenClaims, 'iat'>, cutoff: Date | nul
 export async function register(prisma: PrismaClient, config: Config, input: { name: string; email: string; password: string }) {
   const email = normaliseEmail(input.email);
   const emailTaken = () => new AppError(400, { email: ['Email already exists'] });
-  if (await data.emailTaken(prisma, email)) throw emailTaken();
+  if (await users.emailTaken(prisma, email)) throw emailTaken();
   const passwordHash = await hashPassword(input.password, config.bcryptCost);
   let user: User;
   try {
     user = await prisma.$transaction(async (tx) => {
-      const created = await data.createUser(tx, { email, name: input.name, passwordHash });
+      const created = await users.createUser(tx, { email, name: input.name, passwordHash });
       // D8: every account starts with a workspace of its own.
       await createWorkspaceTx(tx, created, { name: `${created.name}'s Workspace` });
       return created;
@@ -71,7 +69,7 @@ export async function register(prisma: PrismaClient, config: Config, input: { na
 }
 
 export async function login(db: Db, config: Config, input: { email: string; password: string }) {
-  const user = await data.findUserByEmail(db, normaliseEmail(input.email));
+  const user = await users.findUserByEmail(db, normaliseEmail(input.email));
   const ok = user
     ? await verifyPassword(input.password, user.passwordHash)
     : await verifyPassword(input.password, await dummyPasswordHash(config.bcryptCost)).then(() => false);
@@ -124,7 +122,7 @@ export async function logoutAll(prisma: PrismaClient, user: AuthUser) {
 const WRONG_PASSWORD = 'Current password is incorrect';
 
 async function passwordMatches(db: Db, userId: string, password: string) {
-  const hash = await data.passwordHashOf(db, userId);
+  const hash = await users.passwordHashOf(db, userId);
   return hash !== null && (await verifyPassword(password, hash));
 }
 
@@ -136,7 +134,7 @@ export async function changePassword(prisma: PrismaClient, config: Config, user:
   if (!(await passwordMatches(prisma, user.id, input.currentPassword))) throw new AppError(400, { currentPassword: [WRONG_PASSWORD] });
   const passwordHash = await hashPassword(input.newPassword, config.bcryptCost);
   return prisma.$transaction(async (tx) => {
-    await data.setPasswordHash(tx, user.id, passwordHash);
+    await users.setPasswordHash(tx, user.id, passwordHash);
     const cutoff = await data.revokeAllSessions(tx, user.id, new Date());
     return issueTokens(tx, config, user.id, freshSession(cutoff));
   });
@@ -169,13 +167,13 @@ export async function updateProfile(db: Db, config: Config, user: AuthUser, inpu
     const email = normaliseEmail(input.email);
     if (email !== user.email) {
       await requireRecentSignIn(db, config, user, input.currentPassword);
-      if (await data.emailTaken(db, email)) throw badRequest('Email already exists');
+      if (await users.emailTaken(db, email)) throw badRequest('Email already exists');
       changes.email = email;
     }
   }
-  if (Object.keys(changes).length === 0) return data.findUser(db, user.id);
+  if (Object.keys(changes).length === 0) return users.findUser(db, user.id);
   try {
-    return await data.updateUser(db, user.id, changes);
+    return await users.updateUser(db, user.id, changes);
   } catch (error) {
     if (isUniqueViolation(error)) throw badRequest('Email already exists');
     throw error;

@@ -28,7 +28,7 @@ import { AppError } from '../../lib/errors.js';
 import { isPlainObject } from '../../lib/objects.js';
 import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
-import type { Preload } from '../auth/session.js';
+import type { Preload } from '../../data/sessions.js';
 import { type StoredIntegration, usableKey } from '../integrations/index.js';
 import { searchEngineOf, searchMemories } from '../memories/search.js';
 import { type ChatProviderName, resolveModel } from '../providers/catalog.js';

@@ -6,6 +6,7 @@
  */
 import { countMessagesOfConversationsBefore } from '../../data/chat-messages.js';
 import { deleteConversationsBefore } from '../../data/conversations.js';
+import { bumpIndexStamp } from '../../data/index-stamps.js';
 import { tryRetentionSweepLock } from '../../data/locks.js';
 import { deleteMemoriesBefore } from '../../data/memories.js';
 import type { Db } from '../../data/sql.js';
@@ -49,7 +50,9 @@ async function deleteExpired(tx: Db, owners: Owners, cutoff: Date): Promise<Clea
   const messages = await countMessagesOfConversationsBefore(tx, owners, cutoff);
   const conversations = await deleteConversationsBefore(tx, owners, cutoff);
   const memories = await deleteMemoriesBefore(tx, owners, cutoff);
-  return { conversations, memories, messages };
+  // Loaded vector indexes drop the deleted memories' chunks when their workspace's stamp moves.
+  for (const workspaceId of memories.workspaceIds) await bumpIndexStamp(tx, workspaceId);
+  return { conversations, memories: memories.count, messages };
 }
 
 /** S5: the caller's own cleanup, under their retention period, as of `now`. */
