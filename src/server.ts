@@ -29,6 +29,8 @@ async function main() {
   const deps = await createDeps(config, { logger });
   const applied = await deps.db.migrate();
   if (applied.length) logger.info({ applied }, 'migrations applied');
+  // Forked now, while nothing is waiting: forking a large server process holds its loop.
+  await deps.documentParser.start();
 
   const app = createApp(deps);
   const drain = new Drain();

@@ -8,9 +8,14 @@
  * pdf.js. Past its heap cap inside a structured-clone deserialisation, V8 aborted the whole
  * process instead of ending the worker. A child that runs out of memory dies alone.
  *
- * Children start on first use and exit after `idleMs` without work. They get an empty
- * environment (no secrets to read for a parser that goes wrong) and end with their parent
- * (they exit when the IPC channel closes).
+ * Children start on first use and exit after `idleMs` without work, except the `warm` ones,
+ * started by `start()` and kept ready: a fork copies the parent's page tables, which held the
+ * request loop for 30-60 ms per child in a server of 0.4-1 GB, so it is best done before the
+ * work arrives. A child that its jobs grew by more than `retireAfterGrowthMb` is retired as
+ * soon as no job waits for it, so the memory a large document took comes back at once, not
+ * after the child has been idle long enough. Children get an empty environment (no secrets to
+ * read for a parser that goes wrong) and end with their parent (they exit when the IPC
+ * channel closes).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
@@ -28,8 +33,12 @@ export interface ProcessPoolOptions {
   timeoutMs: number;
   /** V8 old-generation heap of each child, in MB. */
   memoryMb: number;
-  /** An idle child exits after this long (default 30 s). */
+  /** An idle child exits after this long (default 30 s), unless it is one of the warm children. */
   idleMs?: number;
+  /** Children started by `start()` and kept ready, idle or not; one retired is replaced a moment later (default 0). */
+  warm?: number;
+  /** A child whose resident memory its jobs grew by more than this (MB) is retired once no job waits for it (default: none is). */
+  retireAfterGrowthMb?: number;
   /** Told when a child dies while working (not when the pool killed it). */
   onCrash?(detail: { code: number | null; signal: string | null; outOfMemory: boolean; stderr: string }): void;
 }
@@ -86,6 +95,8 @@ interface Slot {
   idle: NodeJS.Timeout | null;
   /** Set when the pool itself ends the child (deadline, abort, idle, close): its exit is expected. */
   retired: boolean;
+  /** How much its jobs have grown its memory, in sum (loading libraries between jobs not counted). */
+  grewBytes: number;
 }
 
 const STDERR_KEPT = 4096;
@@ -99,12 +110,21 @@ const MIN_RUN_MS = 1000;
  */
 const CHILD_NICENESS = 10;
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
+/**
+ * A retired warm child is replaced this long after, not in the turn that retired it: that turn
+ * is answering a job, and others may be arriving with it (a job that finds no child starts one).
+ */
+const REFILL_DELAY_MS = 1000;
+const MB = 1024 * 1024;
 
 export class ProcessPool<Job, Result> {
   private readonly slots = new Set<Slot>();
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  /** Set by start(): the warm children are kept from then on. */
+  private started = false;
+  private refill: NodeJS.Timeout | null = null;
   private entryPath: Promise<string> | null = null;
   private resolvedEntry = '';
 
@@ -117,9 +137,16 @@ export class ProcessPool<Job, Result> {
     return { children: this.slots.size, busy, queued: this.queue.length };
   }
 
+  /** Starts the warm children (the first jobs then neither wait for a child nor fork one). */
+  async start(): Promise<void> {
+    await this.resolveEntry();
+    if (this.closed) return;
+    this.started = true;
+    this.fillWarm();
+  }
+
   async run(job: Job, options: RunOptions = {}): Promise<Result> {
-    this.entryPath ??= childEntryPath(this.options.entry);
-    this.resolvedEntry = await this.entryPath;
+    await this.resolveEntry();
     if (this.closed) throw new PoolClosed('pool closed');
     if (options.signal?.aborted) throw options.signal.reason;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
@@ -135,6 +162,7 @@ export class ProcessPool<Job, Result> {
   /** Kills every child; running and queued jobs fail with PoolClosed. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.refill) clearTimeout(this.refill);
     for (const pending of this.queue.splice(0)) {
       pending.cleanup();
       pending.reject(new PoolClosed('pool closed'));
@@ -151,6 +179,11 @@ export class ProcessPool<Job, Result> {
       this.retire(slot);
     }
     await Promise.all(exits);
+  }
+
+  private async resolveEntry(): Promise<void> {
+    this.entryPath ??= childEntryPath(this.options.entry);
+    this.resolvedEntry = await this.entryPath;
   }
 
   private enqueue(pending: Pending): void {
@@ -184,7 +217,7 @@ export class ProcessPool<Job, Result> {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    const slot: Slot = { child, stderr: '', job: null, idle: null, retired: false };
+    const slot: Slot = { child, stderr: '', job: null, idle: null, retired: false, grewBytes: 0 };
     this.slots.add(slot);
     try {
       if (child.pid) setPriority(child.pid, Math.min(19, getPriority() + CHILD_NICENESS));
@@ -238,6 +271,7 @@ export class ProcessPool<Job, Result> {
     job.cleanup();
     if (answer.ok) job.resolve(answer.value);
     else job.reject(new JobFailed(answer.error));
+    slot.grewBytes += answer.grewBytes;
     this.next(slot);
   }
 
@@ -252,17 +286,45 @@ export class ProcessPool<Job, Result> {
     this.pump();
   }
 
-  /** The slot is free: it takes the next queued job, or waits idle until it is retired. */
+  /**
+   * The slot is free: it takes the next queued job (even grown large: its heap is capped, and
+   * a fork now would hold the loop while jobs arrive), or is retired when its jobs left it large, or rests.
+   */
   private next(slot: Slot): void {
     const pending = this.queue.shift();
     if (pending) {
       pending.cleanup();
       return this.dispatch(slot, pending);
     }
+    const { retireAfterGrowthMb } = this.options;
+    if (retireAfterGrowthMb !== undefined && slot.grewBytes > retireAfterGrowthMb * MB) return this.retire(slot);
+    this.rest(slot);
+  }
+
+  /** An idle child does not keep the parent alive; past the warm ones, it exits after `idleMs`. */
+  private rest(slot: Slot): void {
     slot.child.unref();
     (slot.child.channel as { unref?(): void } | null | undefined)?.unref?.();
-    slot.idle = setTimeout(() => this.retire(slot), this.options.idleMs ?? 30_000);
+    if (this.slots.size <= (this.options.warm ?? 0)) return;
+    slot.idle = setTimeout(() => {
+      slot.idle = null;
+      if (this.slots.size > (this.options.warm ?? 0)) this.retire(slot);
+    }, this.options.idleMs ?? 30_000);
     slot.idle.unref();
+  }
+
+  private fillWarm(): void {
+    while (!this.closed && this.slots.size < (this.options.warm ?? 0)) this.rest(this.spawn());
+  }
+
+  /** Makes up the warm children a moment after one was retired or died. */
+  private scheduleRefill(): void {
+    if (!this.started || this.closed || this.refill) return;
+    this.refill = setTimeout(() => {
+      this.refill = null;
+      this.fillWarm();
+    }, REFILL_DELAY_MS);
+    this.refill.unref();
   }
 
   /** Starts children for queued jobs while there is room. */
@@ -282,6 +344,7 @@ export class ProcessPool<Job, Result> {
     slot.retired = true;
     this.slots.delete(slot);
     slot.child.kill('SIGKILL');
+    this.scheduleRefill();
   }
 
   private exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
@@ -297,6 +360,7 @@ export class ProcessPool<Job, Result> {
         job.cleanup();
         job.reject(new ChildDied(outOfMemory, `child exited (${signal ?? `code ${code}`})`));
       }
+      this.scheduleRefill();
     }
     this.pump();
   }

@@ -1,6 +1,7 @@
 /**
  * A ProcessPool child for the pool's own tests: jobs that answer, spin forever, allocate
- * until the heap cap, exit, or start slowly, so each way a job can end is produced on demand.
+ * until the heap cap, keep some memory, exit, or start slowly, so each way a job can end is
+ * produced on demand.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serveJobs } from '../../src/lib/process-pool-protocol.js';
@@ -10,6 +11,8 @@ export type PoolTestJob =
   | { do: 'pid' }
   | { do: 'spin' }
   | { do: 'allocate' }
+  /** Keeps `mb` MB of touched memory for the rest of the child's life, after `holdMs`; answers the pid. */
+  | { do: 'grow'; mb: number; holdMs?: number }
   | { do: 'exit'; code: number }
   | { do: 'fail'; message: string }
   | { do: 'slow-start'; startMs: number };
@@ -31,6 +34,9 @@ serveJobs<PoolTestJob, unknown>({
         for (;;);
       case 'allocate':
         for (;;) kept.push(new Array(100_000).fill({ n: kept.length }));
+      case 'grow':
+        kept.push(Buffer.alloc(job.mb * 1024 * 1024, 1));
+        return sleep(job.holdMs ?? 0).then(() => process.pid);
       case 'exit':
         return process.exit(job.code);
       case 'fail':

@@ -112,6 +112,33 @@ describe('process pool', () => {
     expect(await p.run({ do: 'echo', value: 'next' })).toBe('next');
   });
 
+  it('start() forks the warm children before any job: they serve the first jobs and stay when idle', async () => {
+    const p = pool({ size: 2, warm: 2, queueLimit: 2, idleMs: 100 });
+    await p.start();
+    expect(p.stats()).toEqual({ children: 2, busy: 0, queued: 0 });
+    const pids = await Promise.all([p.run({ do: 'pid' }), p.run({ do: 'pid' })]);
+    expect(new Set(pids).size).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(p.stats().children).toBe(2);
+    expect(pids).toContain(await p.run({ do: 'pid' }));
+  });
+
+  it('a child its jobs grew past retireAfterGrowthMb is retired once no job waits for it; a warm one is replaced', async () => {
+    const p = pool({ size: 1, warm: 1, queueLimit: 1, retireAfterGrowthMb: 32 });
+    await p.start();
+    const small = await p.run({ do: 'grow', mb: 4 });
+    expect(await p.run({ do: 'pid' })).toBe(small);
+    // A job waiting when the child grew is served by it first: no fork while work arrives.
+    const grown = p.run({ do: 'grow', mb: 64, holdMs: 300 });
+    await waitFor(() => p.stats().busy === 1);
+    const queued = p.run({ do: 'pid' });
+    expect(await grown).toBe(small);
+    expect(await queued).toBe(small);
+    await waitFor(() => p.stats().children === 0);
+    await waitFor(() => p.stats().children === 1);
+    expect(await p.run({ do: 'pid' })).not.toBe(small);
+  });
+
   it('idle children exit; close() fails running and queued jobs and refuses new ones', async () => {
     const idle = pool({ idleMs: 100 });
     await idle.run({ do: 'pid' });
