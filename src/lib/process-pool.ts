@@ -12,8 +12,8 @@
  * started by `start()` and kept ready: a fork copies the parent's page tables, which held the
  * request loop for 30-60 ms per child in a server of 0.4-1 GB, so it is best done before the
  * work arrives. A child that its jobs grew by more than `retireAfterGrowthMb` is retired as
- * soon as no job waits for it, so the memory a large document took comes back at once, not
- * after the child has been idle long enough. Children get an empty environment (no secrets to
+ * soon as the pool has nothing to do, so the memory large documents took comes back at once,
+ * not after the child has been idle long enough. Children get an empty environment (no secrets to
  * read for a parser that goes wrong) and end with their parent (they exit when the IPC
  * channel closes).
  */
@@ -37,7 +37,7 @@ export interface ProcessPoolOptions {
   idleMs?: number;
   /** Children started by `start()` and kept ready, idle or not; one retired is replaced a moment later (default 0). */
   warm?: number;
-  /** A child whose resident memory its jobs grew by more than this (MB) is retired once no job waits for it (default: none is). */
+  /** A child whose resident memory its jobs grew by more than this (MB) is retired once the pool is idle (default: none is). */
   retireAfterGrowthMb?: number;
   /** Told when a child dies while working (not when the pool killed it). */
   onCrash?(detail: { code: number | null; signal: string | null; outOfMemory: boolean; stderr: string }): void;
@@ -110,10 +110,7 @@ const MIN_RUN_MS = 1000;
  */
 const CHILD_NICENESS = 10;
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
-/**
- * A retired warm child is replaced this long after, not in the turn that retired it: that turn
- * is answering a job, and others may be arriving with it (a job that finds no child starts one).
- */
+/** A retired warm child is replaced this long after, not in the turn that answered the last job. */
 const REFILL_DELAY_MS = 1000;
 const MB = 1024 * 1024;
 
@@ -286,19 +283,26 @@ export class ProcessPool<Job, Result> {
     this.pump();
   }
 
-  /**
-   * The slot is free: it takes the next queued job (even grown large: its heap is capped, and
-   * a fork now would hold the loop while jobs arrive), or is retired when its jobs left it large, or rests.
-   */
+  /** The slot is free: it takes the next queued job, or rests; when no child is left working, the pool settles. */
   private next(slot: Slot): void {
     const pending = this.queue.shift();
     if (pending) {
       pending.cleanup();
       return this.dispatch(slot, pending);
     }
-    const { retireAfterGrowthMb } = this.options;
-    if (retireAfterGrowthMb !== undefined && slot.grewBytes > retireAfterGrowthMb * MB) return this.retire(slot);
     this.rest(slot);
+    if (this.stats().busy === 0) this.settle();
+  }
+
+  /**
+   * Nothing to do: the children their jobs grew large are retired now, and the warm ones are
+   * made up a moment later. Not while jobs come and go: a grown child's heap is capped, while
+   * forking its replacement would hold the loop in the middle of the work.
+   */
+  private settle(): void {
+    const { retireAfterGrowthMb } = this.options;
+    if (retireAfterGrowthMb === undefined) return;
+    for (const slot of [...this.slots]) if (!slot.job && slot.grewBytes > retireAfterGrowthMb * MB) this.retire(slot);
   }
 
   /** An idle child does not keep the parent alive; past the warm ones, it exits after `idleMs`. */
@@ -317,12 +321,12 @@ export class ProcessPool<Job, Result> {
     while (!this.closed && this.slots.size < (this.options.warm ?? 0)) this.rest(this.spawn());
   }
 
-  /** Makes up the warm children a moment after one was retired or died. */
+  /** Makes up the warm children a moment after one was retired or died, if the pool is idle then (a job meanwhile starts its own). */
   private scheduleRefill(): void {
     if (!this.started || this.closed || this.refill) return;
     this.refill = setTimeout(() => {
       this.refill = null;
-      this.fillWarm();
+      if (this.stats().busy === 0) this.fillWarm();
     }, REFILL_DELAY_MS);
     this.refill.unref();
   }

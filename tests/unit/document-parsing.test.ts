@@ -123,20 +123,23 @@ describe('process pool', () => {
     expect(pids).toContain(await p.run({ do: 'pid' }));
   });
 
-  it('a child its jobs grew past retireAfterGrowthMb is retired once no job waits for it; a warm one is replaced', async () => {
-    const p = pool({ size: 1, warm: 1, queueLimit: 1, retireAfterGrowthMb: 32 });
+  it('a child its jobs grew past retireAfterGrowthMb is retired once the pool is idle; a warm one is replaced', async () => {
+    const p = pool({ size: 2, warm: 2, queueLimit: 1, retireAfterGrowthMb: 32 });
     await p.start();
     const small = await p.run({ do: 'grow', mb: 4 });
     expect(await p.run({ do: 'pid' })).toBe(small);
-    // A job waiting when the child grew is served by it first: no fork while work arrives.
-    const grown = p.run({ do: 'grow', mb: 64, holdMs: 300 });
+    // While others work, a grown child stays and serves the jobs that come: no fork in the middle of the work.
+    const busy = p.run({ do: 'grow', mb: 1, holdMs: 2000 });
     await waitFor(() => p.stats().busy === 1);
-    const queued = p.run({ do: 'pid' });
-    expect(await grown).toBe(small);
-    expect(await queued).toBe(small);
-    await waitFor(() => p.stats().children === 0);
-    await waitFor(() => p.stats().children === 1);
-    expect(await p.run({ do: 'pid' })).not.toBe(small);
+    const grown = await p.run({ do: 'grow', mb: 64 });
+    expect(await p.run({ do: 'pid' })).toBe(grown);
+    const other = await busy;
+    expect(p.stats().children).toBe(1); // idle now: the grown one is retired
+    expect(await p.run({ do: 'pid' })).toBe(other);
+    await waitFor(() => p.stats().children === 2);
+    const pids = await Promise.all([p.run({ do: 'grow', mb: 0, holdMs: 200 }), p.run({ do: 'grow', mb: 0, holdMs: 200 })]);
+    expect(pids).toContain(other);
+    expect(pids).not.toContain(grown);
   });
 
   it('idle children exit; close() fails running and queued jobs and refuses new ones', async () => {
