@@ -8,19 +8,18 @@
  * pdf.js. Past its heap cap inside a structured-clone deserialisation, V8 aborted the whole
  * process instead of ending the worker. A child that runs out of memory dies alone.
  *
- * Children start on first use and exit after `idleMs` without work, except the `warm` ones,
- * started by `start()` and kept ready: a fork copies the parent's page tables, which held the
- * request loop for 30-60 ms per child in a server of 0.4-1 GB, so it is best done before the
- * work arrives. A child that its jobs grew by more than `retireAfterGrowthMb` is retired as
- * soon as the pool has nothing to do, so the memory large documents took comes back at once,
- * not after the child has been idle long enough. Children get an empty environment (no secrets to
- * read for a parser that goes wrong) and end with their parent (they exit when the IPC
- * channel closes).
+ * The children are forked by a small spawner process, never by the pool's own process while it
+ * serves (process-pool-spawner.ts). They start on first use and exit after `idleMs` without
+ * work, except the `warm` ones, started by `start()` and kept ready, so the first jobs of a
+ * burst do not wait for a child to start. A child that its jobs grew by more than
+ * `retireAfterGrowthMb` is retired as soon as the pool has nothing to do, so the memory large
+ * documents took comes back at once, not after the child has been idle long enough. Children
+ * get an empty environment (no secrets to read for a parser that goes wrong) and end with
+ * their parent.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
 import { childEntryPath } from './child-entry.js';
 import type { JobAnswer, JobRequest } from './process-pool-protocol.js';
+import { type SpawnedChild, Spawner } from './process-pool-spawner.js';
 
 export interface ProcessPoolOptions {
   /** The module each child runs (it answers jobs with `serveJobs`); a `.ts` source is bundled first (child-entry.ts). */
@@ -89,8 +88,9 @@ interface Pending {
 }
 
 interface Slot {
-  child: ChildProcess;
-  stderr: string;
+  child: SpawnedChild;
+  /** Resolves once the child has exited. */
+  gone: Promise<void>;
   job: (Pending & { id: number; timer: NodeJS.Timeout }) | null;
   idle: NodeJS.Timeout | null;
   /** Set when the pool itself ends the child (deadline, abort, idle, close): its exit is expected. */
@@ -99,7 +99,6 @@ interface Slot {
   grewBytes: number;
 }
 
-const STDERR_KEPT = 4096;
 /** A child that has not started a job this long after getting it (start-up, loading libraries) is given up as overloaded. */
 const STARTUP_LIMIT_MS = 60_000;
 /** The least time a job that waited in the queue gets to run. */
@@ -124,6 +123,7 @@ export class ProcessPool<Job, Result> {
   private refill: NodeJS.Timeout | null = null;
   private entryPath: Promise<string> | null = null;
   private resolvedEntry = '';
+  private readonly spawner = new Spawner();
 
   constructor(private readonly options: ProcessPoolOptions) {}
 
@@ -134,16 +134,16 @@ export class ProcessPool<Job, Result> {
     return { children: this.slots.size, busy, queued: this.queue.length };
   }
 
-  /** Starts the warm children (the first jobs then neither wait for a child nor fork one). */
+  /** Starts the spawner and the warm children (the first jobs then need not wait for a child to start). */
   async start(): Promise<void> {
-    await this.resolveEntry();
+    await this.prepare();
     if (this.closed) return;
     this.started = true;
     this.fillWarm();
   }
 
   async run(job: Job, options: RunOptions = {}): Promise<Result> {
-    await this.resolveEntry();
+    await this.prepare();
     if (this.closed) throw new PoolClosed('pool closed');
     if (options.signal?.aborted) throw options.signal.reason;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
@@ -156,7 +156,7 @@ export class ProcessPool<Job, Result> {
     });
   }
 
-  /** Kills every child; running and queued jobs fail with PoolClosed. */
+  /** Kills every child and the spawner; running and queued jobs fail with PoolClosed. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.refill) clearTimeout(this.refill);
@@ -164,7 +164,7 @@ export class ProcessPool<Job, Result> {
       pending.cleanup();
       pending.reject(new PoolClosed('pool closed'));
     }
-    const exits: Promise<unknown>[] = [];
+    const exits: Promise<void>[] = [];
     for (const slot of [...this.slots]) {
       const job = slot.job;
       if (job) {
@@ -172,15 +172,18 @@ export class ProcessPool<Job, Result> {
         job.cleanup();
         job.reject(new PoolClosed('pool closed'));
       }
-      exits.push(new Promise((resolve) => (slot.child.exitCode !== null || slot.child.signalCode !== null ? resolve(null) : slot.child.once('exit', resolve))));
+      exits.push(slot.gone);
       this.retire(slot);
     }
     await Promise.all(exits);
+    await this.spawner.close();
   }
 
-  private async resolveEntry(): Promise<void> {
+  /** The children's program (bundled from sources once) and the spawner running. */
+  private async prepare(): Promise<void> {
     this.entryPath ??= childEntryPath(this.options.entry);
     this.resolvedEntry = await this.entryPath;
+    await this.spawner.ready();
   }
 
   private enqueue(pending: Pending): void {
@@ -207,28 +210,19 @@ export class ProcessPool<Job, Result> {
   }
 
   private spawn(): Slot {
-    const { memoryMb } = this.options;
-    const child = fork(this.resolvedEntry, [], {
-      execArgv: [`--max-old-space-size=${memoryMb}`],
-      env: {},
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    const slot: Slot = { child, stderr: '', job: null, idle: null, retired: false, grewBytes: 0 };
+    let gone = () => {};
+    const slot = { gone: new Promise<void>((resolve) => (gone = resolve)), job: null, idle: null, retired: false, grewBytes: 0 } as Omit<Slot, 'child'> as Slot;
+    slot.child = this.spawner.spawn(
+      { entry: this.resolvedEntry, execArgv: [`--max-old-space-size=${this.options.memoryMb}`], niceness: CHILD_NICENESS },
+      {
+        message: (answer) => this.answered(slot, answer as JobAnswer),
+        exit: (code, signal, stderr) => {
+          gone();
+          this.exited(slot, code, signal, stderr);
+        },
+      },
+    );
     this.slots.add(slot);
-    try {
-      if (child.pid) setPriority(child.pid, Math.min(19, getPriority() + CHILD_NICENESS));
-    } catch {
-      // Not permitted on this platform: the children run at the server's priority.
-    }
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      slot.stderr = (slot.stderr + chunk).slice(-STDERR_KEPT);
-    });
-    child.on('message', (answer: JobAnswer) => this.answered(slot, answer));
-    child.on('error', () => undefined); // a failed spawn also ends in 'close'
-    // 'close' comes after stderr is drained, so an out-of-memory message has been read.
-    child.on('close', (code, signal) => this.exited(slot, code, signal));
     return slot;
   }
 
@@ -245,11 +239,9 @@ export class ProcessPool<Job, Result> {
       pending.signal?.removeEventListener('abort', onAbort);
     };
     slot.job = job;
-    slot.child.ref();
-    (slot.child.channel as { ref?(): void } | null | undefined)?.ref?.();
-    slot.child.send({ id, job: pending.job } satisfies JobRequest, (error) => {
-      if (error && slot.job?.id === id) this.abandon(slot, new ChildDied(false, `could not send the job: ${error.message}`));
-    });
+    this.spawner.ref(true);
+    // A child that cannot take it exits (or the spawner does): the job fails as a crash.
+    slot.child.send({ id, job: pending.job } satisfies JobRequest);
   }
 
   private answered(slot: Slot, answer: JobAnswer): void {
@@ -281,9 +273,10 @@ export class ProcessPool<Job, Result> {
     job.reject(error);
     this.retire(slot);
     this.pump();
+    this.whenIdle();
   }
 
-  /** The slot is free: it takes the next queued job, or rests; when no child is left working, the pool settles. */
+  /** The slot is free: it takes the next queued job, or rests. */
   private next(slot: Slot): void {
     const pending = this.queue.shift();
     if (pending) {
@@ -291,24 +284,24 @@ export class ProcessPool<Job, Result> {
       return this.dispatch(slot, pending);
     }
     this.rest(slot);
-    if (this.stats().busy === 0) this.settle();
+    this.whenIdle();
   }
 
   /**
-   * Nothing to do: the children their jobs grew large are retired now, and the warm ones are
-   * made up a moment later. Not while jobs come and go: a grown child's heap is capped, while
-   * forking its replacement would hold the loop in the middle of the work.
+   * With no job left running, the children do not keep the process alive, and those their jobs
+   * grew large are retired (the warm ones made up a moment later). Not while jobs come and go:
+   * a grown child's heap is capped, and its replacement would only slow the burst down.
    */
-  private settle(): void {
+  private whenIdle(): void {
+    if (this.stats().busy > 0) return;
+    this.spawner.ref(false);
     const { retireAfterGrowthMb } = this.options;
     if (retireAfterGrowthMb === undefined) return;
-    for (const slot of [...this.slots]) if (!slot.job && slot.grewBytes > retireAfterGrowthMb * MB) this.retire(slot);
+    for (const slot of [...this.slots]) if (slot.grewBytes > retireAfterGrowthMb * MB) this.retire(slot);
   }
 
-  /** An idle child does not keep the parent alive; past the warm ones, it exits after `idleMs`. */
+  /** Past the warm ones, an idle child exits after `idleMs`. */
   private rest(slot: Slot): void {
-    slot.child.unref();
-    (slot.child.channel as { unref?(): void } | null | undefined)?.unref?.();
     if (this.slots.size <= (this.options.warm ?? 0)) return;
     slot.idle = setTimeout(() => {
       slot.idle = null;
@@ -319,6 +312,7 @@ export class ProcessPool<Job, Result> {
 
   private fillWarm(): void {
     while (!this.closed && this.slots.size < (this.options.warm ?? 0)) this.rest(this.spawn());
+    this.whenIdle();
   }
 
   /** Makes up the warm children a moment after one was retired or died, if the pool is idle then (a job meanwhile starts its own). */
@@ -347,19 +341,19 @@ export class ProcessPool<Job, Result> {
     slot.idle = null;
     slot.retired = true;
     this.slots.delete(slot);
-    slot.child.kill('SIGKILL');
+    slot.child.kill();
     this.scheduleRefill();
   }
 
-  private exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+  private exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null, stderr: string): void {
     const wasRetired = slot.retired;
     this.slots.delete(slot);
     if (slot.idle) clearTimeout(slot.idle);
     const job = slot.job;
     slot.job = null;
     if (!wasRetired) {
-      const outOfMemory = OUT_OF_MEMORY.test(slot.stderr);
-      if (job) this.options.onCrash?.({ code, signal, outOfMemory, stderr: slot.stderr });
+      const outOfMemory = OUT_OF_MEMORY.test(stderr);
+      if (job) this.options.onCrash?.({ code, signal, outOfMemory, stderr });
       if (job) {
         job.cleanup();
         job.reject(new ChildDied(outOfMemory, `child exited (${signal ?? `code ${code}`})`));
@@ -367,5 +361,6 @@ export class ProcessPool<Job, Result> {
       this.scheduleRefill();
     }
     this.pump();
+    this.whenIdle();
   }
 }

@@ -9,6 +9,8 @@ import { serveJobs } from '../../src/lib/process-pool-protocol.js';
 export type PoolTestJob =
   | { do: 'echo'; value: unknown }
   | { do: 'pid' }
+  /** Answers its parent's pid. */
+  | { do: 'parent' }
   | { do: 'spin' }
   | { do: 'allocate' }
   /** Keeps `mb` MB of touched memory for the rest of the child's life, after `holdMs`; answers the pid. */
@@ -30,6 +32,8 @@ serveJobs<PoolTestJob, unknown>({
       case 'pid':
       case 'slow-start':
         return process.pid;
+      case 'parent':
+        return process.ppid;
       case 'spin':
         for (;;);
       case 'allocate':

@@ -3,6 +3,7 @@
  * bounded queue, memory cap, crashes, aborts, shutdown), and the limits checked before a
  * parser starts (markup elements and depth, DOCX and PDF inflation), and the linear RTF reader.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseHTML } from 'linkedom';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -121,6 +122,22 @@ describe('process pool', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(p.stats().children).toBe(2);
     expect(pids).toContain(await p.run({ do: 'pid' }));
+  });
+
+  it('children are forked by a spawner process, not by the pool’s own; if the spawner dies, its children are killed, their jobs fail as crashes, and a new spawner serves on', async () => {
+    const p = pool();
+    const spawner = (await p.run({ do: 'parent' })) as number;
+    expect(spawner).not.toBe(process.pid);
+    const spin = p.run({ do: 'spin' });
+    await waitFor(() => p.stats().busy === 1);
+    const [spinning] = readFileSync(`/proc/${spawner}/task/${spawner}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    expect(spinning).toBeGreaterThan(0);
+    process.kill(spawner, 'SIGKILL');
+    await expect(spin).rejects.toMatchObject({ outOfMemory: false });
+    // The spinning child, which would never notice its parent gone, is killed too.
+    await waitFor(() => !existsSync(`/proc/${spinning}`) || readFileSync(`/proc/${spinning}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'));
+    const next = (await p.run({ do: 'parent' })) as number;
+    expect([process.pid, spawner]).not.toContain(next);
   });
 
   it('a child its jobs grew past retireAfterGrowthMb is retired once the pool is idle; a warm one is replaced', async () => {
