@@ -29,7 +29,7 @@ async function main() {
   const deps = await createDeps(config, { logger });
   const applied = await deps.db.migrate();
   if (applied.length) logger.info({ applied }, 'migrations applied');
-  // Forked now, while nothing is waiting: forking a large server process holds its loop.
+  // The parser processes start now, so the first documents need not wait for them.
   await deps.documentParser.start();
 
   const app = createApp(deps);
