@@ -211,17 +211,23 @@ export class ProcessPool<Job, Result> {
 
   private spawn(): Slot {
     let gone = () => {};
-    const slot = { gone: new Promise<void>((resolve) => (gone = resolve)), job: null, idle: null, retired: false, grewBytes: 0 } as Omit<Slot, 'child'> as Slot;
-    slot.child = this.spawner.spawn(
-      { entry: this.resolvedEntry, execArgv: [`--max-old-space-size=${this.options.memoryMb}`], niceness: CHILD_NICENESS },
-      {
-        message: (answer) => this.answered(slot, answer as JobAnswer),
-        exit: (code, signal, stderr) => {
-          gone();
-          this.exited(slot, code, signal, stderr);
+    const slot: Slot = {
+      child: this.spawner.spawn(
+        { entry: this.resolvedEntry, execArgv: [`--max-old-space-size=${this.options.memoryMb}`], niceness: CHILD_NICENESS },
+        {
+          message: (answer) => this.answered(slot, answer as JobAnswer),
+          exit: (code, signal, stderr) => {
+            gone();
+            this.exited(slot, code, signal, stderr);
+          },
         },
-      },
-    );
+      ),
+      gone: new Promise<void>((resolve) => (gone = resolve)),
+      job: null,
+      idle: null,
+      retired: false,
+      grewBytes: 0,
+    };
     this.slots.add(slot);
     return slot;
   }
