@@ -29,6 +29,8 @@ async function main() {
   const deps = await createDeps(config, { logger });
   const applied = await deps.db.migrate();
   if (applied.length) logger.info({ applied }, 'migrations applied');
+  // The parser processes start now, so the first documents need not wait for them.
+  await deps.documentParser.start();
 
   const app = createApp(deps);
   const drain = new Drain();

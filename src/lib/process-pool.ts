@@ -8,14 +8,18 @@
  * pdf.js. Past its heap cap inside a structured-clone deserialisation, V8 aborted the whole
  * process instead of ending the worker. A child that runs out of memory dies alone.
  *
- * Children start on first use and exit after `idleMs` without work. They get an empty
- * environment (no secrets to read for a parser that goes wrong) and end with their parent
- * (they exit when the IPC channel closes).
+ * The children are forked by a small spawner process, never by the pool's own process while it
+ * serves (process-pool-spawner.ts). They start on first use and exit after `idleMs` without
+ * work, except the `warm` ones, started by `start()` and kept ready, so the first jobs of a
+ * burst do not wait for a child to start. A child that its jobs grew by more than
+ * `retireAfterGrowthMb` is retired as soon as the pool has nothing to do, so the memory large
+ * documents took comes back at once, not after the child has been idle long enough. Children
+ * get an empty environment (no secrets to read for a parser that goes wrong) and end with
+ * their parent.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
 import { childEntryPath } from './child-entry.js';
 import type { JobAnswer, JobRequest } from './process-pool-protocol.js';
+import { type SpawnedChild, Spawner } from './process-pool-spawner.js';
 
 export interface ProcessPoolOptions {
   /** The module each child runs (it answers jobs with `serveJobs`); a `.ts` source is bundled first (child-entry.ts). */
@@ -28,8 +32,12 @@ export interface ProcessPoolOptions {
   timeoutMs: number;
   /** V8 old-generation heap of each child, in MB. */
   memoryMb: number;
-  /** An idle child exits after this long (default 30 s). */
+  /** An idle child exits after this long (default 30 s), unless it is one of the warm children. */
   idleMs?: number;
+  /** Children started by `start()` and kept ready, idle or not; one retired is replaced a moment later (default 0). */
+  warm?: number;
+  /** A child whose resident memory its jobs grew by more than this (MB) is retired once the pool is idle (default: none is). */
+  retireAfterGrowthMb?: number;
   /** Told when a child dies while working (not when the pool killed it). */
   onCrash?(detail: { code: number | null; signal: string | null; outOfMemory: boolean; stderr: string }): void;
 }
@@ -80,15 +88,17 @@ interface Pending {
 }
 
 interface Slot {
-  child: ChildProcess;
-  stderr: string;
+  child: SpawnedChild;
+  /** Resolves once the child has exited. */
+  gone: Promise<void>;
   job: (Pending & { id: number; timer: NodeJS.Timeout }) | null;
   idle: NodeJS.Timeout | null;
   /** Set when the pool itself ends the child (deadline, abort, idle, close): its exit is expected. */
   retired: boolean;
+  /** How much its jobs have grown its memory, in sum (loading libraries between jobs not counted). */
+  grewBytes: number;
 }
 
-const STDERR_KEPT = 4096;
 /** A child that has not started a job this long after getting it (start-up, loading libraries) is given up as overloaded. */
 const STARTUP_LIMIT_MS = 60_000;
 /** The least time a job that waited in the queue gets to run. */
@@ -99,14 +109,21 @@ const MIN_RUN_MS = 1000;
  */
 const CHILD_NICENESS = 10;
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
+/** A retired warm child is replaced this long after, not in the turn that answered the last job. */
+const REFILL_DELAY_MS = 1000;
+const MB = 1024 * 1024;
 
 export class ProcessPool<Job, Result> {
   private readonly slots = new Set<Slot>();
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  /** Set by start(): the warm children are kept from then on. */
+  private started = false;
+  private refill: NodeJS.Timeout | null = null;
   private entryPath: Promise<string> | null = null;
   private resolvedEntry = '';
+  private readonly spawner = new Spawner();
 
   constructor(private readonly options: ProcessPoolOptions) {}
 
@@ -117,9 +134,16 @@ export class ProcessPool<Job, Result> {
     return { children: this.slots.size, busy, queued: this.queue.length };
   }
 
+  /** Starts the spawner and the warm children (the first jobs then need not wait for a child to start). */
+  async start(): Promise<void> {
+    await this.prepare();
+    if (this.closed) return;
+    this.started = true;
+    this.fillWarm();
+  }
+
   async run(job: Job, options: RunOptions = {}): Promise<Result> {
-    this.entryPath ??= childEntryPath(this.options.entry);
-    this.resolvedEntry = await this.entryPath;
+    await this.prepare();
     if (this.closed) throw new PoolClosed('pool closed');
     if (options.signal?.aborted) throw options.signal.reason;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
@@ -132,14 +156,15 @@ export class ProcessPool<Job, Result> {
     });
   }
 
-  /** Kills every child; running and queued jobs fail with PoolClosed. */
+  /** Kills every child and the spawner; running and queued jobs fail with PoolClosed. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.refill) clearTimeout(this.refill);
     for (const pending of this.queue.splice(0)) {
       pending.cleanup();
       pending.reject(new PoolClosed('pool closed'));
     }
-    const exits: Promise<unknown>[] = [];
+    const exits: Promise<void>[] = [];
     for (const slot of [...this.slots]) {
       const job = slot.job;
       if (job) {
@@ -147,10 +172,18 @@ export class ProcessPool<Job, Result> {
         job.cleanup();
         job.reject(new PoolClosed('pool closed'));
       }
-      exits.push(new Promise((resolve) => (slot.child.exitCode !== null || slot.child.signalCode !== null ? resolve(null) : slot.child.once('exit', resolve))));
+      exits.push(slot.gone);
       this.retire(slot);
     }
     await Promise.all(exits);
+    await this.spawner.close();
+  }
+
+  /** The children's program (bundled from sources once) and the spawner running. */
+  private async prepare(): Promise<void> {
+    this.entryPath ??= childEntryPath(this.options.entry);
+    this.resolvedEntry = await this.entryPath;
+    await this.spawner.ready();
   }
 
   private enqueue(pending: Pending): void {
@@ -177,28 +210,25 @@ export class ProcessPool<Job, Result> {
   }
 
   private spawn(): Slot {
-    const { memoryMb } = this.options;
-    const child = fork(this.resolvedEntry, [], {
-      execArgv: [`--max-old-space-size=${memoryMb}`],
-      env: {},
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    const slot: Slot = { child, stderr: '', job: null, idle: null, retired: false };
+    let gone = () => {};
+    const slot: Slot = {
+      child: this.spawner.spawn(
+        { entry: this.resolvedEntry, execArgv: [`--max-old-space-size=${this.options.memoryMb}`], niceness: CHILD_NICENESS },
+        {
+          message: (answer) => this.answered(slot, answer as JobAnswer),
+          exit: (code, signal, stderr) => {
+            gone();
+            this.exited(slot, code, signal, stderr);
+          },
+        },
+      ),
+      gone: new Promise<void>((resolve) => (gone = resolve)),
+      job: null,
+      idle: null,
+      retired: false,
+      grewBytes: 0,
+    };
     this.slots.add(slot);
-    try {
-      if (child.pid) setPriority(child.pid, Math.min(19, getPriority() + CHILD_NICENESS));
-    } catch {
-      // Not permitted on this platform: the children run at the server's priority.
-    }
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      slot.stderr = (slot.stderr + chunk).slice(-STDERR_KEPT);
-    });
-    child.on('message', (answer: JobAnswer) => this.answered(slot, answer));
-    child.on('error', () => undefined); // a failed spawn also ends in 'close'
-    // 'close' comes after stderr is drained, so an out-of-memory message has been read.
-    child.on('close', (code, signal) => this.exited(slot, code, signal));
     return slot;
   }
 
@@ -215,11 +245,9 @@ export class ProcessPool<Job, Result> {
       pending.signal?.removeEventListener('abort', onAbort);
     };
     slot.job = job;
-    slot.child.ref();
-    (slot.child.channel as { ref?(): void } | null | undefined)?.ref?.();
-    slot.child.send({ id, job: pending.job } satisfies JobRequest, (error) => {
-      if (error && slot.job?.id === id) this.abandon(slot, new ChildDied(false, `could not send the job: ${error.message}`));
-    });
+    this.spawner.ref(true);
+    // A child that cannot take it exits (or the spawner does): the job fails as a crash.
+    slot.child.send({ id, job: pending.job } satisfies JobRequest);
   }
 
   private answered(slot: Slot, answer: JobAnswer): void {
@@ -238,6 +266,7 @@ export class ProcessPool<Job, Result> {
     job.cleanup();
     if (answer.ok) job.resolve(answer.value);
     else job.reject(new JobFailed(answer.error));
+    slot.grewBytes += answer.grewBytes;
     this.next(slot);
   }
 
@@ -250,19 +279,56 @@ export class ProcessPool<Job, Result> {
     job.reject(error);
     this.retire(slot);
     this.pump();
+    this.whenIdle();
   }
 
-  /** The slot is free: it takes the next queued job, or waits idle until it is retired. */
+  /** The slot is free: it takes the next queued job, or rests. */
   private next(slot: Slot): void {
     const pending = this.queue.shift();
     if (pending) {
       pending.cleanup();
       return this.dispatch(slot, pending);
     }
-    slot.child.unref();
-    (slot.child.channel as { unref?(): void } | null | undefined)?.unref?.();
-    slot.idle = setTimeout(() => this.retire(slot), this.options.idleMs ?? 30_000);
+    this.rest(slot);
+    this.whenIdle();
+  }
+
+  /**
+   * With no job left running, the children do not keep the process alive, and those their jobs
+   * grew large are retired (the warm ones made up a moment later). Not while jobs come and go:
+   * a grown child's heap is capped, and its replacement would only slow the burst down.
+   */
+  private whenIdle(): void {
+    if (this.stats().busy > 0) return;
+    this.spawner.ref(false);
+    const { retireAfterGrowthMb } = this.options;
+    if (retireAfterGrowthMb === undefined) return;
+    for (const slot of [...this.slots]) if (slot.grewBytes > retireAfterGrowthMb * MB) this.retire(slot);
+  }
+
+  /** Past the warm ones, an idle child exits after `idleMs`. */
+  private rest(slot: Slot): void {
+    if (this.slots.size <= (this.options.warm ?? 0)) return;
+    slot.idle = setTimeout(() => {
+      slot.idle = null;
+      if (this.slots.size > (this.options.warm ?? 0)) this.retire(slot);
+    }, this.options.idleMs ?? 30_000);
     slot.idle.unref();
+  }
+
+  private fillWarm(): void {
+    while (!this.closed && this.slots.size < (this.options.warm ?? 0)) this.rest(this.spawn());
+    this.whenIdle();
+  }
+
+  /** Makes up the warm children a moment after one was retired or died, if the pool is idle then (a job meanwhile starts its own). */
+  private scheduleRefill(): void {
+    if (!this.started || this.closed || this.refill) return;
+    this.refill = setTimeout(() => {
+      this.refill = null;
+      if (this.stats().busy === 0) this.fillWarm();
+    }, REFILL_DELAY_MS);
+    this.refill.unref();
   }
 
   /** Starts children for queued jobs while there is room. */
@@ -281,23 +347,26 @@ export class ProcessPool<Job, Result> {
     slot.idle = null;
     slot.retired = true;
     this.slots.delete(slot);
-    slot.child.kill('SIGKILL');
+    slot.child.kill();
+    this.scheduleRefill();
   }
 
-  private exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+  private exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null, stderr: string): void {
     const wasRetired = slot.retired;
     this.slots.delete(slot);
     if (slot.idle) clearTimeout(slot.idle);
     const job = slot.job;
     slot.job = null;
     if (!wasRetired) {
-      const outOfMemory = OUT_OF_MEMORY.test(slot.stderr);
-      if (job) this.options.onCrash?.({ code, signal, outOfMemory, stderr: slot.stderr });
+      const outOfMemory = OUT_OF_MEMORY.test(stderr);
+      if (job) this.options.onCrash?.({ code, signal, outOfMemory, stderr });
       if (job) {
         job.cleanup();
         job.reject(new ChildDied(outOfMemory, `child exited (${signal ?? `code ${code}`})`));
       }
+      this.scheduleRefill();
     }
     this.pump();
+    this.whenIdle();
   }
 }

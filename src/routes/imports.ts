@@ -47,7 +47,7 @@ export function importRoutes(deps: AppDeps): RouteSpec[] {
       },
       handler: async ({ deps, user, subject, body, req }) => {
         if (!req.file) throw badRequest('No file uploaded');
-        const result = await importFile(deps, subject.id, user.id, { originalName: req.file.originalname, bytes: req.file.buffer, summarize: body.summarize });
+        const result = await importFile(deps, subject.id, user.id, { originalName: req.file.originalname, path: req.file.path, size: req.file.size, summarize: body.summarize });
         return {
           memory: presentMemory(result.memory, null),
           file_type: result.fileType,

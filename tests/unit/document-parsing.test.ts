@@ -3,6 +3,7 @@
  * bounded queue, memory cap, crashes, aborts, shutdown), and the limits checked before a
  * parser starts (markup elements and depth, DOCX and PDF inflation), and the linear RTF reader.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseHTML } from 'linkedom';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -110,6 +111,52 @@ describe('process pool', () => {
     await expect(running).rejects.toThrow('deadline');
     await expect(queued).rejects.toThrow('deadline');
     expect(await p.run({ do: 'echo', value: 'next' })).toBe('next');
+  });
+
+  it('start() forks the warm children before any job: they serve the first jobs and stay when idle', async () => {
+    const p = pool({ size: 2, warm: 2, queueLimit: 2, idleMs: 100 });
+    await p.start();
+    expect(p.stats()).toEqual({ children: 2, busy: 0, queued: 0 });
+    const pids = await Promise.all([p.run({ do: 'pid' }), p.run({ do: 'pid' })]);
+    expect(new Set(pids).size).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(p.stats().children).toBe(2);
+    expect(pids).toContain(await p.run({ do: 'pid' }));
+  });
+
+  it('children are forked by a spawner process, not by the pool’s own; if the spawner dies, its children are killed, their jobs fail as crashes, and a new spawner serves on', async () => {
+    const p = pool();
+    const spawner = (await p.run({ do: 'parent' })) as number;
+    expect(spawner).not.toBe(process.pid);
+    const spin = p.run({ do: 'spin' });
+    await waitFor(() => p.stats().busy === 1);
+    const [spinning] = readFileSync(`/proc/${spawner}/task/${spawner}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    expect(spinning).toBeGreaterThan(0);
+    process.kill(spawner, 'SIGKILL');
+    await expect(spin).rejects.toMatchObject({ outOfMemory: false });
+    // The spinning child, which would never notice its parent gone, is killed too.
+    await waitFor(() => !existsSync(`/proc/${spinning}`) || readFileSync(`/proc/${spinning}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'));
+    const next = (await p.run({ do: 'parent' })) as number;
+    expect([process.pid, spawner]).not.toContain(next);
+  });
+
+  it('a child its jobs grew past retireAfterGrowthMb is retired once the pool is idle; a warm one is replaced', async () => {
+    const p = pool({ size: 2, warm: 2, queueLimit: 1, retireAfterGrowthMb: 32 });
+    await p.start();
+    const small = await p.run({ do: 'grow', mb: 4 });
+    expect(await p.run({ do: 'pid' })).toBe(small);
+    // While others work, a grown child stays and serves the jobs that come: no fork in the middle of the work.
+    const busy = p.run({ do: 'grow', mb: 1, holdMs: 2000 });
+    await waitFor(() => p.stats().busy === 1);
+    const grown = await p.run({ do: 'grow', mb: 64 });
+    expect(await p.run({ do: 'pid' })).toBe(grown);
+    const other = await busy;
+    expect(p.stats().children).toBe(1); // idle now: the grown one is retired
+    expect(await p.run({ do: 'pid' })).toBe(other);
+    await waitFor(() => p.stats().children === 2);
+    const pids = await Promise.all([p.run({ do: 'grow', mb: 0, holdMs: 200 }), p.run({ do: 'grow', mb: 0, holdMs: 200 })]);
+    expect(pids).toContain(other);
+    expect(pids).not.toContain(grown);
   });
 
   it('idle children exit; close() fails running and queued jobs and refuses new ones', async () => {

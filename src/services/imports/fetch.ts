@@ -14,6 +14,8 @@ export class FetchError extends Error {
   }
 }
 
+export const TIMED_OUT = 'Request timed out';
+
 export const ACCEPTED_TYPES = ['text/html', 'text/plain', 'application/xhtml+xml', 'application/pdf'] as const;
 export type AcceptedType = (typeof ACCEPTED_TYPES)[number];
 
@@ -48,7 +50,7 @@ export async function safeFetch(input: URL, limits: FetchLimits): Promise<Fetche
   try {
     return await followRedirects(input, limits, controller.signal);
   } catch (error) {
-    if (controller.signal.aborted) throw new FetchError('Request timed out');
+    if (controller.signal.aborted) throw new FetchError(TIMED_OUT);
     throw error;
   } finally {
     clearTimeout(deadline);

@@ -1,9 +1,10 @@
 /**
- * File import (M9, §5.13): the upload is already in memory (multer, 10 MB cap); its type is
- * told by its content and its extension here (D16), and its content checked again in a parser
- * process, which extracts its text with paragraphs kept (within the document limits) before
- * it is stored.
+ * File import (M9, §5.13): the upload is already in a temporary file (multer, 10 MB cap); its
+ * type is told by its content and its extension here (D16), and its content checked again in
+ * a parser process, which extracts its text with paragraphs kept (within the document limits)
+ * before it is stored.
  */
+import { readFile } from 'node:fs/promises';
 import type { AppDeps } from '../../app-deps.js';
 import { badRequest } from '../../lib/errors.js';
 import { createMemory } from '../memories/service.js';
@@ -13,23 +14,27 @@ import { extractiveSummary, modelSummary, summaryWriter } from './summary.js';
 
 export interface FileImportInput {
   originalName: string | undefined;
-  bytes: Buffer;
+  /** The uploaded file on disk, and its size in bytes. */
+  path: string;
+  size: number;
   summarize: boolean;
 }
 
 export async function importFile(deps: AppDeps, workspaceId: string, authorId: string, input: FileImportInput) {
   const filename = sanitizeFilename(input.originalName);
-  if (input.bytes.length === 0) throw badRequest('The uploaded file is empty');
+  if (input.size === 0) throw badRequest('The uploaded file is empty');
   let fileType: FileType;
   try {
-    fileType = fileTypeOf(filename, input.bytes);
+    // Read once for the sniff (asynchronous I/O; the checks are linear and stop early), then
+    // released: the parser process reads the file itself.
+    fileType = fileTypeOf(filename, await readFile(input.path));
   } catch (error) {
     if (error instanceof DocumentRejected) throw badRequest(error.message);
     throw error;
   }
   const writer = input.summarize ? await summaryWriter(deps, authorId) : null;
   // The parser writes the extractive summary; a model's needs the whole text.
-  const parsed = await deps.documentParser.parse({ kind: 'file', type: fileType, bytes: input.bytes, summarize: input.summarize && !writer });
+  const parsed = await deps.documentParser.parse({ kind: 'file', type: fileType, path: input.path, summarize: input.summarize && !writer });
   if (parsed.extractedChars < 10) throw badRequest('Could not extract meaningful content from the file');
   const summary = writer ? await modelSummary(deps, parsed.content, writer, deps.config.llm.timeoutMs) : extractiveSummary(parsed);
   const stem = filename.includes('.') ? filename.slice(0, filename.lastIndexOf('.')) : filename;
@@ -43,7 +48,7 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
       source_type: 'file',
       original_filename: filename,
       file_type: fileType,
-      file_size: input.bytes.length,
+      file_size: input.size,
       imported_at: new Date().toISOString(),
       was_summarized: summary.summarized,
       ...(summary.record && { summary: summary.record }),

@@ -1,16 +1,23 @@
 /**
- * One document to text, as a parser child process runs it: an uploaded file or a fetched
- * page is extracted within the document limits, tidied, cut to the caller's length,
- * and summarised when asked, so that nothing proportional to the document's size is left
- * for the request loop.
+ * One document to text, as a parser child process runs it: an uploaded file (read here from
+ * the temporary file the upload was written to) or a fetched page is extracted within the
+ * document limits, tidied, cut to the caller's length, and summarised when asked, so that
+ * nothing proportional to the document's size is left for the request loop.
  */
+import { readFile } from 'node:fs/promises';
 import type { DocumentLimits } from './document-limits.js';
 import { extractFileText, type FileType, isPdf, loadMammoth, loadPdfJs, pdfText } from './files.js';
 import { extractHtml, loadDom } from './html.js';
 import { decodeText, summarize, tidyText } from './text.js';
 
 export type ParseJob =
-  | { kind: 'file'; type: FileType; bytes: Uint8Array; summarize: boolean }
+  | {
+      kind: 'file';
+      type: FileType;
+      /** The uploaded file on disk; the request removes it once answered. */
+      path: string;
+      summarize: boolean;
+    }
   | {
       kind: 'page';
       /** The page's Content-Type (without parameters) and charset. */
@@ -62,7 +69,7 @@ export async function loadParsers(request: ParseRequest): Promise<void> {
 }
 
 async function extract(request: ParseRequest): Promise<{ title: string | null; text: string }> {
-  if (request.kind === 'file') return { title: null, text: await extractFileText(asBuffer(request.bytes), request.type, request.limits) };
+  if (request.kind === 'file') return { title: null, text: await extractFileText(await readFile(request.path), request.type, request.limits) };
   const body = asBuffer(request.body);
   const format = pageFormat(request);
   if (format === 'pdf') return { title: request.pdfTitle, text: await pdfText(body, request.limits) };

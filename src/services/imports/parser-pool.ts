@@ -18,6 +18,12 @@ import type { ParsedDocument, ParseJob, ParseRequest } from './parse-job.js';
 export const PARSERS_BUSY = 'Too many documents are being imported right now; try again in a few seconds';
 export const SHUTTING_DOWN = 'Server is shutting down';
 const RETRY_AFTER_SECONDS = '5';
+/**
+ * A parser process that a document left this much larger is replaced by a fresh one. Refused
+ * DOCX and PDF bombs left their parser 55-160 MB larger, and large real documents 50-70 MB;
+ * markup refused by its nesting depth, and small documents, a few MB.
+ */
+const RETIRE_AFTER_GROWTH_MB = 32;
 
 export class DocumentParser {
   private readonly pool: ProcessPool<ParseRequest, ParsedDocument>;
@@ -33,18 +39,27 @@ export class DocumentParser {
       queueLimit: config.queueLimit,
       timeoutMs: config.parseTimeoutMs,
       memoryMb: config.workerMemoryMb,
+      warm: config.workers,
+      retireAfterGrowthMb: RETIRE_AFTER_GROWTH_MB,
       onCrash: ({ code, signal, outOfMemory, stderr }) =>
         logger.warn({ code, signal, outOfMemory, stderr: stderr.slice(-1000) }, 'document parser process died while parsing'),
     });
   }
 
+  /** Starts the parser processes ahead of the first document (the server does, before it listens). */
+  start(): Promise<void> {
+    return this.pool.start();
+  }
+
   /**
-   * Parses one document in a child process. `signal` gives up early (the URL import's overall
-   * deadline): the job is dropped or its child killed, and the promise rejects with the signal's reason.
+   * Parses one document in a child process, within IMPORT_PARSE_TIMEOUT or the shorter
+   * `timeoutMs` the caller has left (a URL import's overall deadline); a parse past it is the
+   * 422 that names the time it had.
    */
-  async parse(job: ParseJob, options: { signal?: AbortSignal } = {}): Promise<ParsedDocument> {
+  async parse(job: ParseJob, options: { timeoutMs?: number } = {}): Promise<ParsedDocument> {
+    const timeoutMs = Math.min(this.config.parseTimeoutMs, options.timeoutMs ?? Infinity);
     try {
-      return await this.pool.run({ ...job, limits: this.config.limits }, { signal: options.signal });
+      return await this.pool.run({ ...job, limits: this.config.limits }, { timeoutMs });
     } catch (error) {
       throw this.answerFor(error);
     }
@@ -68,6 +83,6 @@ export class DocumentParser {
     if (error instanceof ChildDied) return new AppError(422, (error.outOfMemory ? parseTooBig(this.config.workerMemoryMb) : parserStopped()).message);
     if (error instanceof PoolBusy) return new AppError(503, PARSERS_BUSY, null, { 'Retry-After': RETRY_AFTER_SECONDS });
     if (error instanceof PoolClosed) return new AppError(503, SHUTTING_DOWN);
-    return error; // the caller's abort reason
+    return error;
   }
 }

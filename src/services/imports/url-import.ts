@@ -2,14 +2,16 @@
  * URL import (M8, §5.12): fetch through the SSRF-safe fetcher (or headless Chromium in
  * advanced mode), extract readable text with paragraphs in a parser process, optionally
  * summarise (summary.ts), store. URL_IMPORT_TIMEOUT bounds all of it: fetching, rendering,
- * parsing and the summary share one deadline.
+ * parsing and the summary share one deadline. A fetch past it is a 400; a parse past what it
+ * had left is the same 422 as an uploaded document's parse past IMPORT_PARSE_TIMEOUT, naming
+ * the time.
  */
 import type { AppDeps } from '../../app-deps.js';
 import { AppError, badRequest } from '../../lib/errors.js';
 import { BlockedUrlError, parseFetchUrl } from '../../lib/ssrf.js';
 import { createMemory } from '../memories/service.js';
 import { renderWithBrowser } from './browser.js';
-import { type FetchedDocument, FetchError, safeFetch } from './fetch.js';
+import { type FetchedDocument, FetchError, safeFetch, TIMED_OUT } from './fetch.js';
 import type { ParsedDocument } from './parse-job.js';
 import { extractiveSummary, modelSummary, summaryWriter } from './summary.js';
 
@@ -60,19 +62,20 @@ function pdfTitle(page: FetchedDocument): string | null {
 
 export async function importUrl(deps: AppDeps, workspaceId: string, authorId: string, input: UrlImportInput) {
   const deadlineAt = Date.now() + deps.config.urlImport.timeoutMs;
-  const deadline = AbortSignal.timeout(deps.config.urlImport.timeoutMs);
   let parsed: ParsedDocument;
   let url: URL;
   const writer = input.summarize ? await summaryWriter(deps, authorId) : null;
   try {
     url = parseFetchUrl(input.url);
     const page = await fetchPage(deps, url, input.mode, deadlineAt);
+    const timeLeft = deadlineAt - Date.now();
+    if (timeLeft <= 0) throw badRequest(TIMED_OUT);
     // The parser writes the extractive summary; a model's needs the whole text.
     const job = { kind: 'page', contentType: page.contentType, charset: page.charset, body: page.body, summarize: input.summarize && !writer, maxChars: MAX_URL_CONTENT, pdfTitle: pdfTitle(page) } as const;
-    parsed = await deps.documentParser.parse(job, { signal: deadline });
+    parsed = await deps.documentParser.parse(job, { timeoutMs: timeLeft });
   } catch (error) {
     if (error instanceof AppError) throw error;
-    if (deadline.aborted) throw badRequest('Request timed out');
+    if (Date.now() >= deadlineAt) throw badRequest(TIMED_OUT);
     if (error instanceof BlockedUrlError || error instanceof FetchError) throw badRequest(error.message);
     throw badRequest(`Request failed: ${String((error as Error)?.message ?? error).slice(0, 80)}`);
   }
