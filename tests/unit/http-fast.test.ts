@@ -3,7 +3,8 @@
  * the one-pass security/CORS headers against helmet() + cors() in a row, the verified-token
  * cache against verifying every time (expiry, secret, token type, the verifier's own
  * refusals), and the JSON writer against Express's res.json (headers, ETag under every `etag`
- * setting, 304, HEAD). The shaped HTTP server has its own test (http-server.test.ts).
+ * setting, 304, HEAD). The shaped HTTP server and the providers' fetch have their own tests
+ * (http-server.test.ts, provider-fetch.test.ts).
  */
 import cors from 'cors';
 import express from 'express';
