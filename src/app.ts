@@ -9,7 +9,7 @@ import type { AppDeps } from './app-deps.js';
 import { AppError } from './lib/errors.js';
 import { parseBody } from './http/middleware/body.js';
 import { errorHandler } from './http/middleware/error-handler.js';
-import { securityAndCorsHeaders } from './http/fast/security-headers.js';
+import { securityAndCorsHeaders } from './fast/security-headers.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { mountResources, type RouteSpec } from './http/route.js';
 import { allRoutes } from './routes/index.js';

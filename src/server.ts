@@ -10,7 +10,7 @@ import { createDeps, createLogger, packageVersion } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/env.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { Drain } from './http/drain.js';
-import { createHttpServer } from './http/fast/http-server.js';
+import { createHttpServer } from './fast/http-server.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
 import { sweepExpiredContent } from './services/settings/retention.js';
 

@@ -8,7 +8,7 @@
 import type { Request, Response } from 'express';
 import type { Riders } from '../data/sessions.js';
 import { unauthorized } from '../lib/errors.js';
-import { VerifiedTokens } from './fast/verified-tokens.js';
+import { VerifiedTokens } from '../fast/verified-tokens.js';
 
 /** Builds what rides along for the verified caller, or null when nothing does. */
 export type RidersFor = (userId: string) => Riders | null;

@@ -1,6 +1,6 @@
-/** The wire envelope: every JSON response has exactly ok, data and error (written by fast/json-writer.ts). */
+/** The wire envelope: every JSON response has exactly ok, data and error (written by src/fast/json-writer.ts). */
 import type { Response } from 'express';
-import { sendJsonText } from './fast/json-writer.js';
+import { sendJsonText } from '../fast/json-writer.js';
 
 export interface Envelope<T = unknown> {
   ok: boolean;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import type { AppDeps } from '../../src/app-deps.js';
 import { type ChimeraApp, createApp } from '../../src/app.js';
 import { createDeps, createLogger } from '../../src/bootstrap.js';
-import { createHttpServer } from '../../src/http/fast/http-server.js';
+import { createHttpServer } from '../../src/fast/http-server.js';
 import { loadConfig } from '../../src/config/env.js';
 import type { StorageKind } from '../../src/db/client.js';
 import { captureOutput, lineSource } from './captured-output.js';

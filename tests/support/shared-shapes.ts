@@ -5,7 +5,7 @@
  * request and response objects share V8's hidden class with the one before.
  */
 import express from 'express';
-import { createHttpServer } from '../../src/http/fast/http-server.js';
+import { createHttpServer } from '../../src/fast/http-server.js';
 
 const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 const app = express();

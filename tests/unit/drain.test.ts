@@ -8,7 +8,7 @@ import { type IncomingMessage, request as httpRequest, type Server } from 'node:
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Drain } from '../../src/http/drain.js';
-import { createHttpServer } from '../../src/http/fast/http-server.js';
+import { createHttpServer } from '../../src/fast/http-server.js';
 
 interface Answer {
   status: number;

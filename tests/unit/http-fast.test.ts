@@ -1,9 +1,10 @@
 /**
- * The speed layer (src/http/fast/) behaves exactly like the library behaviour it replaces:
+ * The speed layer (src/fast/) behaves exactly like the library behaviour it replaces:
  * the one-pass security/CORS headers against helmet() + cors() in a row, the verified-token
  * cache against verifying every time (expiry, secret, token type, the verifier's own
  * refusals), and the JSON writer against Express's res.json (headers, ETag under every `etag`
- * setting, 304, HEAD). The shaped HTTP server has its own test (http-server.test.ts).
+ * setting, 304, HEAD). The shaped HTTP server and the providers' fetch have their own tests
+ * (http-server.test.ts, provider-fetch.test.ts).
  */
 import cors from 'cors';
 import express from 'express';
@@ -13,8 +14,8 @@ import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { sendSuccess, sendSuccessJson, success } from '../../src/http/envelope.js';
-import { type CorsSettings, securityAndCorsHeaders } from '../../src/http/fast/security-headers.js';
-import { VerifiedTokens } from '../../src/http/fast/verified-tokens.js';
+import { type CorsSettings, securityAndCorsHeaders } from '../../src/fast/security-headers.js';
+import { VerifiedTokens } from '../../src/fast/verified-tokens.js';
 import type { AppError } from '../../src/lib/errors.js';
 import { bearerAuthenticator } from '../../src/services/auth/authenticate.js';
 import { signToken, type TokenClaims } from '../../src/services/auth/tokens.js';

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { createHttpServer, expressShapedClasses } from '../../src/http/fast/http-server.js';
+import { createHttpServer, expressShapedClasses } from '../../src/fast/http-server.js';
 
 function sampleApp() {
   const app = express();

@@ -8,6 +8,8 @@
  *   http/ is the framework: it imports no service, route, presenter or data module; the
  *     application plugs into it through injected interfaces (AppDeps.authenticator), whose
  *     types the pipeline may name (the authentication statement's riders and preloads);
+ *   fast/ is the speed layer (re-implementations of library behaviour, each with its proof):
+ *     it imports only lib, config and generated, and http/, services/ and the root may import it;
  *   lib/ is pure helpers and imports no application layer;
  *   presenters import no service (their return types are the response schemas); services import no route, presenter or http;
  *   app-deps.ts is the wiring contract (types only); app.ts, bootstrap.ts, server.ts and
@@ -24,7 +26,7 @@ import { importsOf, resolveLocal } from '../support/imports.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const src = join(root, 'src');
 
-type Layer = 'lib' | 'config' | 'generated' | 'db' | 'data' | 'policies' | 'services' | 'http' | 'presenters' | 'schemas' | 'routes' | 'wiring' | 'root';
+type Layer = 'lib' | 'config' | 'generated' | 'fast' | 'db' | 'data' | 'policies' | 'services' | 'http' | 'presenters' | 'schemas' | 'routes' | 'wiring' | 'root';
 
 function layerOf(file: string): Layer {
   const path = relative(src, file);
@@ -43,17 +45,18 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   lib: [],
   config: ['lib'],
   generated: [],
+  fast: ['config', 'generated', 'lib'],
   db: ['config', 'generated', 'lib'],
   data: ['db', 'generated', 'lib'],
   policies: ['data', 'db', 'generated', 'lib'],
-  services: ['wiring', 'policies', 'data', 'db', 'config', 'generated', 'lib'],
-  http: ['policies', 'config', 'generated', 'lib'],
+  services: ['wiring', 'policies', 'data', 'db', 'fast', 'config', 'generated', 'lib'],
+  http: ['policies', 'fast', 'config', 'generated', 'lib'],
   // A presenter's return type is its response schema (one source for the wire, the types and the document).
   presenters: ['schemas', 'data', 'generated', 'lib'],
   schemas: BELOW_ROUTES,
   routes: ['wiring', 'schemas', 'presenters', ...BELOW_ROUTES],
   wiring: ['services', 'http', 'db', 'config', 'lib'],
-  root: ['wiring', 'routes', 'schemas', 'presenters', ...BELOW_ROUTES],
+  root: ['wiring', 'routes', 'schemas', 'presenters', 'fast', ...BELOW_ROUTES],
 };
 
 /** Type-only edges a layer may have beyond MAY_IMPORT: the interfaces the application injects into the framework. */
@@ -105,6 +108,11 @@ describe('layers', () => {
     expect(refused(at('http/route.ts'), at('services/auth/tokens.ts'), false)).toBe(true);
     expect(refused(at('data/memories.ts'), at('policies/membership.ts'), false)).toBe(true);
     expect(refused(at('lib/errors.ts'), at('http/envelope.ts'), false)).toBe(true);
+    expect(refused(at('fast/json-writer.ts'), at('http/envelope.ts'), false)).toBe(true);
+    expect(refused(at('fast/provider-fetch.ts'), at('services/providers/anthropic.ts'), false)).toBe(true);
+    expect(refused(at('routes/memories.ts'), at('fast/json-writer.ts'), false)).toBe(true);
+    expect(refused(at('http/envelope.ts'), at('fast/json-writer.ts'), false)).toBe(false);
+    expect(refused(at('services/providers/anthropic.ts'), at('fast/provider-fetch.ts'), false)).toBe(false);
     expect(refused(at('routes/memories.ts'), at('services/memories/service.ts'), false)).toBe(false);
     expect(refused(at('services/team.ts'), at('data/team-members.ts'), false)).toBe(false);
   });

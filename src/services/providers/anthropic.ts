@@ -3,7 +3,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../../config/env.js';
 import { clientCache } from './client-cache.js';
 import { connectionTestError } from './errors.js';
-import { providerFetch } from './fetch.js';
+import { providerFetch } from '../../fast/provider-fetch.js';
 import { alternateTurns } from './turns.js';
 import type { ChatProvider, ChatReply, ChatRequest, ConnectionTestResult } from './types.js';
 

@@ -6,7 +6,7 @@ import type OpenAI from 'openai';
 import type { LlmConfig, ProviderName } from '../../config/env.js';
 import { clientCache } from './client-cache.js';
 import { connectionTestError } from './errors.js';
-import { providerFetch } from './fetch.js';
+import { providerFetch } from '../../fast/provider-fetch.js';
 import type { ChatProvider, ChatReply, ChatRequest, ConnectionTestResult } from './types.js';
 
 // Loaded on first use: the SDK is a large import that most processes never need at start.
