@@ -94,7 +94,8 @@ export class Spawner {
     const spawner = this.process;
     if (!spawner || spawner.exitCode !== null || spawner.signalCode !== null) return;
     const exited = new Promise((resolve) => spawner.once('exit', resolve));
-    spawner.disconnect();
+    // Disconnected already, it is on its way out (it exits when its channel closes).
+    if (spawner.connected) spawner.disconnect();
     await exited;
   }
 
