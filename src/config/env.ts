@@ -32,6 +32,44 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** The vendors the server speaks to natively; an OpenAI-compatible provider may not take one of their names. */
+export const BUILT_IN_PROVIDERS = ['openai', 'anthropic', 'google', 'deepseek', 'groq'] as const;
+/** Also taken: `echo` answers model ids nobody serves, `local` is a name the original code reserved. */
+const RESERVED_PROVIDER_NAMES: readonly string[] = [...BUILT_IN_PROVIDERS, 'echo', 'local'];
+/** A provider id: what the API names it by, stored in a 20-character column. */
+export const PROVIDER_ID = /^[a-z][a-z0-9_-]{0,19}$/;
+
+/**
+ * OPENAI_COMPATIBLE_PROVIDERS: `name=baseUrl` pairs, comma-separated. Every mistake is reported
+ * at start, naming the entry, so a typo never becomes a provider nobody can reach.
+ */
+const compatibleProviders = z.string().transform((text, ctx) => {
+  const providers: CompatibleProvider[] = [];
+  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const name = at < 0 ? entry : entry.slice(0, at).trim();
+    const url = at < 0 ? '' : entry.slice(at + 1).trim();
+    let problem: string | null = null;
+    if (at < 0 || !url) problem = `"${entry}" is not a name=baseUrl pair (e.g. ollama=http://127.0.0.1:11434/v1)`;
+    else if (!PROVIDER_ID.test(name)) problem = `"${name}" is not a provider name: a lowercase letter, then lowercase letters, digits, - or _, at most 20 characters`;
+    else if (RESERVED_PROVIDER_NAMES.includes(name)) problem = `"${name}" is the name of a built-in provider; choose another`;
+    else if (providers.some((p) => p.name === name)) problem = `"${name}" is declared twice`;
+    else {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(url);
+      } catch {
+        /* reported below */
+      }
+      if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) problem = `the base URL of "${name}" must be an http:// or https:// URL (got "${url}")`;
+      else if (parsed.username || parsed.password) problem = `the base URL of "${name}" must not carry credentials; a key belongs in the user's integration`;
+      else providers.push({ name, baseUrl: url.replace(/\/+$/, '') });
+    }
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }
+  return providers;
+});
+
 const DEFAULT_CORS_ORIGINS =
   'http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000,http://127.0.0.1:3000,https://chimera-protocol.netlify.app,https://chimera-six.vercel.app';
 
@@ -81,6 +119,10 @@ const schema = z.object({
   GOOGLE_DEFAULT_MODEL: z.string().min(1).max(44).default('gemini-2.0-flash'),
   DEEPSEEK_DEFAULT_MODEL: z.string().min(1).max(44).default('deepseek-chat'),
   GROQ_DEFAULT_MODEL: z.string().min(1).max(44).default('llama-3.3-70b-versatile'),
+  OPENAI_COMPATIBLE_PROVIDERS: compatibleProviders.default([]),
+  /** How long a provider's model list is kept, and how long listing it may take. */
+  OPENAI_COMPATIBLE_MODELS_TTL: duration.default(parseDuration('5m')),
+  OPENAI_COMPATIBLE_MODELS_TIMEOUT: duration.default(parseDuration('3s')),
   LLM_TIMEOUT: duration.default(parseDuration('60s')),
   LLM_MAX_TOKENS: z.coerce.number().int().min(1).max(200_000).default(2000),
   INTEGRATION_TEST_TIMEOUT: duration.default(parseDuration('10s')),
@@ -175,12 +217,25 @@ export interface Config {
   version: string;
 }
 
-export type ProviderName = 'openai' | 'anthropic' | 'google' | 'deepseek' | 'groq';
+export type ProviderName = (typeof BUILT_IN_PROVIDERS)[number];
+
+/** A provider the operator declared in OPENAI_COMPATIBLE_PROVIDERS (a self-hosted server, another vendor). */
+export interface CompatibleProvider {
+  /** Its id in the API (integrations, /models/available, model ids `model-<name>/<model>`). */
+  name: string;
+  /** Without a trailing slash; set by the operator only, never by a user. */
+  baseUrl: string;
+}
 
 export interface LlmConfig {
   baseUrls: Record<ProviderName, string>;
   /** Model used when an integration names none (shown by /models/available). */
   defaultModels: Record<ProviderName, string>;
+  /** In declaration order. */
+  compatibleProviders: readonly CompatibleProvider[];
+  /** How long a compatible provider's model list is kept (a failure: at most 30 s), and the deadline of listing it. */
+  modelListTtlMs: number;
+  modelListTimeoutMs: number;
   timeoutMs: number;
   maxTokens: number;
   connectionTestTimeoutMs: number;
@@ -306,6 +361,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         deepseek: e.DEEPSEEK_DEFAULT_MODEL,
         groq: e.GROQ_DEFAULT_MODEL,
       },
+      compatibleProviders: Object.freeze(e.OPENAI_COMPATIBLE_PROVIDERS.map((p) => Object.freeze(p))),
+      modelListTtlMs: e.OPENAI_COMPATIBLE_MODELS_TTL,
+      modelListTimeoutMs: Math.max(1, e.OPENAI_COMPATIBLE_MODELS_TIMEOUT),
       timeoutMs: e.LLM_TIMEOUT,
       maxTokens: e.LLM_MAX_TOKENS,
       connectionTestTimeoutMs: e.INTEGRATION_TEST_TIMEOUT,

@@ -1,6 +1,7 @@
 /**
  * Provider integrations: every statement on the `integrations` table. One row per user and
- * provider; `api_key` holds the key encrypted (the services encrypt and decrypt).
+ * provider; `api_key` holds the key encrypted (the services encrypt and decrypt), or null for
+ * a provider that takes none.
  */
 import { type Integration, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
@@ -40,9 +41,13 @@ export const deleteIntegration = (db: Db, id: string) => db.integration.deleteMa
 export const replaceCiphertext = (db: Db, id: string, from: string, to: string) =>
   db.integration.updateMany({ where: { id, apiKey: from }, data: { apiKey: to } });
 
-/** The provider and model of each connected integration of the user, in creation order. */
+/** The provider, model and (encrypted) key of each connected integration of the user, in creation order. */
 export const connectedModelsOf = (db: Db, userId: string) =>
-  db.integration.findMany({ where: { userId, status: 'connected' }, orderBy: creationOrder, select: { provider: true, modelId: true, modelName: true } });
+  db.integration.findMany({
+    where: { userId, status: 'connected' },
+    orderBy: creationOrder,
+    select: { id: true, provider: true, modelId: true, modelName: true, apiKey: true },
+  });
 
 /**
  * Claims a re-test of an integration whose last test failed: moves `last_tested` to `now`

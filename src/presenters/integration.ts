@@ -6,8 +6,9 @@ import type { Integration as IntegrationSchema } from '../schemas/responses/inte
 
 type IntegrationRow = Pick<Integration, 'id' | 'provider' | 'modelId' | 'modelName' | 'apiKey' | 'status' | 'lastTested' | 'errorMessage'>;
 
-/** Masks the stored key: `abc...xyz`, or `***` when short or undecryptable (§5.9). */
-export function maskedKey(keyring: Keyring, ciphertext: string): string {
+/** Masks the stored key: `abc...xyz`, or `***` when short or undecryptable (§5.9); '' when there is none. */
+export function maskedKey(keyring: Keyring, ciphertext: string | null): string {
+  if (ciphertext === null) return '';
   try {
     return maskSecret(keyring.decrypt(ciphertext).plaintext);
   } catch {

@@ -2,7 +2,7 @@ import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, integration } from '../policies/index.js';
 import { presentIntegration } from '../presenters/integration.js';
-import { createIntegrationBody, updateIntegrationBody } from '../schemas/integrations.js';
+import { availableModelsQuery, integrationBodies } from '../schemas/integrations.js';
 import * as integrations from '../services/integrations/index.js';
 import { MessageResult } from '../schemas/responses/common.js';
 import { Integration, IntegrationList, IntegrationTest, ModelList } from '../schemas/responses/integrations.js';
@@ -13,6 +13,7 @@ const tag = 'integrations';
 export function integrationRoutes(deps: AppDeps): RouteSpec[] {
   const keyring = integrations.keyringFor(deps.config);
   const present = (row: Parameters<typeof presentIntegration>[0]) => presentIntegration(row, keyring);
+  const { createIntegrationBody, updateIntegrationBody } = integrationBodies(deps.config.llm);
   return [
     defineRoute({
       method: 'get', path: '/integrations', operationId: 'listIntegrations', contractId: 'G1', response: IntegrationList, tag, access: 'user', policy: account.can('read'),
@@ -24,7 +25,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/integrations', operationId: 'createIntegration', contractId: 'G2', response: Integration, tag, access: 'user', policy: account.can('create-integration'), status: 201,
-      summary: 'Add a provider key; it is tested live (10 s) and stored encrypted',
+      summary: 'Add a provider key; it is tested live (10 s) and stored encrypted. A provider declared in OPENAI_COMPATIBLE_PROVIDERS may go without a key: its test lists its models',
       body: createIntegrationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors | Integration already exists for this provider' },
       handler: async ({ deps, user, body }) => present(await integrations.createIntegration(deps.prisma, deps.config, user.id, body)),
@@ -62,10 +63,13 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'get', path: '/models/available', operationId: 'listAvailableModels', contractId: 'G7', response: ModelList, tag, access: 'user', policy: account.can('read'),
-      summary: "One model per connected integration, placed in the 3D brain (ids model-<name>)",
-      handler: async ({ deps, user }) => {
-        const models = await integrations.availableModels(deps.prisma, deps.config, user.id);
-        return { models, total: models.length };
+      query: availableModelsQuery,
+      summary:
+        'One model per connected integration, placed in the 3D brain (ids model-<name>); for a provider declared in OPENAI_COMPATIBLE_PROVIDERS, ' +
+        "one per model its server lists (ids model-<provider>/<model>, lists cached; ?refresh=1 fetches them again), and each declared provider's state",
+      handler: async ({ deps, user, query }) => {
+        const { models, declared } = await integrations.availableModels(deps.prisma, deps.config, user.id, { refresh: query.refresh === true });
+        return { models, total: models.length, providers: declared.map((p) => ({ ...p, fetchedAt: p.fetchedAt.toISOString() })) };
       },
     }),
   ];

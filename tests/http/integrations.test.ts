@@ -234,7 +234,7 @@ describeEachStorage('integrations', (ctx) => {
     const s = await registerUser(app);
     const { integration, apiKey } = await connect(app, s, 'openai');
     const before = await app.deps.prisma.integration.findUniqueOrThrow({ where: { id: integration.id } });
-    expect(before.apiKey.startsWith('v1:')).toBe(true);
+    expect(before.apiKey?.startsWith('v1:')).toBe(true);
     // The same database served by an instance whose current key is new and whose previous key is the old one.
     const rotated = loadConfig({ ...TEST_ENV, ...env, ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'), ENCRYPTION_KEY_PREVIOUS: TEST_ENV.ENCRYPTION_KEY! });
     const deps = await createDeps(rotated, { db: app.database.db, logger: app.deps.logger });
@@ -244,7 +244,7 @@ describeEachStorage('integrations', (ctx) => {
     const tested = await http.post(`/api/integrations/${integration.id}/test`).set(s.auth);
     expect(tested.body.data.success).toBe(true);
     const after = await app.deps.prisma.integration.findUniqueOrThrow({ where: { id: integration.id } });
-    expect(after.apiKey.startsWith('v2:')).toBe(true);
+    expect(after.apiKey?.startsWith('v2:')).toBe(true);
     expect(after.apiKey).not.toContain(apiKey);
     // and the old instance (old key only) can no longer read it: masked as ***
     expect((await app.http.get(`/api/integrations/${integration.id}`).set(s.auth)).body.data.apiKey).toBe('***');

@@ -3,7 +3,10 @@
  * the real SDKs can be pointed at them through the *_BASE_URL settings:
  *   OpenAI chat completions (JSON and SSE chunks, /models) — also DeepSeek and Groq;
  *   Anthropic messages (JSON and SSE events, /v1/models);
- *   Google generateContent, streamGenerateContent (?alt=sse) and countTokens.
+ *   Google generateContent, streamGenerateContent (?alt=sse) and countTokens;
+ * and two self-hosted OpenAI-compatible servers for OPENAI_COMPATIBLE_PROVIDERS (`compatibleUrl`,
+ * `stalledUrl`): `local` lists LOCAL_MODELS and answers like OpenAI, with or without a key;
+ * `stalled` accepts every request and never answers.
  * One node:http server on 127.0.0.1 and a random port serves them under path prefixes.
  *
  * The API key picks the behaviour, so parallel tests never share state:
@@ -25,7 +28,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeProvider = 'openai' | 'anthropic' | 'google' | 'deepseek' | 'groq';
+export type FakeProvider = 'openai' | 'anthropic' | 'google' | 'deepseek' | 'groq' | 'local' | 'stalled';
+
+/** What the self-hosted server's `/models` lists (a vLLM-style id with a slash among them). */
+export const LOCAL_MODELS = ['llama3.2:latest', 'meta-llama/Llama-3.2-1B-Instruct'];
 
 export interface RecordedRequest {
   provider: FakeProvider;
@@ -47,6 +53,9 @@ export interface FakeProviders {
   baseUrl: string;
   /** Env settings pointing every provider at this server. */
   env: Record<string, string>;
+  /** The base URL of the self-hosted OpenAI-compatible server, and of one that never answers. */
+  compatibleUrl: string;
+  stalledUrl: string;
   requests: RecordedRequest[];
   /** Requests whose API key contains `marker`. */
   requestsFor(marker: string): RecordedRequest[];
@@ -59,6 +68,8 @@ const PREFIXES: [string, FakeProvider][] = [
   ['/google', 'google'],
   ['/deepseek', 'deepseek'],
   ['/groq/openai/v1', 'groq'],
+  ['/local/v1', 'local'],
+  ['/stalled/v1', 'stalled'],
 ];
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -167,6 +178,10 @@ function jsonReply(provider: FakeProvider, model: string, text: string) {
 
 async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: string, url: URL, req: IncomingMessage, res: ServerResponse) {
   const key = recorded.apiKey;
+  if (provider === 'stalled') {
+    await sleep(2 ** 31 - 1, req); // until the client gives up
+    return;
+  }
   const isTest = /\/models$/.test(rest) || rest.endsWith(':countTokens');
   if (key.includes('badkey')) {
     // Google answers an invalid key with 400 INVALID_ARGUMENT.
@@ -178,6 +193,7 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
     if (key.includes('test500')) return json(res, 500, errorBody(provider, 500, 'The server had an error'));
     if (key.includes('nobalance') && provider === 'deepseek') return json(res, 402, errorBody(provider, 402, 'Insufficient Balance'));
     if (provider === 'google') return json(res, 200, { totalTokens: 1 });
+    if (provider === 'local') return json(res, 200, { object: 'list', data: LOCAL_MODELS.map((id) => ({ id, object: 'model', created: 1, owned_by: 'library' })) });
     if (provider === 'anthropic') return json(res, 200, { data: [{ type: 'model', id: 'claude-3-haiku-20240307', display_name: 'Claude Haiku', created_at: '2024-03-07T00:00:00Z' }], has_more: false, first_id: 'claude-3-haiku-20240307', last_id: 'claude-3-haiku-20240307' });
     return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1, owned_by: 'fake' }] });
   }
@@ -227,6 +243,8 @@ export interface FakeProviderOptions {
    * reuse, as with the real vendors, ask for longer.
    */
   keepAliveTimeoutMs?: number;
+  /** Listen on this port (a server that stops and starts again at the same address); default: any free one. */
+  port?: number;
 }
 
 export async function startFakeProviders(options: FakeProviderOptions = {}): Promise<FakeProviders> {
@@ -255,7 +273,7 @@ export async function startFakeProviders(options: FakeProviderOptions = {}): Pro
     }
   });
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     baseUrl,
@@ -266,6 +284,8 @@ export async function startFakeProviders(options: FakeProviderOptions = {}): Pro
       DEEPSEEK_BASE_URL: `${baseUrl}/deepseek`,
       GROQ_BASE_URL: `${baseUrl}/groq/openai/v1`,
     },
+    compatibleUrl: `${baseUrl}/local/v1`,
+    stalledUrl: `${baseUrl}/stalled/v1`,
     requests,
     requestsFor: (marker) => requests.filter((r) => r.apiKey.includes(marker)),
     close: () =>

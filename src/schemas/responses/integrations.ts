@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { PROVIDERS } from '../../services/providers/catalog.js';
 import { timestamp } from './common.js';
 
+/** A provider id: one of the built-in ones, or a name the operator declared (known only when the configuration is loaded). */
+const providerId = () =>
+  z.string().meta({ description: `${PROVIDERS.join(', ')}, or a provider declared in OPENAI_COMPATIBLE_PROVIDERS (e.g. ollama)`, examples: ['openai', 'ollama'] });
+
 const integrationExample = {
   id: 'int-3c4d5e6f7a8b', provider: 'openai', modelId: 'gpt-4o', modelName: null, apiKey: 'sk-...xyz', status: 'connected',
   lastTested: '2025-12-08T06:43:35.123Z', errorMessage: null,
@@ -10,10 +14,10 @@ const integrationExample = {
 export const Integration = z
   .object({
     id: z.string(),
-    provider: z.enum(PROVIDERS),
+    provider: providerId(),
     modelId: z.string().nullable(),
     modelName: z.string().nullable(),
-    apiKey: z.string().meta({ description: 'Masked: first 3 and last 3 characters, or ***' }),
+    apiKey: z.string().meta({ description: 'Masked: first 3 and last 3 characters, or ***; empty for an integration without a key (a declared provider that takes none)' }),
     status: z.enum(['connected', 'error', 'disconnected']),
     lastTested: timestamp().nullable(),
     errorMessage: z.string().nullable(),
@@ -34,8 +38,8 @@ const modelExample = {
 export const CognitiveModel = z
   .object({
     id: z.string().meta({ description: 'model-<name>: the modelId a conversation is created with' }),
-    provider: z.string(),
-    name: z.string(),
+    provider: providerId(),
+    name: z.string().meta({ description: "The model's name; <provider>/<model> for a provider declared in OPENAI_COMPATIBLE_PROVIDERS" }),
     displayName: z.string(),
     brainRegion: z.string(),
     position: z.object({ x: z.number(), y: z.number(), z: z.number() }),
@@ -43,7 +47,24 @@ export const CognitiveModel = z
   })
   .meta({ id: 'CognitiveModel', examples: [modelExample] });
 
-export const ModelList = z.object({ models: z.array(CognitiveModel), total: z.int() }).meta({ id: 'ModelList' });
+export const DeclaredProvider = z
+  .object({
+    provider: z.string().meta({ description: 'A name from OPENAI_COMPATIBLE_PROVIDERS' }),
+    status: z.enum(['available', 'unavailable']).meta({ description: 'Whether its server answered its model list (within OPENAI_COMPATIBLE_MODELS_TIMEOUT)' }),
+    error: z.string().nullable().meta({ description: 'Why the list could not be had' }),
+    modelCount: z.int(),
+    connected: z.boolean().meta({ description: 'Whether the caller has a connected integration for it; its models are listed only then' }),
+    fetchedAt: timestamp(),
+  })
+  .meta({ id: 'DeclaredProvider', description: 'A provider the operator declared in OPENAI_COMPATIBLE_PROVIDERS and the state of its model list' });
+
+export const ModelList = z
+  .object({
+    models: z.array(CognitiveModel),
+    total: z.int(),
+    providers: z.array(DeclaredProvider).meta({ description: 'Every declared OpenAI-compatible provider (empty when none is declared)' }),
+  })
+  .meta({ id: 'ModelList' });
 
 export const LegacyModels = z
   .object({ models: z.record(z.string(), z.string()).meta({ description: 'Model name → provider' }), total: z.int() })

@@ -140,7 +140,8 @@ async function providerKey(deps: AppDeps, integrations: ReplyContext['integratio
   if (!integration) throw new SendFailure(400, `No connected integration found for provider: ${provider}`);
   const key = await usableKey(deps.prisma, deps.config, integration);
   if (key.apiKey === null) {
-    throw new SendFailure(400, `Your ${provider} API key is saved, but its last connection test failed: ${key.errorMessage}`);
+    const saved = integration.apiKey === null ? `Your ${provider} integration is saved` : `Your ${provider} API key is saved`;
+    throw new SendFailure(400, `${saved}, but its last connection test failed: ${key.errorMessage}`);
   }
   return key.apiKey;
 }

@@ -7,11 +7,11 @@
  * summary. The memory's `metadata.summary` records who wrote it, and why the model did not.
  */
 import type { AppDeps } from '../../app-deps.js';
-import type { ProviderName } from '../../config/env.js';
 import { keyringFor, listIntegrations, revealKey } from '../integrations/index.js';
-import { modelNameOf, PROVIDERS } from '../providers/catalog.js';
+import { compatibleProvider, isBuiltIn, modelNameOf } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
 import { callProvider, ProviderError, providerFor } from '../providers/index.js';
+import { modelListing } from '../providers/model-lists.js';
 import { summarize, SUMMARY_MIN, tidyText } from './text.js';
 
 /** `metadata.summary`: by the model (naming it), or extractive (naming the model that failed, and how). */
@@ -27,9 +27,10 @@ export interface ImportSummary {
 
 /** The model that writes a caller's summaries, and the integration holding its key. */
 export interface SummaryWriter {
-  provider: ProviderName;
+  provider: string;
   model: string;
-  integration: { id: string; apiKey: string };
+  /** Its key encrypted, or null when the provider takes none. */
+  integration: { id: string; apiKey: string | null };
 }
 
 /**
@@ -43,14 +44,23 @@ const INSTRUCTIONS =
   'keep names, numbers, dates, decisions and conclusions; use short paragraphs; add nothing the document does not say. ' +
   'Answer with the summary only.';
 
-const isProvider = (name: string): name is ProviderName => (PROVIDERS as readonly string[]).includes(name);
-
-/** The caller's first connected integration as a summary writer (its model, or its provider's default); null without one. */
+/**
+ * The caller's first connected integration as a summary writer: its model, or its provider's
+ * default (for a declared provider, the first model its server lists); null without one.
+ */
 export async function summaryWriter(deps: AppDeps, userId: string): Promise<SummaryWriter | null> {
-  const integration = (await listIntegrations(deps.prisma, userId)).find((row) => row.status === 'connected' && isProvider(row.provider));
+  const { llm } = deps.config;
+  const integration = (await listIntegrations(deps.prisma, userId)).find(
+    (row) => row.status === 'connected' && (isBuiltIn(row.provider) || compatibleProvider(llm, row.provider)),
+  );
   if (!integration) return null;
-  const provider = integration.provider as ProviderName;
-  return { provider, model: modelNameOf(integration.modelId || deps.config.llm.defaultModels[provider]), integration };
+  const { provider } = integration;
+  if (isBuiltIn(provider)) return { provider, model: modelNameOf(integration.modelId || llm.defaultModels[provider]), integration };
+  // An undecryptable key lists as none; the summary itself then fails and falls back (modelSummary).
+  const apiKey = () => revealKey(deps.prisma, keyringFor(deps.config), integration).catch(() => '');
+  const listed = integration.modelId ? null : await modelListing(llm, provider, await apiKey());
+  const model = integration.modelId || listed?.models[0];
+  return model ? { provider, model, integration } : null;
 }
 
 /** The parser's extractive summary (or the content kept whole), with its record. */

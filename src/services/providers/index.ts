@@ -3,30 +3,51 @@
  * (LLM_TIMEOUT) and the caller's cancellation combined into one AbortSignal, and SDK
  * errors normalised into ProviderError.
  */
-import type { LlmConfig, ProviderName } from '../../config/env.js';
+import type { LlmConfig } from '../../config/env.js';
 import { anthropicProvider } from './anthropic.js';
-import type { ChatProviderName } from './catalog.js';
+import { type ChatProviderName, compatibleProvider } from './catalog.js';
 import { echoProvider } from './echo.js';
-import { toProviderError } from './errors.js';
+import { ProviderError, toProviderError } from './errors.js';
 import { googleProvider } from './google.js';
-import { openAiCompatibleProvider } from './openai-compatible.js';
+import { openAiCompatibleProvider, type OpenAiCompatibleProvider } from './openai-compatible.js';
 import type { ChatProvider, ChatReply, ChatRequest } from './types.js';
 
 const cache = new WeakMap<LlmConfig, Map<ChatProviderName, ChatProvider>>();
+
+/** A provider named by a stored row that the configuration no longer declares (§5.8's text). */
+const unknownProvider = (name: string): ChatProvider => ({
+  async chat() {
+    throw new ProviderError('upstream', `Unknown provider: ${name}`);
+  },
+  async testConnection() {
+    return { ok: false, error: `Unknown provider: ${name}` };
+  },
+});
+
+function createProvider(name: ChatProviderName, llm: LlmConfig): ChatProvider {
+  if (name === 'echo') return echoProvider;
+  if (name === 'anthropic') return anthropicProvider(llm);
+  if (name === 'google') return googleProvider(llm);
+  if (name === 'openai' || name === 'groq') return openAiCompatibleProvider({ name, baseUrl: llm.baseUrls[name] }, llm);
+  if (name === 'deepseek') return openAiCompatibleProvider({ name, baseUrl: llm.baseUrls.deepseek, testOkStatuses: [402] }, llm);
+  const declared = compatibleProvider(llm, name);
+  return declared ? openAiCompatibleProvider(declared, llm) : unknownProvider(name);
+}
 
 export function providerFor(name: ChatProviderName, llm: LlmConfig): ChatProvider {
   let providers = cache.get(llm);
   if (!providers) cache.set(llm, (providers = new Map()));
   let provider = providers.get(name);
   if (!provider) {
-    provider =
-      name === 'echo' ? echoProvider
-      : name === 'anthropic' ? anthropicProvider(llm)
-      : name === 'google' ? googleProvider(llm)
-      : openAiCompatibleProvider(name as Extract<ProviderName, 'openai' | 'deepseek' | 'groq'>, llm);
+    provider = createProvider(name, llm);
     providers.set(name, provider);
   }
   return provider;
+}
+
+/** A provider the operator declared in OPENAI_COMPATIBLE_PROVIDERS (undefined for any other name). */
+export function declaredProviderFor(name: string, llm: LlmConfig): OpenAiCompatibleProvider | undefined {
+  return compatibleProvider(llm, name) ? (providerFor(name, llm) as OpenAiCompatibleProvider) : undefined;
 }
 
 export interface CallOptions {

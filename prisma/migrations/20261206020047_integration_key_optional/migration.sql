@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "integrations" ALTER COLUMN "api_key" DROP NOT NULL;
