@@ -4,7 +4,7 @@ import { DecryptionError, Keyring, maskSecret } from '../../src/lib/crypto.js';
 import { buildSystemPrompt, historyTurns } from '../../src/services/chat/context.js';
 import { generateTags } from '../../src/services/conversations/close.js';
 import { snippetOf } from '../../src/lib/snippet.js';
-import { brainPlacement, cognitiveModel, modelNameOf, pythonTitle, resolveModel } from '../../src/services/providers/catalog.js';
+import { brainPlacement, cognitiveModel, compatibleModels, modelNameOf, pythonTitle, resolveModel } from '../../src/services/providers/catalog.js';
 import { scrubKey } from '../../src/services/providers/errors.js';
 import { alternateTurns } from '../../src/services/providers/turns.js';
 import { TEST_ENV } from '../support/app.js';
@@ -87,6 +87,54 @@ describe('model catalogue (§5.7)', () => {
     expect(brainPlacement('mystery')).toEqual({ brainRegion: 'Unknown', position: { x: 0, y: 0, z: 2.2 } });
     expect(cognitiveModel({ provider: 'google', modelId: null, modelName: null }, llm)).toMatchObject({ id: 'model-gemini-2.0-flash', displayName: 'Gemini 2.0 Flash' });
     expect(cognitiveModel({ provider: 'deepseek', modelId: '', modelName: '' }, llm)).toMatchObject({ id: 'model-deepseek-chat', displayName: 'Deepseek Chat' });
+  });
+
+  describe('declared OpenAI-compatible providers', () => {
+    const names = ['ollama', 'lmstudio', 'vllm', 'llamacpp', 'six', 'seven', 'eight', 'nine'];
+    const declared = loadConfig({ ...TEST_ENV, OPENAI_COMPATIBLE_PROVIDERS: names.map((n, i) => `${n}=http://127.0.0.1:${11000 + i}/v1`).join(',') }).llm;
+
+    it('resolves model-<provider>/<model> to the provider with the model id whole; undeclared prefixes as before', () => {
+      expect(resolveModel('model-ollama/llama3.2:latest', declared)).toEqual({ provider: 'ollama', name: 'llama3.2:latest' });
+      expect(resolveModel('model-vllm/meta-llama/my-model-x', declared)).toEqual({ provider: 'vllm', name: 'meta-llama/my-model-x' });
+      expect(resolveModel('ollama/llama3.2', declared)).toEqual({ provider: 'ollama', name: 'llama3.2' });
+      expect(resolveModel('model-ollama/llama3.2', llm).provider).toBe('echo');
+      expect(resolveModel('model-gpt-4o', declared)).toEqual({ provider: 'openai', name: 'gpt-4o' });
+      // a declared integration's own model id without the prefix still finds its provider
+      expect(resolveModel('model-phi3', declared, [{ provider: 'lmstudio', modelId: 'phi3' }])).toEqual({ provider: 'lmstudio', name: 'phi3' });
+    });
+
+    it('each declared provider gets its own region and anchor on the 2.2 sphere; its models spread around it; built-in placements unchanged', () => {
+      const anchors = names.map((n) => brainPlacement(n, declared));
+      expect(anchors.slice(0, 6).map((p) => p.brainRegion)).toEqual(['Right Temporal', 'Parietal Lobe', 'Hippocampus', 'Brainstem', 'Limbic System', 'Thalamus']);
+      expect(anchors.slice(6).map((p) => p.brainRegion)).toEqual(['Association Cortex', 'Association Cortex']);
+      const builtIn = ['openai', 'anthropic', 'google', 'deepseek', 'groq', 'echo'].map((p) => brainPlacement(p, declared));
+      const points = [...anchors, ...builtIn].map((p) => p.position);
+      for (const p of points) expect(Math.hypot(p.x, p.y, p.z)).toBeCloseTo(2.2, 10);
+      // no two providers share a point, and every declared one faces front as the built-in ones do
+      const distinct = new Set(points.map((p) => `${p.x.toFixed(3)},${p.y.toFixed(3)},${p.z.toFixed(3)}`));
+      expect(distinct.size).toBe(points.length);
+      for (const p of anchors) expect(p.position.z).toBeGreaterThan(0);
+      expect(builtIn.map((p) => p.position)).toEqual(['openai', 'anthropic', 'google', 'deepseek', 'groq', 'echo'].map((p) => brainPlacement(p).position));
+      // models of one provider: the first at the anchor, the next ones close by, all apart
+      const models = Array.from({ length: 12 }, (_, i) => brainPlacement('ollama', declared, i).position);
+      expect(models[0]).toEqual(anchors[0]!.position);
+      for (const p of models) expect(Math.hypot(p.x, p.y, p.z)).toBeCloseTo(2.2, 10);
+      const gaps = models.slice(1).map((p) => Math.hypot(p.x - models[0]!.x, p.y - models[0]!.y, p.z - models[0]!.z));
+      for (const gap of gaps) expect(gap).toBeGreaterThan(0.2);
+      for (const gap of gaps) expect(gap).toBeLessThan(1.5);
+      expect(new Set(models.map((p) => `${p.x.toFixed(3)},${p.y.toFixed(3)},${p.z.toFixed(3)}`)).size).toBe(12);
+    });
+
+    it('compatibleModels: the integration model first with its name, then the listed ones; ids too long for a conversation left out', () => {
+      const listed = ['llama3.2:latest', 'phi3', 'x'.repeat(40)];
+      const models = compatibleModels({ provider: 'ollama', modelId: 'phi3', modelName: 'Phi Three' }, listed, declared);
+      expect(models.map((m) => [m.id, m.name, m.displayName])).toEqual([
+        ['model-ollama/phi3', 'ollama/phi3', 'Phi Three'],
+        ['model-ollama/llama3.2:latest', 'ollama/llama3.2:latest', 'Llama3.2:Latest'],
+      ]);
+      expect(models[0]).toMatchObject({ provider: 'ollama', status: 'connected', ...brainPlacement('ollama', declared, 0) });
+      expect(models[1]!.position).toEqual(brainPlacement('ollama', declared, 1).position);
+    });
   });
 });
 

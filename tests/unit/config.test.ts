@@ -85,4 +85,47 @@ describe('configuration', () => {
     expect(loadConfig({ DATA_DIR: dir, HOST: '192.168.1.20' }).publicHosts).toContain('192.168.1.20');
     expect(() => loadConfig({ DATA_DIR: dir, PUBLIC_HOSTS: 'http://' })).toThrow(/PUBLIC_HOSTS/);
   });
+  describe('OPENAI_COMPATIBLE_PROVIDERS', () => {
+    const load = (value: string, extra: Record<string, string> = {}) =>
+      loadConfig({ DATA_DIR: tempDir('chimera-cfg-'), OPENAI_COMPATIBLE_PROVIDERS: value, ...extra });
+
+    it('declares name=baseUrl pairs in order, trailing slashes dropped; none by default; listing cached 5 min within 3 s', () => {
+      const { llm } = load(' ollama=http://127.0.0.1:11434/v1/ , lm-studio=http://127.0.0.1:1234/v1,vllm_2=https://gpu.internal:8000/v1,,');
+      expect(llm.compatibleProviders).toEqual([
+        { name: 'ollama', baseUrl: 'http://127.0.0.1:11434/v1' },
+        { name: 'lm-studio', baseUrl: 'http://127.0.0.1:1234/v1' },
+        { name: 'vllm_2', baseUrl: 'https://gpu.internal:8000/v1' },
+      ]);
+      const defaults = loadConfig({ DATA_DIR: tempDir('chimera-cfg-') }).llm;
+      expect(defaults.compatibleProviders).toEqual([]);
+      expect([defaults.modelListTtlMs, defaults.modelListTimeoutMs]).toEqual([300_000, 3000]);
+      expect(load('ollama=http://127.0.0.1:11434/v1', { OPENAI_COMPATIBLE_MODELS_TTL: '30s', OPENAI_COMPATIBLE_MODELS_TIMEOUT: '500ms' }).llm).toMatchObject({ modelListTtlMs: 30_000, modelListTimeoutMs: 500 });
+    });
+
+    it.each([
+      ['ollama', '"ollama" is not a name=baseUrl pair (e.g. ollama=http://127.0.0.1:11434/v1)'],
+      ['ollama=', '"ollama=" is not a name=baseUrl pair'],
+      ['Ollama=http://127.0.0.1:11434/v1', '"Ollama" is not a provider name: a lowercase letter, then lowercase letters, digits, - or _, at most 20 characters'],
+      ['1llm=http://127.0.0.1/v1', '"1llm" is not a provider name'],
+      [`${'a'.repeat(21)}=http://127.0.0.1/v1`, 'is not a provider name'],
+      ['my llm=http://127.0.0.1/v1', '"my llm" is not a provider name'],
+      ['openai=http://127.0.0.1:11434/v1', '"openai" is the name of a built-in provider; choose another'],
+      ['groq=http://127.0.0.1:11434/v1', '"groq" is the name of a built-in provider'],
+      ['echo=http://127.0.0.1:11434/v1', '"echo" is the name of a built-in provider'],
+      ['a=http://127.0.0.1/v1,a=http://127.0.0.2/v1', '"a" is declared twice'],
+      ['local2=ftp://127.0.0.1/v1', 'the base URL of "local2" must be an http:// or https:// URL (got "ftp://127.0.0.1/v1")'],
+      ['local2=127.0.0.1:11434', 'the base URL of "local2" must be an http:// or https:// URL'],
+      ['local2=http://user:secret@127.0.0.1/v1', 'the base URL of "local2" must not carry credentials'],
+    ])('refuses %s at start, naming the variable and the entry', (value, message) => {
+      let error: unknown;
+      try {
+        load(value);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain('Invalid configuration:\n  OPENAI_COMPATIBLE_PROVIDERS: ');
+      expect((error as Error).message).toContain(message);
+    });
+  });
 });
