@@ -226,6 +226,7 @@ describeEachStorage('integrations', (ctx) => {
         { id: 'model-llama-3.3-70b-versatile', provider: 'groq', name: 'llama-3.3-70b-versatile', displayName: 'Llama 3.3 70B Versatile', brainRegion: 'Temporal', status: 'connected', position: { x: close(-1.5141438), y: close(-0.5047146), z: close(1.5141438) } },
         { id: 'model-claude-3-haiku', provider: 'anthropic', name: 'claude-3-haiku', displayName: 'Quick Claude', brainRegion: 'Right Cortex', status: 'connected', position: { x: close(1.7926078), y: close(0.7967146), z: close(0.9958932) } },
       ],
+      providers: [], // no OpenAI-compatible provider declared
     });
   });
 

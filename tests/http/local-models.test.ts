@@ -3,6 +3,7 @@
  * in /models/available, keyless integrations, chat (JSON and streamed), retrieval and the
  * transcript memory through the `openai` SDK, and servers that are down or never answer.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { describeEachStorage } from '../support/app.js';
@@ -52,6 +53,9 @@ async function connectDeclared(app: TestApp, s: Session, provider: string, extra
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.data;
 }
+
+/** A word found only in this run's requests (the fake servers are shared by both storages). */
+const unique = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
 const radius = (p: { x: number; y: number; z: number }) => Math.hypot(p.x, p.y, p.z);
 
@@ -141,7 +145,7 @@ describeEachStorage('OpenAI-compatible providers', (ctx) => {
     ]);
     expect(models[0].brainRegion).toBe('Parietal Lobe');
     const conv = await newConversation(app, s, models[0].id);
-    const marker = 'keyed-question-7f3a';
+    const marker = unique('keyed-question');
     const res = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: marker });
     expect(res.status).toBe(201);
     const [call] = chatsMentioning(marker);
@@ -156,18 +160,20 @@ describeEachStorage('OpenAI-compatible providers', (ctx) => {
     const conv = await newConversation(app, s, 'model-ollama/llama3.2:latest');
     const memory = await createMemory(app, conv.workspaceId, { title: 'Deployment notes', content: 'The staging cluster deploys every Tuesday via the blue pipeline.' });
 
-    const json = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'When does the staging cluster deploy? q-json-5c1e', autoRetrieve: true });
+    const asked = unique('q-json');
+    const json = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: `When does the staging cluster deploy? ${asked}`, autoRetrieve: true });
     expect(json.status).toBe(201);
     expect(json.body.data.assistantMessage).toMatchObject({ role: 'assistant', content: DEFAULT_REPLY });
     expect(json.body.data.assistantMessage.metadata).toEqual({
       tokens: 33, model_version: 'llama3.2:latest', provider: 'ollama', response_time_ms: expect.any(Number), retrievedMemoryIds: [memory.id],
     });
-    const [call] = chatsMentioning('q-json-5c1e') as RecordedRequest[];
+    const [call] = chatsMentioning(asked) as RecordedRequest[];
     expect(call!.headers.authorization).toBeUndefined();
     expect(call!.body.model).toBe('llama3.2:latest');
     expect(call!.body.messages[0].content).toContain('=== Retrieved Context ===\n\n[Deployment notes]\nThe staging cluster deploys every Tuesday');
 
-    const streamed = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'stream please q-sse-91b0', stream: true });
+    const streamAsked = unique('q-sse');
+    const streamed = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: `stream please ${streamAsked}`, stream: true });
     expect(streamed.status).toBe(200);
     expect(streamed.headers['content-type']).toMatch(/^text\/event-stream/);
     const events = parseSse(streamed.text);
@@ -175,13 +181,27 @@ describeEachStorage('OpenAI-compatible providers', (ctx) => {
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.map((e) => e.data.text).join('')).toBe(DEFAULT_REPLY);
     expect(events.at(-1)).toMatchObject({ event: 'done', data: { assistantMessage: { content: DEFAULT_REPLY, metadata: { provider: 'ollama', tokens: 33 } } } });
-    expect(chatsMentioning('q-sse-91b0')[0]!.body.stream).toBe(true);
+    expect(chatsMentioning(streamAsked)[0]!.body.stream).toBe(true);
 
     const closed = await app.http.post(`/api/conversations/${conv.id}/close`).set(s.auth);
     expect(closed.status).toBe(200);
     const row = await app.deps.prisma.memory.findUniqueOrThrow({ where: { id: closed.body.data.memory.id } });
     expect(row.content).toContain(`Assistant: ${DEFAULT_REPLY}`);
     expect(row.metadata).toMatchObject({ model_used: 'model-ollama/llama3.2:latest', message_count: 4 });
+  });
+
+  it("an import summary is written by the first connected declared provider, with the first model its server lists", async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    await connectDeclared(app, s, 'ollama');
+    const ws = await app.deps.prisma.workspace.findFirstOrThrow({ where: { ownerId: s.user.id } });
+    const marker = unique('doc');
+    const text = `${marker}\n\n${Array.from({ length: 30 }, (_, i) => `Paragraph ${i}: measured observations of the river delta.`).join('\n\n')}`;
+    const res = await app.http.post(`/api/workspaces/${ws.id}/memories/import-file`).set(s.auth).field('summarize', 'true').attach('file', Buffer.from(text), 'notes.md');
+    expect(res.status).toBe(201);
+    expect(res.body.data.memory.content).toBe(DEFAULT_REPLY);
+    expect(res.body.data.memory.metadata).toMatchObject({ was_summarized: true, summary: { by: 'model', model: 'llama3.2:latest' } });
+    expect(chatsMentioning(marker).map((call) => call.body.model)).toEqual(['llama3.2:latest']);
   });
 
   it('a provider that goes down: chat answers 502 naming it; its models show as unavailable; one that was never up: 400 with the test error', async () => {
