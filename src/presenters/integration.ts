@@ -2,7 +2,9 @@ import type { Integration } from '../generated/prisma/client.js';
 import type { Keyring } from '../lib/crypto.js';
 import { maskSecret } from '../lib/crypto.js';
 import type { Presented } from '../schemas/responses/common.js';
-import type { Integration as IntegrationSchema } from '../schemas/responses/integrations.js';
+import type { Integration as IntegrationSchema, ModelList } from '../schemas/responses/integrations.js';
+
+type PresentedModels = Presented<typeof ModelList>;
 
 type IntegrationRow = Pick<Integration, 'id' | 'provider' | 'modelId' | 'modelName' | 'apiKey' | 'status' | 'lastTested' | 'errorMessage'>;
 
@@ -28,4 +30,12 @@ export function presentIntegration(row: IntegrationRow, keyring: Keyring): Prese
     lastTested: row.lastTested?.toISOString() ?? null,
     errorMessage: row.errorMessage,
   };
+}
+
+/** G7: the models, their count, and the state of every declared OpenAI-compatible provider. */
+export function presentModelList({ models, declared }: {
+  models: PresentedModels['models'];
+  declared: (Omit<PresentedModels['providers'][number], 'fetchedAt'> & { fetchedAt: Date })[];
+}): PresentedModels {
+  return { models, total: models.length, providers: declared.map((p) => ({ ...p, fetchedAt: p.fetchedAt.toISOString() })) };
 }

@@ -1,7 +1,7 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, integration } from '../policies/index.js';
-import { presentIntegration } from '../presenters/integration.js';
+import { presentIntegration, presentModelList } from '../presenters/integration.js';
 import { availableModelsQuery, integrationBodies } from '../schemas/integrations.js';
 import * as integrations from '../services/integrations/index.js';
 import { MessageResult } from '../schemas/responses/common.js';
@@ -68,8 +68,7 @@ export function integrationRoutes(deps: AppDeps): RouteSpec[] {
         'One model per connected integration, placed in the 3D brain (ids model-<name>); for a provider declared in OPENAI_COMPATIBLE_PROVIDERS, ' +
         "one per model its server lists (ids model-<provider>/<model>, lists cached; ?refresh=1 fetches them again), and each declared provider's state",
       handler: async ({ deps, user, query }) => {
-        const { models, declared } = await integrations.availableModels(deps.prisma, deps.config, user.id, { refresh: query.refresh === true });
-        return { models, total: models.length, providers: declared.map((p) => ({ ...p, fetchedAt: p.fetchedAt.toISOString() })) };
+        return presentModelList(await integrations.availableModels(deps.prisma, deps.config, user.id, { refresh: query.refresh === true }));
       },
     }),
   ];
