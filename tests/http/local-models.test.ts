@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids.js';
 import { describeEachStorage } from '../support/app.js';
 import { createMemory, newConversation, parseSse } from '../support/chat.js';
 import { registerUser, type Session } from '../support/factories.js';
@@ -71,6 +72,13 @@ describeEachStorage('OpenAI-compatible providers', (ctx) => {
     expect(byName.ollama).toEqual({ provider: 'ollama', status: 'available', error: null, modelCount: 2, connected: false, fetchedAt: expect.any(String) });
     expect(byName.offline).toMatchObject({ status: 'unavailable', error: 'Connection error - unable to reach API', modelCount: 0 });
     expect(byName.stalled).toMatchObject({ status: 'unavailable', error: 'Connection timeout - API did not respond in time', modelCount: 0 });
+  });
+
+  it("the document this server serves names its declared providers among an integration's choices", async () => {
+    const doc = (await ctx().http.get('/api/openapi.json')).body;
+    const provider = doc.paths['/api/integrations'].post.requestBody.content['application/json'].schema.properties.provider;
+    expect(provider.enum).toEqual(['openai', 'anthropic', 'google', 'deepseek', 'groq', 'ollama', 'vllm', 'flaky', 'offline', 'stalled']);
+    expect(provider.description).toContain('(on this server: ollama, vllm, flaky, offline, stalled)');
   });
 
   it('a keyless integration stores no key; its test lists the models without an Authorization header', async () => {
@@ -202,6 +210,19 @@ describeEachStorage('OpenAI-compatible providers', (ctx) => {
     expect(res.body.data.memory.content).toBe(DEFAULT_REPLY);
     expect(res.body.data.memory.metadata).toMatchObject({ was_summarized: true, summary: { by: 'model', model: 'llama3.2:latest' } });
     expect(chatsMentioning(marker).map((call) => call.body.model)).toEqual(['llama3.2:latest']);
+  });
+
+  it('an integration of a provider no longer declared stays listed, tests as unknown, and offers no model', async () => {
+    const app = ctx();
+    const s = await registerUser(app);
+    const row = await app.deps.prisma.integration.create({
+      data: { id: newId('int'), userId: s.user.id, provider: 'retired', apiKey: null, status: 'connected', lastTested: new Date() },
+    });
+    const listed = (await app.http.get('/api/integrations').set(s.auth)).body.data.integrations;
+    expect(listed).toEqual([expect.objectContaining({ id: row.id, provider: 'retired', apiKey: '' })]);
+    expect((await app.http.get('/api/models/available').set(s.auth)).body.data.models).toEqual([]);
+    const tested = await app.http.post(`/api/integrations/${row.id}/test`).set(s.auth);
+    expect(tested.body.data).toMatchObject({ success: false, message: 'Unknown provider: retired', integration: { status: 'error' } });
   });
 
   it('a provider that goes down: chat answers 502 naming it; its models show as unavailable; one that was never up: 400 with the test error', async () => {
