@@ -37,12 +37,12 @@ export interface ReplyContext {
   injected: Pick<Memory, 'id' | 'title' | 'content'>[];
   /** The last `historyLength` messages a model may see again, oldest first. */
   history: Pick<ChatMessage, 'role' | 'content'>[];
-  /** The workspace's setting; null when the conversation is gone. */
-  autoRetrieve: Workspace['autoRetrieve'] | null;
+  /** The workspace's chat settings; null when the conversation is gone. */
+  settings: Pick<Workspace, 'autoRetrieve' | 'systemPrompt' | 'retrievalTopK'> | null;
 }
 
 /**
- * The reply context as one JSON value: raw, a JSON aggregation over five tables in one round
+ * The reply context as one JSON value: raw, a JSON aggregation over six tables in one round
  * trip, read as a fragment riding along with the authentication statement. The history
  * leaves out failed questions and replies cut short with the predicate of the partial index
  * `chat_messages_context_idx`, written the same way so the planner can use that index.
@@ -65,8 +65,9 @@ export const replyContextSql = (userId: string, conversationId: string, historyL
                 WHERE "conversation_id" = ${conversationId}
                   AND NOT ("metadata" ?| ARRAY['failed', 'incomplete'])
                 ORDER BY "timestamp" DESC, "id" DESC LIMIT ${historyLength}) h),
-    'autoRetrieve',
-      (SELECT w."auto_retrieve" FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
+    'settings',
+      (SELECT json_build_object('autoRetrieve', w."auto_retrieve", 'systemPrompt', w."system_prompt", 'retrievalTopK', w."retrieval_top_k")
+         FROM "conversations" c JOIN "workspaces" w ON w."id" = c."workspace_id" WHERE c."id" = ${conversationId}))`;
 
 export interface NewMessage {
   id: string;

@@ -62,6 +62,12 @@ export async function memoryWorkspaceId(db: Db, id: string): Promise<string | nu
   return memory?.workspaceId ?? null;
 }
 
+/** Which of `ids` are memories that exist. */
+export async function existingMemoryIds(db: Db, ids: string[]): Promise<Set<string>> {
+  const rows = await db.memory.findMany({ where: { id: { in: ids } }, select: { id: true } });
+  return new Set(rows.map((row) => row.id));
+}
+
 export interface MemoryChanges {
   title?: string;
   content?: string;

@@ -16,9 +16,17 @@ const workspaceColumns = columns('Workspace', 'w', {
   name: 'name',
   description: 'description',
   ownerId: 'owner_id',
+  autoRetrieve: 'auto_retrieve',
+  systemPrompt: 'system_prompt',
+  defaultModelId: 'default_model_id',
+  autoExtract: 'auto_extract',
+  retrievalTopK: 'retrieval_top_k',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 });
+
+/** The settings an admin may change (W4), each optional. */
+export type WorkspaceSettings = Pick<Workspace, 'systemPrompt' | 'defaultModelId' | 'autoRetrieve' | 'autoExtract' | 'retrievalTopK'>;
 
 export type WorkspaceRow = RowOf<typeof workspaceColumns>;
 
@@ -36,16 +44,25 @@ export const workspaceSubject = (actorId: string, workspaceId: string) => Prisma
   SELECT json_build_object('id', w."id", 'name', w."name", 'ownerId', w."owner_id", 'role', ${roleIn(Prisma.sql`w."id"`, actorId)})
     FROM "workspaces" w WHERE w."id" = ${workspaceId}`;
 
-export const insertWorkspace = (db: Db, data: Pick<Workspace, 'name' | 'description' | 'ownerId'>) =>
+export const insertWorkspace = (db: Db, data: Pick<Workspace, 'name' | 'description' | 'ownerId'> & Partial<WorkspaceSettings>) =>
   db.workspace.create({ data: { id: newId('workspace'), ...data } });
 
 /** The workspace with its members; null when there is none. */
 export const findWorkspace = (db: Db, workspaceId: string): Promise<WorkspaceWithMembers | null> =>
   db.workspace.findUnique({ where: { id: workspaceId }, include: { members: { include: withUser, orderBy: joiningOrder } } });
 
-/** Only the keys present change; updatedAt is bumped either way. */
-export const updateWorkspace = (db: Db, workspaceId: string, data: Partial<Pick<Workspace, 'name' | 'description'>>) =>
+/**
+ * Only the keys present change; updatedAt is bumped either way (and with it, by trigger, the
+ * workspace's list version).
+ */
+export const updateWorkspace = (db: Db, workspaceId: string, data: Partial<Pick<Workspace, 'name' | 'description'> & WorkspaceSettings>) =>
   db.workspace.update({ where: { id: workspaceId }, data: { ...data, updatedAt: new Date() } });
+
+/** The model a conversation of the workspace starts with when it names none; null without a default (or a workspace). */
+export async function workspaceDefaultModel(db: Db, workspaceId: string): Promise<string | null> {
+  const row = await db.workspace.findUnique({ where: { id: workspaceId }, select: { defaultModelId: true } });
+  return row?.defaultModelId ?? null;
+}
 
 /**
  * One DELETE; the foreign keys cascade to conversations, messages, injection links,
@@ -141,13 +158,14 @@ function listStatement(source: Prisma.Sql, now: Date, extra: Prisma.Sql = Prisma
      ORDER BY w."updated_at" DESC, w."id"`;
 }
 
-const WORKSPACE_COLUMNS = Prisma.sql`w."id", w."name", w."description", w."owner_id", w."created_at", w."updated_at"`;
+const WORKSPACE_COLUMNS = Prisma.sql`w."id", w."name", w."description", w."owner_id", w."auto_retrieve", w."system_prompt", w."default_model_id",
+  w."auto_extract", w."retrieval_top_k", w."created_at", w."updated_at"`;
 
 function listed(row: ListRow): ListedWorkspace {
   const members = row.members.map(({ name, email, joinedAt, ...m }) => ({ ...m, joinedAt: new Date(joinedAt), user: { id: m.userId, name, email } }));
-  const { id, name, description, ownerId, createdAt, updatedAt } = row;
+  const { id, name, description, ownerId, autoRetrieve, systemPrompt, defaultModelId, autoExtract, retrievalTopK, createdAt, updatedAt } = row;
   return {
-    workspace: { id, name, description, ownerId, createdAt, updatedAt, members },
+    workspace: { id, name, description, ownerId, autoRetrieve, systemPrompt, defaultModelId, autoExtract, retrievalTopK, createdAt, updatedAt, members },
     stats: statsFromRow(row),
     version: row.version,
     validUntil: statsValidUntil(row),

@@ -42,7 +42,7 @@ export const REQUEST_EXAMPLES: Record<string, unknown> = {
   updateProfile: { name: 'Ada King', email: 'ada.king@example.com', currentPassword: 'correct horse battery' },
   changePassword: { currentPassword: 'correct horse battery', newPassword: 'another long passphrase' },
   createWorkspace: { name: 'Research', description: 'Papers and notes' },
-  updateWorkspace: { name: 'Research 2026' },
+  updateWorkspace: { name: 'Research 2026', settings: { systemPrompt: 'Answer in British English.', defaultModelId: 'model-gpt-4o', autoRetrieve: true, retrievalTopK: 5 } },
   inviteTeamMember: { email: 'grace@example.com', role: 'researcher' },
   updateMemberRole: { role: 'admin' },
   updateMemberStatus: { status: 'away' },

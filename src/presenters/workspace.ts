@@ -25,6 +25,13 @@ export function presentWorkspace(w: WorkspaceWithMembers, stats: WorkspaceStats)
     ownerId: w.ownerId,
     members: w.members.map(presentTeamMember),
     stats: presentStats(stats),
+    settings: {
+      systemPrompt: w.systemPrompt,
+      defaultModelId: w.defaultModelId,
+      autoRetrieve: w.autoRetrieve,
+      autoExtract: w.autoExtract,
+      retrievalTopK: w.retrievalTopK,
+    },
     createdAt: w.createdAt.toISOString(),
     updatedAt: w.updatedAt.toISOString(),
   };

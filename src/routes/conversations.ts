@@ -12,7 +12,8 @@ import * as conversations from '../services/conversations/index.js';
 import { closeConversation } from '../services/conversations/close.js';
 import { MessageResult } from '../schemas/responses/common.js';
 import {
-  Conversation, ConversationClosed, ConversationList, ConversationReopened, InjectionToggled, Message, MessageFailed, MessageSent, StreamDelta, StreamError,
+  Conversation, ConversationClosed, ConversationList, ConversationReopened, InjectionToggled, Message, MessageFailed, MessageSent, StreamCitations, StreamDelta,
+  StreamError,
 } from '../schemas/responses/conversations.js';
 
 const tag = 'conversations';
@@ -35,7 +36,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/workspaces/:workspaceId/conversations', operationId: 'createConversation', contractId: 'C2', response: Conversation, tag, access: 'user', policy: workspace.can('create-conversation'), status: 201,
-      summary: 'Start a conversation with a model (modelId as listed by /models/available)',
+      summary: 'Start a conversation with a model (modelId as listed by /models/available; the workspace\'s default model when absent)',
       body: createConversationBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors', 403: 'Access denied', 404: 'Workspace not found' },
       handler: async ({ deps, user, subject, body }) => presentConversation(await conversations.createConversation(deps.prisma, user.id, subject.id, body)),
@@ -44,7 +45,7 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/conversations/:conversationId', operationId: 'getConversation', contractId: 'C3', response: Conversation, tag, access: 'user', policy: conversation.can('read'),
       summary: 'A conversation with its messages (oldest first) and injected memories',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, subject }) => presentConversation(await conversations.getFullConversation(deps.prisma, subject.id)),
+      handler: async ({ deps, subject }) => presentConversation(await conversations.readConversation(deps.prisma, subject.id)),
     }),
     defineRoute({
       method: 'put', path: '/conversations/:conversationId', operationId: 'updateConversation', contractId: 'C4', response: Conversation, tag, access: 'user', policy: conversation.can('update'),
@@ -66,12 +67,13 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       method: 'post', path: '/conversations/:conversationId/messages', operationId: 'sendMessage', contractId: 'C6', response: MessageSent, tag, access: 'user', policy: conversation.can('send-message'), preload: replyContext, status: 201,
       summary:
         'Send a message and get the model\'s reply. With "stream": true or Accept: text/event-stream the reply streams as ' +
-        'Server-Sent Events: `delta` {text}…, then `done` {userMessage, assistantMessage} or `error` {status, error, userMessage}.',
+        'Server-Sent Events: `citations` {citations} (the memories in the prompt), `delta` {text}…, then `done` {userMessage, assistantMessage} ' +
+        'or `error` {status, error, userMessage}.',
       body: sendMessageBody, bodyErrors: 'fields',
       responses: {
         200: {
-          description: 'The reply as Server-Sent Events, when streaming was asked for: delta events, then done or error',
-          events: { delta: StreamDelta, done: MessageSent, error: StreamError },
+          description: 'The reply as Server-Sent Events, when streaming was asked for: citations, delta events, then done or error',
+          events: { citations: StreamCitations, delta: StreamDelta, done: MessageSent, error: StreamError },
         },
         400: { description: 'Field errors (data null), or no usable integration for the provider (data.userMessage)', data: MessageFailed.nullable() },
         403: 'Access denied', 404: 'Conversation not found',
@@ -98,9 +100,11 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
           const result = await sendMessage(deps, {
             ...input,
             cancel: cancel.signal,
-            onStart: () => {
+            onStart: (citations) => {
               stream = openEventStream(req, res);
               stream.closed.addEventListener('abort', () => cancel.abort(), { once: true });
+              // First, so a client can show the sources while the reply streams.
+              stream.send('citations', { citations });
             },
             onDelta: (text) => stream?.send('delta', { text }),
           });
@@ -166,7 +170,11 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, subject }) => {
         const { conversation, memory } = await closeConversation(deps.prisma, deps.embeddings, user, subject.id);
-        return { conversation: presentConversation(conversation), memory, message: 'Conversation closed and summarized successfully' };
+        return {
+          conversation: presentConversation(await conversations.withResolvedCitations(deps.prisma, conversation)),
+          memory,
+          message: 'Conversation closed and summarized successfully',
+        };
       },
     }),
     defineRoute({

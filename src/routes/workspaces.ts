@@ -38,7 +38,7 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Create a workspace owned by the caller (who becomes its first member)',
       body: createWorkspaceBody, bodyErrors: 'fields',
       responses: { 400: 'Field errors' },
-      handler: async ({ user, body }) => present(await workspaces.createWorkspace(prisma, user, body)),
+      handler: async ({ user, body }) => present(await workspaces.createWorkspace(prisma, user, { ...body, retrievalTopK: deps.config.llm.retrievalTopK })),
     }),
     defineRoute({
       method: 'get', path: '/workspaces/:workspaceId', operationId: 'getWorkspace', contractId: 'W3', tag: 'workspaces', access: 'user', policy: workspace.can('read'), response: Workspace,
@@ -48,9 +48,9 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'put', path: '/workspaces/:workspaceId', operationId: 'updateWorkspace', contractId: 'W4', tag: 'workspaces', access: 'user', policy: workspace.can('update'), response: Workspace,
-      summary: 'Rename or re-describe a workspace (owner or admin)',
+      summary: 'Rename or re-describe a workspace, or change its settings (owner or admin)',
       body: updateWorkspaceBody, bodyErrors: 'prefixed',
-      responses: { ...ACCESS_ERRORS, 400: 'Invalid field, e.g. "name: This field may not be null."' },
+      responses: { ...ACCESS_ERRORS, 400: 'Invalid field, e.g. "name: This field may not be null." or "settings.retrievalTopK: Ensure this value is less than or equal to 20."' },
       handler: async ({ subject, body }) => present(await workspaces.updateWorkspace(prisma, subject.id, body)),
     }),
     defineRoute({

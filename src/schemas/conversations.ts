@@ -5,7 +5,8 @@ import { boolean, choice, paging, text } from './common.js';
 export const MESSAGE_MAX_CHARS = 100_000;
 
 export const createConversationBody = z.object({
-  modelId: text({ max: 50 }),
+  /** Required unless the workspace has a default model (its settings' defaultModelId). */
+  modelId: text({ max: 50 }).optional(),
   title: text({ max: 255 }).optional(),
 });
 

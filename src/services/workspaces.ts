@@ -18,12 +18,22 @@ export interface WorkspaceDetail {
   stats: WorkspaceStats;
 }
 
+/** What a new workspace is made of. */
+export interface NewWorkspace {
+  name: string;
+  description?: string | null;
+  /** The deployment's default (RETRIEVAL_TOP_K); the column's default (5) without it. */
+  retrievalTopK?: number;
+}
+
 /**
  * Creates a workspace owned by `owner`, with the owner's admin membership and the
  * `team_member_added` activity, inside the caller's transaction.
  */
-export async function createWorkspaceTx(tx: Db, owner: { id: string; name: string }, input: { name: string; description?: string | null }) {
-  const workspace = await workspaces.insertWorkspace(tx, { name: input.name, description: input.description ?? '', ownerId: owner.id });
+export async function createWorkspaceTx(tx: Db, owner: { id: string; name: string }, input: NewWorkspace) {
+  const workspace = await workspaces.insertWorkspace(tx, {
+    name: input.name, description: input.description ?? '', ownerId: owner.id, retrievalTopK: input.retrievalTopK,
+  });
   const member = await insertMember(tx, { userId: owner.id, workspaceId: workspace.id, role: 'admin', status: 'online' });
   await logActivity(tx, workspace.id, 'team_member_added', `Team member ${owner.name} added as admin`, {
     teamMemberId: member.id,
@@ -41,14 +51,19 @@ export async function loadWorkspace(db: Db, workspaceId: string): Promise<Worksp
 }
 
 /** W2 */
-export async function createWorkspace(db: PrismaClient, owner: { id: string; name: string }, input: { name: string; description?: string }) {
+export async function createWorkspace(db: PrismaClient, owner: { id: string; name: string }, input: NewWorkspace) {
   const workspace = await db.$transaction((tx) => createWorkspaceTx(tx, owner, input));
   return loadWorkspace(db, workspace.id);
 }
 
-/** W4: only the keys present change; updatedAt is bumped either way. */
-export async function updateWorkspace(db: Db, workspaceId: string, input: { name?: string; description?: string | null }) {
-  await workspaces.updateWorkspace(db, workspaceId, input);
+/** W4: only the keys present (settings' among them) change; updatedAt is bumped either way. */
+export async function updateWorkspace(
+  db: Db,
+  workspaceId: string,
+  input: { name?: string; description?: string | null; settings?: Partial<workspaces.WorkspaceSettings> },
+) {
+  const { settings, ...fields } = input;
+  await workspaces.updateWorkspace(db, workspaceId, { ...fields, ...settings });
   return loadWorkspace(db, workspaceId);
 }
 

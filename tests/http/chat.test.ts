@@ -52,7 +52,7 @@ describeEachStorage('chat', (ctx) => {
     const { userMessage, assistantMessage } = res.body.data;
     expect(userMessage).toEqual({ id: expect.stringMatching(/^msg-[0-9a-f]{12}$/), conversationId: conv.id, role: 'user', content: 'What is up?', timestamp: expect.any(String), isPinned: false, metadata: {} });
     expect(assistantMessage).toMatchObject({ role: 'assistant', content: DEFAULT_REPLY, isPinned: false, conversationId: conv.id });
-    expect(assistantMessage.metadata).toEqual({ tokens: 33, model_version: provider === 'google' ? vendorModel : vendorModel, provider, response_time_ms: expect.any(Number) });
+    expect(assistantMessage.metadata).toEqual({ tokens: 33, model_version: provider === 'google' ? vendorModel : vendorModel, provider, response_time_ms: expect.any(Number), citations: [] });
     const [call] = chatRequests(marker);
     const seen = received(provider, call!.body);
     if (seen.model) expect(seen.model).toBe(vendorModel);
@@ -410,7 +410,7 @@ describeEachStorage('chat', (ctx) => {
     // off by default; the workspace setting turns it on
     const plain = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'staging cluster?' });
     expect(plain.body.data.assistantMessage.metadata.retrievedMemoryIds).toBeUndefined();
-    await app.deps.prisma.workspace.update({ where: { id: conv.workspaceId }, data: { autoRetrieve: true } });
+    await app.http.put(`/api/workspaces/${conv.workspaceId}`).set(s.auth).send({ settings: { autoRetrieve: true } }).expect(200);
     const auto = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'staging cluster deploy day?' });
     expect(auto.body.data.assistantMessage.metadata.retrievedMemoryIds).toEqual([relevant.id]);
     const optedOut = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'staging cluster?', autoRetrieve: false });
@@ -490,7 +490,10 @@ describeEachStorage('chat', (ctx) => {
       const res = await fetch(`${server.url}/api/conversations/${conv.id}/messages`, {
         method: 'POST', headers: { ...s.auth, 'content-type': 'application/json' }, body: JSON.stringify({ content: 'go', stream: true }),
       });
-      expect(parseSse(await res.text())).toEqual([{ event: 'error', data: { status: 429, error: 'AI response failed: Rate limit reached for requests', userMessage: expect.objectContaining({ content: 'go' }) } }]);
+      expect(parseSse(await res.text())).toEqual([
+        { event: 'citations', data: { citations: [] } },
+        { event: 'error', data: { status: 429, error: 'AI response failed: Rate limit reached for requests', userMessage: expect.objectContaining({ content: 'go' }) } },
+      ]);
       // checks that fail before the provider call keep their JSON status
       const none = await fetch(`${server.url}/api/conversations/${conv.id}/messages`, {
         method: 'POST', headers: { ...s.auth, 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ content: '' }),

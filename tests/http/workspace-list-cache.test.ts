@@ -31,7 +31,13 @@ async function secondInstance(app: TestApp) {
   };
 }
 
-type Listed = { workspaces: { id: string; name: string; members: { userId: string; role: string; status: string; user: { name: string } }[]; stats: Record<string, number | string> }[]; total: number };
+type Listed = {
+  workspaces: {
+    id: string; name: string; members: { userId: string; role: string; status: string; user: { name: string } }[];
+    stats: Record<string, number | string>; settings: Record<string, unknown>;
+  }[];
+  total: number;
+};
 
 /** Step 1 of a list, as the route's preload reads it with the authentication lookup. */
 const stamps = (db: Pick<Database, 'query'>, userId: string, page = {}) =>
@@ -132,6 +138,8 @@ describeEachStorage('workspace list cache', (ctx) => {
       const renamed = await exact('workspace renamed by the second instance');
       expect(renamed!.name).toBe('Renamed lab');
       expect((await served(app.http, owner)).workspaces[0]!.id).toBe(ws.id); // newest update first
+      expect((await app.http.put(`/api/workspaces/${ws.id}`).set(owner.auth).send({ settings: { systemPrompt: 'Be brief.', retrievalTopK: 7 } })).status).toBe(200);
+      expect((await exact('workspace settings changed'))!.settings).toMatchObject({ systemPrompt: 'Be brief.', retrievalTopK: 7 });
 
       expect((await other.http.delete(`/api/workspaces/${ws.id}/team/${mate.user.id}`).set(owner.auth)).status).toBe(200);
       await exact('member removed by the second instance');

@@ -51,6 +51,7 @@ describeEachStorage('workspaces', (ctx) => {
         joinedAt: expect.stringMatching(ISO), user: { id: s.user.id, name: 'Ada', email: s.user.email },
       }],
       stats: { totalMemories: 0, totalEmbeddings: 0, totalConversations: 0, systemLoad: 0, lastActivity: expect.stringMatching(ISO) },
+      settings: { systemPrompt: null, defaultModelId: null, autoRetrieve: false, autoExtract: false, retrievalTopK: 5 },
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
     });

@@ -150,13 +150,16 @@ describe('provider key scrubbing', () => {
 
 describe('context and close helpers', () => {
   it('system prompt without memories is the base prompt; history keeps the last 10', () => {
-    expect(buildSystemPrompt([], [], 1000)).toEqual({ system: 'You are a helpful AI assistant in the Chimera Protocol system.', retrievedIds: [] });
+    expect(buildSystemPrompt([], [], 1000)).toEqual({ system: 'You are a helpful AI assistant in the Chimera Protocol system.', injectedIds: [], retrievedIds: [] });
+    // the workspace's own prompt comes first, outside the memory budget
+    expect(buildSystemPrompt([], [], 10, 'Answer in French.').system).toBe('Answer in French.\n\nYou are a helpful AI assistant in the Chimera Protocol system.');
     const turns = historyTurns(Array.from({ length: 15 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` })));
     expect(turns.map((t) => t.content)).toEqual(['m5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12', 'm13', 'm14']);
   });
 
   it('retrieved memories share the budget left by injected ones', () => {
     const prompt = buildSystemPrompt([{ id: 'a', title: 'A', content: 'x'.repeat(900) }], [{ id: 'b', title: 'B', content: 'y'.repeat(50) }, { id: 'c', title: 'C', content: 'z'.repeat(500) }], 1000);
+    expect(prompt.injectedIds).toEqual(['a']);
     expect(prompt.retrievedIds).toEqual(['b']);
     expect(prompt.system).toContain('=== Retrieved Context ===\n\n[B]\n');
     expect(prompt.system).toContain('[Note: 1 more memory was left out to fit the context budget.]');

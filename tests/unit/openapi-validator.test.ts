@@ -31,6 +31,9 @@ describe('response check against openapi.yaml', () => {
     const stream = (event: string, data: unknown) => Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     expect(checkResponse('POST', '/api/conversations/conv-0a1b2c3d4e5f/messages', 200, 'text/event-stream', stream('delta', { text: 'Hi' }))).toBeNull();
     expect(checkResponse('POST', '/api/conversations/conv-0a1b2c3d4e5f/messages', 200, 'text/event-stream', stream('delta', { words: 'Hi' }))).toMatch(/event delta/);
+    const citation = { memoryId: null, title: 'Gone', score: null, how: 'injected' };
+    expect(checkResponse('POST', '/api/conversations/conv-0a1b2c3d4e5f/messages', 200, 'text/event-stream', stream('citations', { citations: [citation] }))).toBeNull();
+    expect(checkResponse('POST', '/api/conversations/conv-0a1b2c3d4e5f/messages', 200, 'text/event-stream', stream('citations', { citations: [{ ...citation, how: 'guessed' }] }))).toMatch(/event citations/);
     expect(checkResponse('POST', '/api/conversations/conv-0a1b2c3d4e5f/messages', 200, 'text/event-stream', stream('progress', {}))).toMatch(/event "progress" not in the document/);
   });
 

@@ -7,10 +7,24 @@ const userMessageExample = {
   id: 'msg-1a2b3c4d5e6f', conversationId: 'conv-0a1b2c3d4e5f', role: 'user', content: 'What did we decide about the launch?',
   timestamp: '2025-12-08T06:43:35.123Z', isPinned: false, metadata: {},
 };
+const citationExample = { memoryId: 'memory-1a2b3c4d5e6f', title: 'Launch plan', score: 0.0328, how: 'retrieved' };
 const assistantMessageExample = {
   id: 'msg-2b3c4d5e6f7a', conversationId: 'conv-0a1b2c3d4e5f', role: 'assistant', content: 'You decided to launch on Friday.',
-  timestamp: '2025-12-08T06:43:36.456Z', isPinned: false, metadata: { tokens: 42, model_version: 'gpt-4o', provider: 'openai', response_time_ms: 812 },
+  timestamp: '2025-12-08T06:43:36.456Z', isPinned: false,
+  metadata: { tokens: 42, model_version: 'gpt-4o', provider: 'openai', response_time_ms: 812, citations: [citationExample] },
 };
+
+export const Citation = z
+  .object({
+    memoryId: z.string().nullable().meta({ description: 'null once the memory is deleted' }),
+    title: z.string().meta({ description: 'The memory title when the reply was made' }),
+    score: z.number().min(0).max(1).nullable().meta({ description: 'The retrieval score; null for an injected memory' }),
+    how: z.enum(['injected', 'retrieved']),
+  })
+  .meta({ id: 'Citation', description: 'A memory that was in the prompt of a reply', examples: [citationExample] });
+
+/** Message metadata: free-form, with the citations of an assistant reply typed. */
+const messageMetadata = z.object({ citations: z.array(Citation).optional() }).catchall(z.unknown());
 
 export const Message = z
   .object({
@@ -20,9 +34,10 @@ export const Message = z
     content: z.string(),
     timestamp: timestamp(),
     isPinned: z.boolean(),
-    metadata: jsonObject().meta({
+    metadata: messageMetadata.meta({
       description:
-        'Empty for user messages; assistant replies carry tokens, model_version, provider, response_time_ms (and retrievedMemoryIds with auto-retrieval); ' +
+        'Empty for user messages; assistant replies carry tokens, model_version, provider, response_time_ms, citations (the memories in the prompt; ' +
+        'replies made before citations were recorded have none) and, with auto-retrieval, retrievedMemoryIds; ' +
         'a failed question carries failed and error, a reply cut short incomplete and error',
     }),
   })
@@ -85,6 +100,10 @@ export const MessageFailed = z
   .meta({ id: 'MessageFailed', examples: [{ userMessage: { ...userMessageExample, metadata: { failed: true, error: 'AI response failed: Request timeout' } } }] });
 
 /** Events of a streamed reply (described inline in the document: x-sse-events). */
+export const StreamCitations = z
+  .object({ citations: z.array(Citation) })
+  .meta({ description: 'The memories in the prompt, sent before the first delta', examples: [{ citations: [citationExample] }] });
+
 export const StreamDelta = z.object({ text: z.string() }).meta({ description: 'A piece of the reply', examples: [{ text: 'You decided' }] });
 
 export const StreamError = z

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MEMBER_ROLES, MEMBER_STATUSES } from '../team.js';
+import { RETRIEVAL_TOP_K_MAX, SYSTEM_PROMPT_MAX_CHARS } from '../workspaces.js';
 import { jsonObject, timestamp } from './common.js';
 
 
@@ -33,6 +34,18 @@ export const WorkspaceStats = z
   })
   .meta({ id: 'WorkspaceStats', examples: [statsExample] });
 
+const settingsExample = { systemPrompt: null, defaultModelId: null, autoRetrieve: false, autoExtract: false, retrievalTopK: 5 };
+
+export const WorkspaceSettings = z
+  .object({
+    systemPrompt: z.string().max(SYSTEM_PROMPT_MAX_CHARS).nullable().meta({ description: 'Prepended to every chat of the workspace' }),
+    defaultModelId: z.string().nullable().meta({ description: 'The model (`model-<name>`) of a conversation created without one' }),
+    autoRetrieve: z.boolean().meta({ description: 'Chats add the most relevant workspace memories to their context (a message may override it)' }),
+    autoExtract: z.boolean().meta({ description: 'Closing a conversation extracts its facts into memories' }),
+    retrievalTopK: z.int().min(1).max(RETRIEVAL_TOP_K_MAX).meta({ description: 'How many memories auto-retrieve adds' }),
+  })
+  .meta({ id: 'WorkspaceSettings', description: 'Changed by owners and admins through PUT /workspaces/{workspaceId}', examples: [settingsExample] });
+
 export const Workspace = z
   .object({
     id: z.string(),
@@ -41,6 +54,7 @@ export const Workspace = z
     ownerId: z.string().meta({ format: 'uuid' }),
     members: z.array(TeamMember),
     stats: WorkspaceStats,
+    settings: WorkspaceSettings,
     createdAt: timestamp(),
     updatedAt: timestamp(),
   })
@@ -48,7 +62,7 @@ export const Workspace = z
     id: 'Workspace',
     examples: [{
       id: 'workspace-0a1b2c3d4e5f', name: "Ada Lovelace's Workspace", description: '', ownerId: '3f2b8c1e-5d4a-4b6f-9e21-7a0c9d8e1f23',
-      members: [memberExample], stats: statsExample, createdAt: '2025-12-08T06:00:00.123Z', updatedAt: '2025-12-08T06:00:00.123Z',
+      members: [memberExample], stats: statsExample, settings: settingsExample, createdAt: '2025-12-08T06:00:00.123Z', updatedAt: '2025-12-08T06:00:00.123Z',
     }],
   });
 

@@ -58,7 +58,7 @@ export async function register(prisma: PrismaClient, config: Config, input: { na
     user = await prisma.$transaction(async (tx) => {
       const created = await users.createUser(tx, { email, name: input.name, passwordHash });
       // D8: every account starts with a workspace of its own.
-      await createWorkspaceTx(tx, created, { name: `${created.name}'s Workspace` });
+      await createWorkspaceTx(tx, created, { name: `${created.name}'s Workspace`, retrievalTopK: config.llm.retrievalTopK });
       return created;
     });
   } catch (error) {

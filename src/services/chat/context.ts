@@ -1,8 +1,9 @@
 /**
- * The prompt an LLM sees (§5.10, fixed): the system prompt with the active injected
- * memories (and, with D13, retrieved ones) inside a character budget, then the last
- * 10 messages, ending with the new user turn exactly once. When the budget forces a cut,
- * the prompt says so instead of silently dropping text.
+ * The prompt an LLM sees (§5.10, fixed): the workspace's own system prompt (when it has
+ * one), then the base system prompt with the active injected memories (and, with D13,
+ * retrieved ones) inside a character budget, then the last 10 messages, ending with the new
+ * user turn exactly once. When the budget forces a cut, the prompt says so instead of
+ * silently dropping text.
  */
 import type { ChatTurn } from '../providers/index.js';
 
@@ -47,10 +48,15 @@ function renderSection(section: Section, budget: number): { text: string; used: 
   return { text, used, left };
 }
 
-export function buildSystemPrompt(injected: ContextMemory[], retrieved: ContextMemory[], budgetChars: number) {
+/**
+ * The system prompt, and the ids of the memories that made it in (whole or cut), per section.
+ * `workspacePrompt` (the workspace's setting, outside the memory budget) comes first.
+ */
+export function buildSystemPrompt(injected: ContextMemory[], retrieved: ContextMemory[], budgetChars: number, workspacePrompt: string | null = null) {
   const first = renderSection({ header: 'Injected Context', memories: injected }, budgetChars);
   const second = renderSection({ header: 'Retrieved Context', memories: retrieved }, first.left);
-  return { system: BASE_SYSTEM_PROMPT + first.text + second.text, retrievedIds: second.used };
+  const base = workspacePrompt ? `${workspacePrompt}\n\n${BASE_SYSTEM_PROMPT}` : BASE_SYSTEM_PROMPT;
+  return { system: base + first.text + second.text, injectedIds: first.used, retrievedIds: second.used };
 }
 
 /** The stored history window (oldest first), which already ends with the new user message. */

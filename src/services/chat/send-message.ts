@@ -2,7 +2,12 @@
  * C6 send-message (§5.6, D11–D13). The user message is stored first and never lost: every
  * later failure answers with `data.userMessage`. The same code serves JSON and SSE: a
  * streaming caller passes `onDelta` and `cancel`, and `onStart` tells it when the
- * provider call begins (after every check that can still answer with a plain status).
+ * provider call begins (after every check that can still answer with a plain status), with
+ * the citations of the reply to come.
+ *
+ * Citations: every reply (a reply cut short too) records in `metadata.citations` the
+ * memories its prompt held, injected or retrieved, in prompt order; a memory the context
+ * budget left out is not cited.
  *
  * A failed send keeps its question, marked `metadata.failed` with the answer's error text,
  * so the user still sees it; like a reply cut short (`metadata.incomplete`), it is never
@@ -30,7 +35,7 @@ import { DecryptionError } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import type { Preload } from '../../data/sessions.js';
 import { type StoredIntegration, usableKey } from '../integrations/index.js';
-import { searchEngineOf, searchMemories } from '../memories/search.js';
+import { type SearchHit, searchEngineOf, searchMemories } from '../memories/search.js';
 import { type ChatProviderName, resolveModel } from '../providers/catalog.js';
 import { scrubKey } from '../providers/errors.js';
 import { callProvider, type ChatReply, ProviderError, providerFor } from '../providers/index.js';
@@ -45,9 +50,30 @@ export interface SendMessageInput {
   autoRetrieve?: boolean;
   /** The reply context as `replyContext` read it (before the new message was written). */
   context: ReplyContext;
-  onStart?: () => void;
+  onStart?: (citations: Citation[]) => void;
   onDelta?: (text: string) => void;
   cancel?: AbortSignal;
+}
+
+/** A memory that was in a reply's prompt; `memoryId` is null once the memory is deleted (read-time). */
+export interface Citation {
+  memoryId: string | null;
+  title: string;
+  /** The retrieval score in [0, 1]; null for an injected memory (chosen, not ranked). */
+  score: number | null;
+  how: 'injected' | 'retrieved';
+}
+
+/** The citations of a prompt: the memories `buildSystemPrompt` used, injected first. */
+function citationsOf(injected: ContextMemory[], retrieved: SearchHit[], used: { injectedIds: string[]; retrievedIds: string[] }): Citation[] {
+  const injectedUsed = new Set(used.injectedIds);
+  const retrievedUsed = new Set(used.retrievedIds);
+  return [
+    ...injected.filter((m) => injectedUsed.has(m.id)).map((m): Citation => ({ memoryId: m.id, title: m.title, score: null, how: 'injected' })),
+    ...retrieved
+      .filter((hit) => retrievedUsed.has(hit.memory.id))
+      .map((hit): Citation => ({ memoryId: hit.memory.id, title: hit.memory.title, score: hit.score, how: 'retrieved' })),
+  ];
 }
 
 /** The messages of a send as stored: the question, and the reply or what arrived of it. */
@@ -99,7 +125,7 @@ function store(
 /** A cheap check of the reply context's shape: its four fields and their types, not every element's. */
 const isReplyContext = (v: unknown): v is ReplyContext =>
   isPlainObject(v) && Array.isArray(v.integrations) && Array.isArray(v.injected) && Array.isArray(v.history) &&
-  (v.autoRetrieve === null || typeof v.autoRetrieve === 'boolean');
+  (v.settings === null || (isPlainObject(v.settings) && typeof v.settings.autoRetrieve === 'boolean' && typeof v.settings.retrievalTopK === 'number'));
 
 /**
  * C6's preload: the reply context, read with the authentication lookup (and the
@@ -158,29 +184,28 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
   if (!reads) return { userMessage };
 
   try {
-    const { integrations, injected, history, autoRetrieve } = reads;
+    const { integrations, injected, history, settings } = reads;
     const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
     const apiKey = model.provider === 'echo' ? '' : await providerKey(deps, integrations, model.provider);
 
-    let retrieved: ContextMemory[] = [];
-    const retrieving = input.autoRetrieve ?? autoRetrieve ?? false;
+    let retrieved: SearchHit[] = [];
+    const retrieving = input.autoRetrieve ?? settings?.autoRetrieve ?? false;
     if (retrieving) {
+      const topK = settings?.retrievalTopK ?? deps.config.llm.retrievalTopK;
       const injectedIds = new Set(injected.map((m) => m.id));
       const { results } = await searchMemories(deps.db, searchEngineOf(deps), {
         userId: user.id,
         workspaceIds: [conversation.workspaceId],
         query: input.content,
-        topK: deps.config.llm.retrievalTopK + injectedIds.size,
+        topK: topK + injectedIds.size,
       });
-      retrieved = results
-        .map((hit) => hit.memory)
-        .filter((m) => !injectedIds.has(m.id))
-        .slice(0, deps.config.llm.retrievalTopK);
+      retrieved = results.filter((hit) => !injectedIds.has(hit.memory.id)).slice(0, topK);
     }
-    const prompt = buildSystemPrompt(injected, retrieved, deps.config.llm.contextMemoryChars);
+    const prompt = buildSystemPrompt(injected, retrieved.map((hit) => hit.memory), deps.config.llm.contextMemoryChars, settings?.systemPrompt ?? null);
+    const citations = citationsOf(injected, retrieved, prompt);
     const turns = historyTurns([...history, { role: 'user', content: input.content }]);
 
-    input.onStart?.();
+    input.onStart?.(citations);
     const started = performance.now();
     const meta = (reply: Pick<ChatReply, 'tokens' | 'modelVersion'>) => ({
       tokens: reply.tokens,
@@ -188,6 +213,7 @@ export async function sendMessage(deps: AppDeps, input: SendMessageInput): Promi
       provider: model.provider,
       response_time_ms: Math.round(performance.now() - started),
       ...(retrieving ? { retrievedMemoryIds: prompt.retrievedIds } : {}),
+      citations,
     });
     // The reply sorts after its question even when both land in the same millisecond.
     const replyTime = () => new Date(Math.max(Date.now(), sentAt.getTime() + 1));

@@ -8,10 +8,12 @@ import {
   countWorkspaceConversations, deleteConversationRow, findConversation, type FullConversation, insertConversation, touchConversation,
   updateConversationRow, workspaceConversations,
 } from '../../data/conversations.js';
-import { memoryWorkspaceId } from '../../data/memories.js';
+import { existingMemoryIds, memoryWorkspaceId } from '../../data/memories.js';
 import type { Db } from '../../data/sql.js';
+import { workspaceDefaultModel } from '../../data/workspaces.js';
 import type { PrismaClient } from '../../db/client.js';
-import { notFound } from '../../lib/errors.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { isPlainObject } from '../../lib/objects.js';
 import { logActivity } from '../activity.js';
 
 export const CONVERSATION_NOT_FOUND = 'Conversation not found';
@@ -23,14 +25,53 @@ export async function getFullConversation(db: Db, id: string): Promise<FullConve
   return conversation;
 }
 
+/** A message's `metadata.citations` when it has a list there. */
+const citationsIn = (metadata: unknown): unknown[] | null =>
+  isPlainObject(metadata) && Array.isArray(metadata.citations) ? metadata.citations : null;
+
+const citedId = (citation: unknown): string | null =>
+  isPlainObject(citation) && typeof citation.memoryId === 'string' ? citation.memoryId : null;
+
+/**
+ * The conversation as it is shown: a citation of a memory deleted since keeps its title, with
+ * `memoryId` null. Resolved when read rather than when deleted: one primary-key lookup, only
+ * when some message cites a memory, and every way a memory goes (delete, retention, account
+ * deletion) is covered without rewriting messages.
+ */
+export async function withResolvedCitations<C extends Pick<FullConversation, 'messages'>>(db: Db, conversation: C): Promise<C> {
+  const cited = new Set(conversation.messages.flatMap((m) => (citationsIn(m.metadata) ?? []).map(citedId).filter((id) => id !== null)));
+  if (cited.size === 0) return conversation;
+  const existing = await existingMemoryIds(db, [...cited]);
+  if (existing.size === cited.size) return conversation;
+  const gone = (citation: unknown) => {
+    const id = citedId(citation);
+    return id !== null && !existing.has(id);
+  };
+  const messages = conversation.messages.map((message) => {
+    const citations = citationsIn(message.metadata);
+    if (!citations?.some(gone)) return message;
+    const shown = citations.map((c) => (gone(c) ? { ...(c as object), memoryId: null } : c));
+    return { ...message, metadata: { ...(message.metadata as object), citations: shown } };
+  });
+  return { ...conversation, messages };
+}
+
+/** C3: the conversation with its messages, their citations resolved. */
+export async function readConversation(db: Db, id: string): Promise<FullConversation> {
+  return withResolvedCitations(db, await getFullConversation(db, id));
+}
+
 export async function listConversations(db: Db, workspaceId: string, page: { limit?: number; offset?: number }) {
   const [rows, total] = await Promise.all([workspaceConversations(db, workspaceId, page), countWorkspaceConversations(db, workspaceId)]);
   return { rows, total };
 }
 
-export async function createConversation(db: PrismaClient, userId: string, workspaceId: string, input: { modelId: string; title?: string }) {
+/** C2: without a modelId, the conversation takes the workspace's default model; without either, modelId is required. */
+export async function createConversation(db: PrismaClient, userId: string, workspaceId: string, input: { modelId?: string; title?: string }) {
+  const modelId = input.modelId ?? (await workspaceDefaultModel(db, workspaceId));
+  if (modelId === null) throw new AppError(400, { modelId: ['This field is required.'] });
   return db.$transaction(async (tx) => {
-    const conversation = await insertConversation(tx, { workspaceId, title: input.title ?? 'New Conversation', modelId: input.modelId, createdById: userId });
+    const conversation = await insertConversation(tx, { workspaceId, title: input.title ?? 'New Conversation', modelId, createdById: userId });
     await logActivity(tx, workspaceId, 'conversation_created', `Conversation '${conversation.title}' started`, {
       conversationId: conversation.id,
       conversationTitle: conversation.title,
@@ -42,7 +83,7 @@ export async function createConversation(db: PrismaClient, userId: string, works
 
 export async function updateConversation(db: Db, id: string, input: { title?: string; status?: string }) {
   // An update with no field still bumps updatedAt, as every PUT does (§5.16).
-  return updateConversationRow(db, id, { ...input, updatedAt: new Date() });
+  return withResolvedCitations(db, await updateConversationRow(db, id, { ...input, updatedAt: new Date() }));
 }
 
 export async function deleteConversation(db: Db, id: string) {
@@ -89,5 +130,5 @@ export async function toggleInjection(db: Db, conversationId: string, memoryId: 
 }
 
 export async function reopenConversation(db: Db, id: string) {
-  return updateConversationRow(db, id, { status: 'active', updatedAt: new Date() });
+  return withResolvedCitations(db, await updateConversationRow(db, id, { status: 'active', updatedAt: new Date() }));
 }

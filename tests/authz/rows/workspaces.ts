@@ -13,7 +13,10 @@ export const rows: MatrixRow[] = [
   read('W3', ''),
   {
     operationId: 'W4',
-    prepare: async (f) => ({ path: `/workspaces/${(await f.freshWorkspace()).id}`, body: { name: 'Renamed' } }),
+    prepare: async (f) => ({
+      path: `/workspaces/${(await f.freshWorkspace()).id}`,
+      body: { name: 'Renamed', settings: { systemPrompt: 'Be brief.', autoRetrieve: true, retrievalTopK: 3 } },
+    }),
     expect: byRole('admin', 200),
   },
   {
