@@ -56,6 +56,31 @@ export function insertMemory(db: Db, row: NewMemoryRow): Promise<Memory> {
   return db.memory.create({ data: { id: newId('memory'), ...row, metadata: row.metadata as Prisma.InputJsonValue } });
 }
 
+/**
+ * Inserts the memories in one statement, as `insertMemory` would one by one: new ids, version 1,
+ * status `pending`, and creation times a microsecond apart in the given order (lists by
+ * creation show them as if written one after the other). The rows come back in that order.
+ */
+export async function insertMemories(db: Db, rows: NewMemoryRow[], now = new Date()): Promise<MemoryRow[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map(() => newId('memory'));
+  // Each tag with the position of its memory: a list of lists does not fit one SQL array.
+  const tagOwners = rows.flatMap((r, i) => r.tags.map(() => i + 1));
+  // Raw: one multi-row INSERT whatever the batch size, with per-row creation times (Prisma's createMany takes one value per row from the client).
+  const inserted = await db.$queryRaw<MemoryRow[]>`
+    INSERT INTO memories (id, workspace_id, author_id, title, content, snippet, tags, metadata, created_at, updated_at)
+    SELECT n.id, n.workspace_id, n.author_id, n.title, n.content, n.snippet,
+           ARRAY(SELECT t.tag FROM unnest(${tagOwners}::int[], ${rows.flatMap((r) => r.tags)}::text[]) WITH ORDINALITY AS t(owner, tag, ord)
+                  WHERE t.owner = n.ord ORDER BY t.ord),
+           n.metadata::jsonb, ${now}::timestamptz + (n.ord - 1) * interval '1 microsecond', ${now}::timestamptz + (n.ord - 1) * interval '1 microsecond'
+      FROM unnest(${ids}::varchar[], ${rows.map((r) => r.workspaceId)}::varchar[], ${rows.map((r) => r.authorId)}::uuid[], ${rows.map((r) => r.title)}::varchar[],
+                  ${rows.map((r) => r.content)}::text[], ${rows.map((r) => r.snippet)}::varchar[], ${rows.map((r) => JSON.stringify(r.metadata))}::text[])
+           WITH ORDINALITY AS n(id, workspace_id, author_id, title, content, snippet, metadata, ord)
+    RETURNING ${Prisma.raw(memoryColumns.sql)}`;
+  const byId = new Map(inserted.map((m) => [m.id, m]));
+  return ids.map((id) => byId.get(id)!);
+}
+
 /** The workspace the memory belongs to; null when there is no such memory. */
 export async function memoryWorkspaceId(db: Db, id: string): Promise<string | null> {
   const memory = await db.memory.findUnique({ where: { id }, select: { workspaceId: true } });
