@@ -10,7 +10,7 @@ import type { Database } from '../db/client.js';
 import { type ChatMessage, type Integration, type Memory, Prisma, type Workspace } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import { conversationsBefore } from './conversations.js';
-import { columns, type Db, type RowOf } from './sql.js';
+import { type ChildCursor, childrenOfList, columns, type Db, type RowOf } from './sql.js';
 import type { Owners } from './workspaces.js';
 
 /** The plain pool: the chat send's statements run there. */
@@ -156,17 +156,23 @@ export async function deleteMessageRow(db: Db, conversationId: string, messageId
 }
 
 /**
- * A conversation's messages in conversation order, `take` after the message `after` (the
- * export's pages): Prisma's cursor compares (timestamp, id) in SQL (database timestamps carry
- * microseconds, JavaScript dates only milliseconds).
+ * The messages of these conversations, in the list's order and then each conversation's
+ * (timestamp, id), `take` after `after` (the export's pages). Raw: one statement for a whole
+ * list of conversations (childrenOfList); the cursor's (timestamp, id) is compared in SQL
+ * (database timestamps carry microseconds, JavaScript dates only milliseconds).
  */
-export const messagesAfter = (db: Db, conversationId: string, after: string | null, take: number): Promise<ChatMessage[]> =>
-  db.chatMessage.findMany({
-    where: { conversationId },
-    orderBy: [{ timestamp: 'asc' }, { id: 'asc' }],
-    take,
-    ...(after === null ? {} : { cursor: { id: after }, skip: 1 }),
-  });
+export const messagesOfConversations = (db: Db, conversationIds: string[], after: ChildCursor | null, take: number): Promise<MessageRow[]> =>
+  db.$queryRaw<MessageRow[]>(
+    childrenOfList(conversationIds, after, take, Prisma.sql`x."timestamp", x."id"`, (conversationId, past) => {
+      const cursorId = Prisma.sql`${after?.id ?? null}::varchar`;
+      const cursorAt = Prisma.sql`(SELECT a."timestamp" FROM "chat_messages" a WHERE a."id" = ${cursorId})`;
+      return Prisma.sql`
+        SELECT ${Prisma.raw(messageColumns.sql)} FROM "chat_messages" m
+         WHERE m."conversation_id" = ${conversationId}
+           AND (m."timestamp", m."id") > (${past(Prisma.sql`'-infinity'::timestamptz`, cursorAt)}, ${past(Prisma.sql`''`, cursorId)})
+         ORDER BY m."timestamp", m."id" LIMIT ${take}`;
+    }),
+  );
 
 /** Messages of the conversations `deleteConversationsBefore` would delete. */
 export const countMessagesOfConversationsBefore = (db: Db, owners: Owners, cutoff: Date) =>

@@ -5,7 +5,7 @@
 import { type Conversation, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import { roleIn } from './membership.js';
-import { afterId, type Db } from './sql.js';
+import { type ChildCursor, childrenById, columns, type Db, type RowOf } from './sql.js';
 import { type Owners, ownedBy } from './workspaces.js';
 
 /** The conversation policy's subject as its loader yields it; `role` is the caller's role in the workspace (null for non-members). */
@@ -88,9 +88,25 @@ export async function conversationWorkspaceId(db: Db, conversationId: string): P
   return conversation?.workspaceId ?? null;
 }
 
-/** A workspace's conversations by id, `take` after `after` (the export's pages). */
-export const conversationsAfter = (db: Db, workspaceId: string, after: string | null, take: number): Promise<Conversation[]> =>
-  db.conversation.findMany({ where: { workspaceId, ...afterId(after) }, orderBy: { id: 'asc' }, take });
+/** The conversation fields the export writes, with the workspace's id. */
+const exportedConversationColumns = columns('Conversation', 'c', {
+  id: 'id',
+  workspaceId: 'workspace_id',
+  title: 'title',
+  modelId: 'model_id',
+  status: 'status',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+});
+
+export type ExportedConversation = RowOf<typeof exportedConversationColumns>;
+
+/**
+ * The conversations of these workspaces, in the list's order and then by id, `take` after
+ * `after` (the export's pages). Raw: one statement for a whole list of workspaces (childrenById).
+ */
+export const conversationsOfWorkspaces = (db: Db, workspaceIds: string[], after: ChildCursor | null, take: number): Promise<ExportedConversation[]> =>
+  db.$queryRaw<ExportedConversation[]>(childrenById('conversations', 'workspace_id', exportedConversationColumns, workspaceIds, after, take));
 
 /** The conversations of `owners` not updated since `cutoff` (retention). */
 export const conversationsBefore = (owners: Owners, cutoff: Date) => ({ workspace: ownedBy(owners), updatedAt: { lt: cutoff } }) satisfies Prisma.ConversationWhereInput;

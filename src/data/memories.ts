@@ -7,7 +7,7 @@ import type { Database } from '../db/client.js';
 import { type Memory, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import { roleIn } from './membership.js';
-import { afterId, columns, type Db, type RowOf } from './sql.js';
+import { type ChildCursor, childrenById, columns, type Db, type RowOf } from './sql.js';
 import { type Owners, ownedBy } from './workspaces.js';
 
 /** The memory fields the API presents (§2.1), as raw statements select them. */
@@ -54,6 +54,31 @@ export interface NewMemoryRow {
 /** Inserts a memory under a new id, version 1 and status `pending` (the schema's defaults). */
 export function insertMemory(db: Db, row: NewMemoryRow): Promise<Memory> {
   return db.memory.create({ data: { id: newId('memory'), ...row, metadata: row.metadata as Prisma.InputJsonValue } });
+}
+
+/**
+ * Inserts the memories in one statement, as `insertMemory` would one by one: new ids, version 1,
+ * status `pending`, and creation times a microsecond apart in the given order (lists by
+ * creation show them as if written one after the other). The rows come back in that order.
+ */
+export async function insertMemories(db: Db, rows: NewMemoryRow[], now = new Date()): Promise<MemoryRow[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map(() => newId('memory'));
+  // Each tag with the position of its memory: a list of lists does not fit one SQL array.
+  const tagOwners = rows.flatMap((r, i) => r.tags.map(() => i + 1));
+  // Raw: one multi-row INSERT whatever the batch size, with creation times a microsecond apart (a JavaScript date holds milliseconds).
+  const inserted = await db.$queryRaw<MemoryRow[]>`
+    INSERT INTO memories (id, workspace_id, author_id, title, content, snippet, tags, metadata, created_at, updated_at)
+    SELECT n.id, n.workspace_id, n.author_id, n.title, n.content, n.snippet,
+           ARRAY(SELECT t.tag FROM unnest(${tagOwners}::int[], ${rows.flatMap((r) => r.tags)}::text[]) WITH ORDINALITY AS t(owner, tag, ord)
+                  WHERE t.owner = n.ord ORDER BY t.ord),
+           n.metadata::jsonb, ${now}::timestamptz + (n.ord - 1) * interval '1 microsecond', ${now}::timestamptz + (n.ord - 1) * interval '1 microsecond'
+      FROM unnest(${ids}::varchar[], ${rows.map((r) => r.workspaceId)}::varchar[], ${rows.map((r) => r.authorId)}::uuid[], ${rows.map((r) => r.title)}::varchar[],
+                  ${rows.map((r) => r.content)}::text[], ${rows.map((r) => r.snippet)}::varchar[], ${rows.map((r) => JSON.stringify(r.metadata))}::text[])
+           WITH ORDINALITY AS n(id, workspace_id, author_id, title, content, snippet, metadata, ord)
+    RETURNING ${Prisma.raw(memoryColumns.sql)}`;
+  const byId = new Map(inserted.map((m) => [m.id, m]));
+  return ids.map((id) => byId.get(id)!);
 }
 
 /** The workspace the memory belongs to; null when there is no such memory. */
@@ -240,16 +265,12 @@ export async function markEmbeddingFailed(db: Db, memory: BacklogMemory, modelId
     WHERE m.id = ${memory.id} AND m.title = ${memory.title} AND m.content = ${memory.content} AND ${inBacklog('m', modelId)}`;
 }
 
-export type ExportedMemory = Pick<Memory, 'id' | 'title' | 'content' | 'snippet' | 'tags' | 'metadata' | 'version' | 'createdAt' | 'updatedAt'>;
-
-/** A workspace's memories by id, `take` after `after` (the export's pages). */
-export const memoriesAfter = (db: Db, workspaceId: string, after: string | null, take: number): Promise<ExportedMemory[]> =>
-  db.memory.findMany({
-    where: { workspaceId, ...afterId(after) },
-    orderBy: { id: 'asc' },
-    take,
-    select: { id: true, title: true, content: true, snippet: true, tags: true, metadata: true, version: true, createdAt: true, updatedAt: true },
-  });
+/**
+ * The memories of these workspaces, in the list's order and then by id, `take` after `after`
+ * (the export's pages). Raw: one statement for a whole list of workspaces (childrenById).
+ */
+export const memoriesOfWorkspaces = (db: Db, workspaceIds: string[], after: ChildCursor | null, take: number): Promise<MemoryRow[]> =>
+  db.$queryRaw<MemoryRow[]>(childrenById('memories', 'workspace_id', memoryColumns, workspaceIds, after, take));
 
 /** Deletes the memories of `owners` not updated since `cutoff` (retention): how many, and from which workspaces. */
 export async function deleteMemoriesBefore(db: Db, owners: Owners, cutoff: Date): Promise<{ count: number; workspaceIds: string[] }> {

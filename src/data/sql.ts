@@ -11,6 +11,7 @@
  * Raw SQL is kept only where Prisma cannot express the statement or where a measured hot
  * path needs it; each such statement carries a one-line comment saying which.
  */
+import { Prisma } from '../generated/prisma/client.js';
 import type {
   Activity,
   ChatMessage,
@@ -19,7 +20,6 @@ import type {
   Integration,
   Memory,
   MemoryChunk,
-  Prisma,
   PrismaClient,
   RefreshToken,
   RevokedAccessToken,
@@ -91,5 +91,41 @@ export function columns<M extends keyof Models, F extends keyof Models[M] & stri
   return projection;
 }
 
-/** Keyset paging on the primary key: `id > after` walks the index with no rescans. */
-export const afterId = (after: string | null) => (after === null ? {} : { id: { gt: after } });
+/** Where a page of `childrenOfList` ended: the position of its last row's parent in the list (from 1) and that row's id. */
+export interface ChildCursor {
+  parent: number;
+  id: string;
+}
+
+/**
+ * A page of the children of a list of parents, `take` rows in the list's order and then each
+ * parent's own: one statement per page whatever the number of parents. `children(parentId,
+ * past)` selects, as alias `x`, the first `take` children of one parent in `order`, those whose
+ * key is above `past(lowest key, cursor's key)`: the lowest for a parent after the cursor's,
+ * the cursor's own key for its parent. That keeps the condition an index range on the key.
+ * Each parent's children come from an index probe (a LATERAL subquery), and the list's
+ * positions (WITH ORDINALITY) keep the parents' order without sorting their children together.
+ */
+export function childrenOfList(
+  parentIds: string[],
+  after: ChildCursor | null,
+  take: number,
+  order: Prisma.Sql,
+  children: (parentId: Prisma.Sql, past: (lowest: Prisma.Sql, cursor: Prisma.Sql) => Prisma.Sql) => Prisma.Sql,
+): Prisma.Sql {
+  const from = after?.parent ?? 0;
+  const past = (lowest: Prisma.Sql, cursor: Prisma.Sql) => Prisma.sql`CASE WHEN p.ord > ${from} THEN ${lowest} ELSE ${cursor} END`;
+  return Prisma.sql`
+    SELECT x.* FROM unnest(${parentIds}::varchar[]) WITH ORDINALITY AS p(id, ord)
+     CROSS JOIN LATERAL (${children(Prisma.sql`p.id`, past)}) x
+     WHERE p.ord >= ${from}
+     ORDER BY p.ord, ${order}
+     LIMIT ${take}`;
+}
+
+/** `childrenOfList` for the rows of `table` under the parent column `parentColumn`, by id: the projection's columns (from alias `c`). */
+export const childrenById = (table: string, parentColumn: string, projection: Projection, parentIds: string[], after: ChildCursor | null, take: number) =>
+  childrenOfList(parentIds, after, take, Prisma.sql`x."id"`, (parentId, past) => Prisma.sql`
+    SELECT ${Prisma.raw(projection.sql)} FROM ${Prisma.raw(`"${table}"`)} c
+     WHERE c.${Prisma.raw(`"${parentColumn}"`)} = ${parentId} AND c."id" > ${past(Prisma.sql`''`, Prisma.sql`${after?.id ?? null}::varchar`)}
+     ORDER BY c."id" LIMIT ${take}`);

@@ -43,9 +43,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Told the text of every statement sent to the database on the request connections (not the
+ * side connection of health pings and migrations), as the driver sends it: tests count the
+ * statements a request costs with it.
+ */
+export type StatementObserver = (sql: string) => void;
+
 export type DatabaseOptions =
-  | { kind: 'pglite'; dir: string | null; /** an already opened PGlite (tests) */ instance?: PGlite }
-  | { kind: 'postgres'; url: string; poolSize?: number; timeoutMs?: number };
+  | { kind: 'pglite'; dir: string | null; /** an already opened PGlite (tests) */ instance?: PGlite; onStatement?: StatementObserver }
+  | { kind: 'postgres'; url: string; poolSize?: number; timeoutMs?: number; onStatement?: StatementObserver };
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
   return config.database.kind === 'postgres'
@@ -71,6 +78,39 @@ function pgRunner(client: pg.ClientBase): SqlRunner {
   };
 }
 
+/**
+ * Reports each statement PGlite receives: a Parse message (the extended protocol, one per
+ * query) or a Query message (the simple protocol: exec, BEGIN, COMMIT). Every message of
+ * either path goes through `execProtocolStream`.
+ */
+function observePglite(lite: PGlite, onStatement: StatementObserver): void {
+  const send = lite.execProtocolStream.bind(lite);
+  const decoder = new TextDecoder();
+  lite.execProtocolStream = (message, options) => {
+    const type = String.fromCharCode(message[0] ?? 0);
+    if (type === 'P' || type === 'Q') {
+      // Parse: type, length, statement name, query text; Query: type, length, query text (C strings).
+      let start = 5;
+      if (type === 'P') start = message.indexOf(0, start) + 1;
+      onStatement(decoder.decode(message.subarray(start, message.indexOf(0, start))));
+    }
+    return send(message, options);
+  };
+}
+
+/** A pg client class that reports every query it is given before sending it. */
+function observedClient(onStatement: StatementObserver): typeof pg.Client {
+  const send = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+  class ObservedClient extends pg.Client {}
+  // Every overload of query takes the text, or a config holding it, first.
+  ObservedClient.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [first] = args;
+    onStatement(typeof first === 'string' ? first : String((first as { text?: unknown }).text));
+    return send.apply(this, args);
+  } as pg.Client['query'];
+  return ObservedClient;
+}
+
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
@@ -89,6 +129,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       lock?.release();
       throw error;
     }
+    if (options.onStatement) observePglite(lite, options.onStatement);
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
     return {
       kind: 'pglite',
@@ -125,7 +166,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     keepAlive: true,
     stream: watchdog.stream,
   };
-  const pool = new pg.Pool(poolConfig);
+  const pool = new pg.Pool({ ...poolConfig, ...(options.onStatement && { Client: observedClient(options.onStatement) }) });
   pool.on('error', () => {}); // an idle client losing its server must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   // A separate connection for health pings and migrations, so they never queue behind requests.

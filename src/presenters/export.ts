@@ -3,19 +3,21 @@
  * workspace with its conversations (with their messages) and memories, dates in ISO form.
  * Lists are streamed (lib/json-stream.ts) from the pages the export service reads.
  */
-import type { ExportedMemory } from '../data/memories.js';
+import type { MessageRow } from '../data/chat-messages.js';
+import type { ExportedConversation } from '../data/conversations.js';
+import type { MemoryRow } from '../data/memories.js';
 import type { AccountRow } from '../data/users.js';
 import type { WorkspaceRow } from '../data/workspaces.js';
-import type { ChatMessage, Conversation, Integration } from '../generated/prisma/client.js';
+import type { Integration } from '../generated/prisma/client.js';
 import { type Entries, streamedArray } from '../lib/json-stream.js';
 import { presentSettings } from './settings.js';
 
 export interface ExportContent {
   account: AccountRow;
   workspaces: AsyncIterable<WorkspaceRow[]>;
-  conversationsOf(workspaceId: string): AsyncIterable<Conversation[]>;
-  messagesOf(conversationId: string): AsyncIterable<ChatMessage[]>;
-  memoriesOf(workspaceId: string): AsyncIterable<ExportedMemory[]>;
+  conversationsOf(workspaceId: string): AsyncIterable<ExportedConversation[]>;
+  messagesOf(conversationId: string): AsyncIterable<MessageRow[]>;
+  memoriesOf(workspaceId: string): AsyncIterable<MemoryRow[]>;
   integrations: AsyncIterable<Pick<Integration, 'id' | 'provider' | 'status' | 'lastTested' | 'createdAt'>[]>;
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite/vector';
 import pg from 'pg';
-import { type Database, openDatabase, type StorageKind } from '../../src/db/client.js';
+import { type Database, openDatabase, type StatementObserver, type StorageKind } from '../../src/db/client.js';
 import { listMigrations } from '../../src/db/migrations.js';
 
 export const adminUrl = () => process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -68,14 +68,15 @@ async function migratedPgliteTemplate(): Promise<Blob> {
   return new Blob([readFileSync(file)]);
 }
 
-export async function createTestDatabase(kind: StorageKind, { migrate = true } = {}): Promise<TestDatabase> {
+/** `onStatement` hears every statement the app's requests send (the migrations run before it listens). */
+export async function createTestDatabase(kind: StorageKind, { migrate = true, onStatement }: { migrate?: boolean; onStatement?: StatementObserver } = {}): Promise<TestDatabase> {
   if (kind === 'pglite') {
     const instance = await PGlite.create({ extensions: { vector }, ...(migrate ? { loadDataDir: await migratedPgliteTemplate() } : {}) });
-    const db = await openDatabase({ kind: 'pglite', dir: null, instance });
+    const db = await openDatabase({ kind: 'pglite', dir: null, instance, onStatement });
     return { db, url: null, drop: () => db.close() };
   }
   const scratch = await createScratchPostgres();
-  const db = await openDatabase({ kind: 'postgres', url: scratch.url, poolSize: 5 });
+  const db = await openDatabase({ kind: 'postgres', url: scratch.url, poolSize: 5, onStatement });
   if (migrate) await db.migrate();
   return {
     db,

@@ -14,7 +14,7 @@ import { badRequest, notFound } from '../../lib/errors.js';
 import { authorizeOn, memory, workspace } from '../../policies/index.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { type SearchEngine, type SearchResult, searchMemories } from '../memories/search.js';
-import { type Backlog, createMemory, getMemory as findMemory } from '../memories/service.js';
+import { type Backlog, createMemories, createMemory, getMemory as findMemory, type NewMemory } from '../memories/service.js';
 
 export interface Scope {
   conversation_id?: string;
@@ -55,21 +55,25 @@ const defaultTitle = (text: string) => {
   return chars.length > 50 ? `${chars.slice(0, 50).join('')}...` : text;
 };
 
+/** The memory a remembered item becomes in the workspace. */
+const rememberedMemory = (workspaceId: string, userId: string, item: Omit<RememberInput, keyof Scope>): NewMemory => ({
+  workspaceId,
+  authorId: userId,
+  title: item.title?.trim() || defaultTitle(item.text),
+  content: item.text,
+  tags: item.tags,
+  metadata: item.metadata,
+});
+
 export async function remember(db: Database, backlog: Backlog, userId: string, input: RememberInput): Promise<MemoryRow> {
   const workspaceId = await inWorkspace(db, userId, input, 'write-memories');
-  return createMemory(
-    db.prisma,
-    backlog,
-    { workspaceId, authorId: userId, title: input.title?.trim() || defaultTitle(input.text), content: input.text, tags: input.tags, metadata: input.metadata },
-    { activity: false }, // §5.3: mcp/remember logs no activity
-  );
+  return createMemory(db.prisma, backlog, rememberedMemory(workspaceId, userId, input), { activity: false }); // §5.3: mcp/remember logs no activity
 }
 
+/** L4: the workspace is addressed and authorized once, and the items stored in one statement (D21). */
 export async function rememberMany(db: Database, backlog: Backlog, userId: string, scope: Scope, items: Omit<RememberInput, keyof Scope>[]): Promise<MemoryRow[]> {
   const workspaceId = await inWorkspace(db, userId, scope, 'write-memories');
-  const memories = [];
-  for (const item of items) memories.push(await remember(db, backlog, userId, { ...item, workspace_id: workspaceId }));
-  return memories;
+  return createMemories(db.prisma, backlog, items.map((item) => rememberedMemory(workspaceId, userId, item)));
 }
 
 export async function search(db: Database, engine: SearchEngine, userId: string, input: Scope & { query: string; top_k?: number; tags?: string[] }): Promise<SearchResult> {

@@ -8,10 +8,12 @@ import {
   countWorkspaceMemories,
   deleteMemoryRow,
   findMemory,
+  insertMemories,
   insertMemory,
   type MemoryOrder,
   type MemoryRow,
   memoriesContaining,
+  type NewMemoryRow,
   reviseMemory,
   workspaceMemories,
 } from '../../data/memories.js';
@@ -38,21 +40,24 @@ export interface NewMemory {
   metadata?: Record<string, unknown>;
 }
 
+/** The row a new memory is stored as: its snippet (§5.4), no tags and empty metadata unless given. */
+const memoryRowOf = (input: NewMemory): NewMemoryRow => ({
+  workspaceId: input.workspaceId,
+  authorId: input.authorId,
+  title: input.title,
+  content: input.content,
+  snippet: snippetOf(input.content),
+  tags: input.tags ?? [],
+  metadata: input.metadata ?? {},
+});
+
 /**
  * The one way a memory row is written, inside the caller's transaction: snippet (§5.4),
  * version 1, the author, status `pending` (the embedding backlog picks up every pending row),
  * and the `memory_created` activity unless told not to (mcp/remember and close summaries, §5.3).
  */
 export async function insertMemoryTx(tx: Db, input: NewMemory, { activity = true } = {}) {
-  const row = await insertMemory(tx, {
-    workspaceId: input.workspaceId,
-    authorId: input.authorId,
-    title: input.title,
-    content: input.content,
-    snippet: snippetOf(input.content),
-    tags: input.tags ?? [],
-    metadata: input.metadata ?? {},
-  });
+  const row = await insertMemory(tx, memoryRowOf(input));
   if (activity) await logActivity(tx, row.workspaceId, 'memory_created', `Memory '${row.title}' created`, { memoryId: row.id, memoryTitle: row.title });
   return row;
 }
@@ -62,6 +67,16 @@ export async function createMemory(db: PrismaClient, backlog: Backlog, input: Ne
   const memory = await db.$transaction((tx) => insertMemoryTx(tx, input, options));
   backlog.nudge();
   return memory;
+}
+
+/**
+ * Creates the memories in one statement, whatever their number, as `createMemory` would one by
+ * one with no activity (the tools' batch, §5.3), and wakes the embedding backlog once.
+ */
+export async function createMemories(db: Db, backlog: Backlog, inputs: NewMemory[]): Promise<MemoryRow[]> {
+  const memories = await insertMemories(db, inputs.map(memoryRowOf));
+  backlog.nudge();
+  return memories;
 }
 
 export interface MemoryPatch {
