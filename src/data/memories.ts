@@ -120,6 +120,26 @@ export function workspaceMemories(db: Db, workspaceId: string, page: { order: Me
   return db.memory.findMany({ where: { workspaceId, ...anyTag(page.tags) }, orderBy: ORDER_BY[page.order], skip: page.offset, take: page.limit });
 }
 
+/** The same order in SQL, with the id breaking ties so that equal timestamps or titles keep one order. */
+const ORDER_SQL: Record<MemoryOrder, string> = {
+  title: 'title ASC, id ASC',
+  updated: 'updated_at DESC, id DESC',
+  created: 'created_at DESC, id DESC',
+};
+
+/**
+ * `workspaceMemories` as the list (M1) reads it: every row of the whole list by default (D21).
+ * Plain pool, raw: at 50,000 memories Prisma's per-row cost dominated the polled list (bench
+ * `polled-lists`), and the presented columns are all it needs.
+ */
+export function workspaceMemoryRows(db: Pool, workspaceId: string, page: { order: MemoryOrder; tags?: string[]; offset?: number; limit?: number }): Promise<MemoryRow[]> {
+  return db.query<MemoryRow>(
+    `SELECT ${memoryColumns.sql} FROM memories WHERE workspace_id = $1 AND ($2::text[] IS NULL OR tags && $2::text[])
+      ORDER BY ${ORDER_SQL[page.order]} LIMIT $3::int OFFSET $4::int`,
+    [workspaceId, page.tags?.length ? page.tags : null, page.limit ?? null, page.offset ?? 0],
+  );
+}
+
 /** How many memories the workspace holds (with any of `tags`, when given). */
 export function countWorkspaceMemories(db: Db, workspaceId: string, tags?: string[]): Promise<number> {
   return db.memory.count({ where: { workspaceId, ...anyTag(tags) } });

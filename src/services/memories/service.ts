@@ -13,7 +13,7 @@ import {
   type MemoryRow,
   memoriesContaining,
   reviseMemory,
-  workspaceMemories,
+  workspaceMemoryRows,
 } from '../../data/memories.js';
 import { firstChunkVectors } from '../../data/memory-chunks.js';
 import type { Db } from '../../data/sql.js';
@@ -132,11 +132,13 @@ export async function listMemories(db: Database, engine: SearchEngine, o: ListOp
   const order = orderFor(o.sortBy);
   const search = o.search?.trim();
   if (!search) {
+    const paged = o.limit !== undefined || o.offset !== undefined;
     const [memories, total] = await Promise.all([
-      workspaceMemories(db.prisma, o.workspaceId, { order: order ?? 'created', tags: o.tags, offset: o.offset, limit: o.limit }),
-      countWorkspaceMemories(db.prisma, o.workspaceId, o.tags),
+      workspaceMemoryRows(db, o.workspaceId, { order: order ?? 'created', tags: o.tags, offset: o.offset, limit: o.limit }),
+      paged ? countWorkspaceMemories(db.prisma, o.workspaceId, o.tags) : null,
     ]);
-    return { memories, total };
+    // The whole list (D21) counts itself.
+    return { memories, total: total ?? memories.length };
   }
   const [ranked, substring] = await Promise.all([
     searchMemories(db, engine, { userId: o.userId, workspaceIds: [o.workspaceId], query: search, topK: LIST_SEARCH_LIMIT, tags: o.tags }),
