@@ -6,32 +6,12 @@
  * the database, each answer's ETag must move whenever its body did, and a poll naming the
  * current ETag must get 304 on both instances.
  */
-import supertest from 'supertest';
 import { beforeAll, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { createDeps } from '../../src/bootstrap.js';
-import { openDatabase } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
-import { describeEachStorage, type TestApp } from '../support/app.js';
+import { describeEachStorage } from '../support/app.js';
+import { secondInstance } from '../support/instances.js';
 import { registerUser } from '../support/factories.js';
 import { addMemory, defaultWorkspace, tinyModelEnv } from '../support/memories.js';
-import { checked } from '../support/openapi-validator.js';
-
-/** Another server instance on the same database (its own pool on PostgreSQL). */
-async function secondInstance(app: TestApp) {
-  const db = app.database.url ? await openDatabase({ kind: 'postgres', url: app.database.url, poolSize: 2 }) : app.deps.db;
-  const deps = await createDeps(app.deps.config, { db, logger: app.deps.logger });
-  // A search's ETag names the instance's embedding model: both rank alike once both loaded it.
-  expect(await deps.embeddings.embedder.load()).toBe(true);
-  return {
-    http: supertest(checked(createApp(deps))),
-    close: async () => {
-      await deps.embeddings.stop();
-      await deps.rateLimitStore.close();
-      if (db !== app.deps.db) await db.close();
-    },
-  };
-}
 
 const env = tinyModelEnv();
 
@@ -46,6 +26,8 @@ describeEachStorage(
       const app = ctx();
       const other = await secondInstance(app);
       try {
+        // A search's ETag names the instance's embedding model: both rank alike once both loaded it.
+        expect(await other.deps.embeddings.embedder.load()).toBe(true);
         const owner = await registerUser(app, { name: 'Owner' });
         const mate = await registerUser(app, { name: 'Mate' });
         const ws = await defaultWorkspace(app, owner);
