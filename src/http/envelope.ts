@@ -35,7 +35,12 @@ export function sendSuccessJson(res: Response, status: number, dataJson: string,
  * a GET or HEAD whose If-None-Match names it gets 304 and `build` never runs; otherwise the
  * body `build` returns is sent with that ETag.
  */
-export async function sendVersioned(res: Response, etag: string, build: () => Promise<unknown> | unknown): Promise<void> {
+export function sendVersioned(res: Response, etag: string, build: () => Promise<unknown> | unknown): Promise<void> {
+  return sendVersionedJson(res, etag, async () => JSON.stringify(await build()));
+}
+
+/** sendVersioned for a body `build` returns serialized (the `data` of the envelope). */
+export async function sendVersionedJson(res: Response, etag: string, build: () => Promise<string>): Promise<void> {
   const { method, headers } = res.req;
   if ((method === 'GET' || method === 'HEAD') && fresh(headers, { etag })) {
     res.statusCode = 304;
@@ -43,6 +48,5 @@ export async function sendVersioned(res: Response, etag: string, build: () => Pr
     res.end();
     return;
   }
-  const data = await build();
-  sendJsonText(res, 200, JSON.stringify(success(data)), etag);
+  sendSuccessJson(res, 200, await build(), etag);
 }

@@ -2,16 +2,16 @@
 import type { AppDeps } from '../app-deps.js';
 import type { MemoryRow } from '../data/memories.js';
 import type { Db } from '../data/sql.js';
-import { sendVersioned } from '../http/envelope.js';
+import { sendVersioned, sendVersionedJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, authorizeOn, memory, workspace } from '../policies/index.js';
-import { presentMemory, presentSearchHit } from '../presenters/memory.js';
+import { presentMemory, presentMemoryText, presentSearchHit } from '../presenters/memory.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
 import { MessageResult } from '../schemas/responses/common.js';
 import { Memory, MemoryList, SearchResults } from '../schemas/responses/memories.js';
 import { searchEngineOf, searchMemories } from '../services/memories/search.js';
 import { memoryListVersion, pollEtag } from '../services/poll-etags.js';
-import { createMemory, deleteMemory, firstVectors, getMemory, listMemories, reEmbedMemory, updateMemory } from '../services/memories/service.js';
+import { createMemory, deleteMemory, firstVectors, getMemory, listMemoryTexts, reEmbedMemory, searchMemoryList, updateMemory } from '../services/memories/service.js';
 
 /** Memories as §2.1 presents them, each with its first chunk's vector once embedded (one query for all). */
 async function presented(db: Db, memories: MemoryRow[]) {
@@ -35,9 +35,19 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
         const engine = searchEngineOf(deps);
         // A search's matches also depend on whether this instance ranks semantically.
         const etag = pollEtag('memories', subject.id, preloaded, query.search?.trim() ? { ...query, model: engine.embedder.modelId } : query);
-        await sendVersioned(res, etag, async () => {
-          const { memories, total } = await listMemories(deps.db, engine, { workspaceId: subject.id, userId: user.id, ...query });
-          return { memories: await presented(deps.prisma, memories), total };
+        const search = query.search?.trim();
+        if (search) {
+          await sendVersioned(res, etag, async () => {
+            const { memories, total } = await searchMemoryList(deps.db, engine, { workspaceId: subject.id, userId: user.id, ...query, search });
+            return { memories: await presented(deps.prisma, memories), total };
+          });
+          return;
+        }
+        // The whole list (the polled default) from the text PostgreSQL serialized, vectors filled in here.
+        await sendVersionedJson(res, etag, async () => {
+          const { memories, total } = await listMemoryTexts(deps.db, { workspaceId: subject.id, ...query });
+          const vectors = await firstVectors(deps.prisma, memories);
+          return `{"memories":[${memories.map((m) => presentMemoryText(m, vectors.get(m.id))).join(',')}],"total":${total}}`;
         });
       },
     }),
