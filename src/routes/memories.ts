@@ -33,9 +33,9 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       preload: memoryListVersion,
       handler: async ({ deps, user, subject, query, res, preloaded }) => {
         const engine = searchEngineOf(deps);
-        // A search's matches also depend on whether this instance ranks semantically.
-        const etag = pollEtag('memories', subject.id, preloaded, query.search?.trim() ? { ...query, model: engine.embedder.modelId } : query);
         const search = query.search?.trim();
+        // A search's matches also depend on whether this instance ranks semantically.
+        const etag = pollEtag('memories', subject.id, preloaded, search ? { ...query, model: engine.embedder.modelId } : query);
         if (search) {
           await sendVersioned(res, etag, async () => {
             const { memories, total } = await searchMemoryList(deps.db, engine, { workspaceId: subject.id, userId: user.id, ...query, search });
