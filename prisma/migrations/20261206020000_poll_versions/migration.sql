@@ -4,7 +4,6 @@
 -- writes the rows (API, imports, embedding, retention, cascades, another instance), so an
 -- instance answers a matching If-None-Match from the version alone, without building the body.
 
-
 -- AlterTable
 ALTER TABLE "workspace_counters" ADD COLUMN     "conversation_list_version" BIGINT NOT NULL DEFAULT 0,
 ADD COLUMN     "memory_list_version" BIGINT NOT NULL DEFAULT 0,
@@ -21,8 +20,7 @@ CREATE TABLE "conversation_versions" (
 -- AddForeignKey
 ALTER TABLE "conversation_versions" ADD CONSTRAINT "conversation_versions_conversation_id_fkey" FOREIGN KEY ("conversation_id") REFERENCES "conversations"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
--- Backfill: the conversations that exist start at version 0.
-INSERT INTO "conversation_versions" ("conversation_id") SELECT "id" FROM "conversations" ON CONFLICT DO NOTHING;
+-- A conversation without a row is at version 0 (data/poll-versions.ts); its first change writes the row.
 
 -- M1 shows memories and the first chunk vector of each (its embedding).
 CREATE FUNCTION "poll_memory_list_touch"() RETURNS trigger LANGUAGE plpgsql AS $$
