@@ -1,5 +1,6 @@
 /** The wire envelope: every JSON response has exactly ok, data and error (written by src/fast/json-writer.ts). */
 import type { Response } from 'express';
+import fresh from 'fresh';
 import { sendJsonText } from '../fast/json-writer.js';
 
 export interface Envelope<T = unknown> {
@@ -27,4 +28,25 @@ export function sendSuccess(res: Response, status: number, data: unknown): void 
  */
 export function sendSuccessJson(res: Response, status: number, dataJson: string, weakEtag?: string): void {
   sendJsonText(res, status, `{"ok":true,"data":${dataJson},"error":null}`, weakEtag);
+}
+
+/**
+ * A polled answer whose ETag the caller derived without the body (services/poll-etags.ts):
+ * a GET or HEAD whose If-None-Match names it gets 304 and `build` never runs; otherwise the
+ * body `build` returns is sent with that ETag.
+ */
+export function sendVersioned(res: Response, etag: string, build: () => Promise<unknown> | unknown): Promise<void> {
+  return sendVersionedJson(res, etag, async () => JSON.stringify(await build()));
+}
+
+/** sendVersioned for a body `build` returns serialized (the `data` of the envelope). */
+export async function sendVersionedJson(res: Response, etag: string, build: () => Promise<string>): Promise<void> {
+  const { method, headers } = res.req;
+  if ((method === 'GET' || method === 'HEAD') && fresh(headers, { etag })) {
+    res.statusCode = 304;
+    res.setHeader('ETag', etag);
+    res.end();
+    return;
+  }
+  sendSuccessJson(res, 200, await build(), etag);
 }

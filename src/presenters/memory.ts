@@ -1,4 +1,4 @@
-import type { MemoryRow } from '../data/memories.js';
+import type { MemoryRow, MemoryTextRow } from '../data/memories.js';
 import { roundVector } from '../lib/vectors.js';
 import type { Presented } from '../schemas/responses/common.js';
 import type { Memory } from '../schemas/responses/memories.js';
@@ -24,6 +24,17 @@ export function presentMemory(m: MemoryRow, firstVector: Float32Array | null | u
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
   };
+}
+
+/**
+ * presentMemory serialized, from the parts PostgreSQL serialized (data/memories.ts
+ * workspaceMemoryTexts): exactly JSON.stringify(presentMemory(row, firstVector)).
+ */
+export function presentMemoryText(m: MemoryTextRow, firstVector: Float32Array | null | undefined): string {
+  const embedding = m.embeddingStatus === 'ready' && firstVector ? JSON.stringify(roundVector(firstVector)) : 'null';
+  // jsonb prints with spaces; the value's own serialization has none (an empty object is the usual case).
+  const metadata = m.metadata === '{}' ? '{}' : JSON.stringify(JSON.parse(m.metadata) ?? {});
+  return `${m.head}${embedding},"embeddingStatus":${JSON.stringify(m.embeddingStatus)},"metadata":${metadata}${m.tail}`;
 }
 
 /** A search match (M7): the memory, its score in [0, 1] and how it matched (null for recent memories). */

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../app-deps.js';
 import { AppError } from '../lib/errors.js';
+import { sendVersioned } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { openEventStream, wantsEventStream } from '../http/sse.js';
 import { conversation, workspace } from '../policies/index.js';
@@ -9,6 +10,7 @@ import {
 } from '../schemas/conversations.js';
 import { replyContext, SendMessageFailed, sendMessage } from '../services/chat/send-message.js';
 import * as conversations from '../services/conversations/index.js';
+import { conversationListVersion, conversationVersion, pollEtag } from '../services/poll-etags.js';
 import { closeConversation } from '../services/conversations/close.js';
 import { MessageResult } from '../schemas/responses/common.js';
 import {
@@ -29,10 +31,14 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Conversations of a workspace, most recently updated first',
       query: listConversationsQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ deps, subject, query }) => {
-        const { rows, total } = await conversations.listConversations(deps.prisma, subject.id, query);
-        return { conversations: rows.map(presentConversationListItem), total };
-      },
+      // Polled (§1.13): the ETag derives from the list's version, so a revalidation builds nothing.
+      raw: true,
+      preload: conversationListVersion,
+      handler: async ({ deps, subject, query, res, preloaded }) =>
+        sendVersioned(res, pollEtag('conversations', subject.id, preloaded, query), async () => {
+          const { rows, total } = await conversations.listConversations(deps.prisma, subject.id, query);
+          return { conversations: rows.map(presentConversationListItem), total };
+        }),
     }),
     defineRoute({
       method: 'post', path: '/workspaces/:workspaceId/conversations', operationId: 'createConversation', contractId: 'C2', response: Conversation, tag, access: 'user', policy: workspace.can('create-conversation'), status: 201,
@@ -45,7 +51,11 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
       method: 'get', path: '/conversations/:conversationId', operationId: 'getConversation', contractId: 'C3', response: Conversation, tag, access: 'user', policy: conversation.can('read'),
       summary: 'A conversation with its messages (oldest first) and injected memories',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
-      handler: async ({ deps, subject }) => presentConversation(await conversations.readConversation(deps.prisma, subject.id)),
+      // Polled (§1.13) while open: the ETag derives from the conversation's version.
+      raw: true,
+      preload: conversationVersion,
+      handler: async ({ deps, subject, res, preloaded }) =>
+        sendVersioned(res, pollEtag('conversation', subject.id, preloaded), async () => presentConversation(await conversations.readConversation(deps.prisma, subject.id))),
     }),
     defineRoute({
       method: 'put', path: '/conversations/:conversationId', operationId: 'updateConversation', contractId: 'C4', response: Conversation, tag, access: 'user', policy: conversation.can('update'),

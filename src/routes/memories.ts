@@ -2,14 +2,16 @@
 import type { AppDeps } from '../app-deps.js';
 import type { MemoryRow } from '../data/memories.js';
 import type { Db } from '../data/sql.js';
+import { sendVersioned, sendVersionedJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { account, authorizeOn, memory, workspace } from '../policies/index.js';
-import { presentMemory, presentSearchHit } from '../presenters/memory.js';
+import { presentMemory, presentMemoryText, presentSearchHit } from '../presenters/memory.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
 import { MessageResult } from '../schemas/responses/common.js';
 import { Memory, MemoryList, SearchResults } from '../schemas/responses/memories.js';
 import { searchEngineOf, searchMemories } from '../services/memories/search.js';
-import { createMemory, deleteMemory, firstVectors, getMemory, listMemories, reEmbedMemory, updateMemory } from '../services/memories/service.js';
+import { memoryListVersion, pollEtag } from '../services/poll-etags.js';
+import { createMemory, deleteMemory, firstVectors, getMemory, listMemoryTexts, reEmbedMemory, searchMemoryList, updateMemory } from '../services/memories/service.js';
 
 /** Memories as §2.1 presents them, each with its first chunk's vector once embedded (one query for all). */
 async function presented(db: Db, memories: MemoryRow[]) {
@@ -26,9 +28,27 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'List a workspace\'s memories (search, sortBy, tags any-of, optional limit/offset)',
       query: listMemoriesQuery,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ deps, user, subject, query }) => {
-        const { memories, total } = await listMemories(deps.db, searchEngineOf(deps), { workspaceId: subject.id, userId: user.id, ...query });
-        return { memories: await presented(deps.prisma, memories), total };
+      // Polled (§1.13): the ETag derives from the list's version, so a revalidation builds nothing.
+      raw: true,
+      preload: memoryListVersion,
+      handler: async ({ deps, user, subject, query, res, preloaded }) => {
+        const engine = searchEngineOf(deps);
+        const search = query.search?.trim();
+        // A search's matches also depend on whether this instance ranks semantically.
+        const etag = pollEtag('memories', subject.id, preloaded, search ? { ...query, model: engine.embedder.modelId } : query);
+        if (search) {
+          await sendVersioned(res, etag, async () => {
+            const { memories, total } = await searchMemoryList(deps.db, engine, { workspaceId: subject.id, userId: user.id, ...query, search });
+            return { memories: await presented(deps.prisma, memories), total };
+          });
+          return;
+        }
+        // The whole list (the polled default) from the text PostgreSQL serialized, vectors filled in here.
+        await sendVersionedJson(res, etag, async () => {
+          const { memories, total } = await listMemoryTexts(deps.db, { workspaceId: subject.id, ...query });
+          const vectors = await firstVectors(deps.prisma, memories);
+          return `{"memories":[${memories.map((m) => presentMemoryText(m, vectors.get(m.id))).join(',')}],"total":${total}}`;
+        });
       },
     }),
     defineRoute({

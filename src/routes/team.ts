@@ -1,4 +1,5 @@
 import type { AppDeps } from '../app-deps.js';
+import { sendVersioned } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { teamMember, workspace } from '../policies/index.js';
 import { presentSentInvitation } from '../presenters/invitation.js';
@@ -6,6 +7,7 @@ import { presentTeamMember } from '../presenters/team-member.js';
 import { paging } from '../schemas/common.js';
 import { inviteBody, roleBody, statusBody } from '../schemas/team.js';
 import * as team from '../services/team.js';
+import { pollEtag, teamVersion } from '../services/poll-etags.js';
 import { MessageResult } from '../schemas/responses/common.js';
 import { SentInvitation, TeamList, TeamMember } from '../schemas/responses/workspaces.js';
 
@@ -17,10 +19,14 @@ export function teamRoutes(deps: AppDeps): RouteSpec[] {
       summary: 'Members of a workspace (the owner included), in joining order',
       query: paging,
       responses: { 403: 'Access denied', 404: 'Workspace not found' },
-      handler: async ({ subject, query }) => {
-        const { members, total } = await team.listTeam(prisma, subject.id, query);
-        return { members: members.map(presentTeamMember), total };
-      },
+      // Polled (§1.13) on the Team page: the ETag derives from the team's version.
+      raw: true,
+      preload: teamVersion,
+      handler: async ({ subject, query, res, preloaded }) =>
+        sendVersioned(res, pollEtag('team', subject.id, preloaded, query), async () => {
+          const { members, total } = await team.listTeam(prisma, subject.id, query);
+          return { members: members.map(presentTeamMember), total };
+        }),
     }),
     defineRoute({
       method: 'post', path: '/workspaces/:workspaceId/team/invite', operationId: 'inviteTeamMember', contractId: 'T2', response: SentInvitation, tag: 'team', access: 'user', policy: workspace.can('invite'), status: 201,

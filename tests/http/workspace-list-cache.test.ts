@@ -4,32 +4,16 @@
  * second instance on the same database, or straight in the database, the next list must
  * equal a fresh computation; so must a list whose recent-message window moved with the clock.
  */
-import supertest from 'supertest';
+import type supertest from 'supertest';
 import { expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { createDeps } from '../../src/bootstrap.js';
-import { type Database, openDatabase, queryValue } from '../../src/db/client.js';
+import { type Database, queryValue } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
 import type { StampTuple } from '../../src/data/workspaces.js';
 import { presentWorkspace } from '../../src/presenters/workspace.js';
 import { listStamps, WorkspaceListCache } from '../../src/services/workspace-list.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
+import { secondInstance } from '../support/instances.js';
 import { registerUser, type Session } from '../support/factories.js';
-import { checked } from '../support/openapi-validator.js';
-
-/** Another server instance on the same database (its own pool on PostgreSQL) with its own cache. */
-async function secondInstance(app: TestApp) {
-  const db = app.database.url ? await openDatabase({ kind: 'postgres', url: app.database.url, poolSize: 2 }) : app.deps.db;
-  const deps = await createDeps(app.deps.config, { db, logger: app.deps.logger });
-  return {
-    http: supertest(checked(createApp(deps))),
-    close: async () => {
-      await deps.embeddings.stop();
-      await deps.rateLimitStore.close();
-      if (db !== app.deps.db) await db.close();
-    },
-  };
-}
 
 type Listed = {
   workspaces: {

@@ -6,6 +6,7 @@
  * go to the run's summary (tests/support/openapi-coverage-reporter.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import type { ChimeraApp } from '../../src/app.js';
@@ -162,6 +163,14 @@ export function checkResponse(
   return fn(value) ? null : `${where}: ${describeErrors(fn)}\n  body: ${text.slice(0, 300)}`;
 }
 
+/** The body as sent before its content-coding (the JSON writer compresses large ones). */
+function decoded(res: ServerResponse, body: Buffer): Buffer {
+  const coding = res.getHeader('content-encoding');
+  if (coding === 'br') return brotliDecompressSync(body);
+  if (coding === 'gzip') return gunzipSync(body);
+  return body;
+}
+
 /**
  * A 'request' listener checking the responses of an app against the document of its routes.
  * Must run before the app's own listener (prependListener), so that it sees every write, the
@@ -191,7 +200,7 @@ export function responseChecker(app: ChimeraApp): (req: IncomingMessage, res: Se
       // A response to a client that is gone reaches nobody (a disconnect mid-stream).
       if (!res.socket?.destroyed) {
         const type = res.getHeader('content-type') as string | undefined;
-        const problem = checkResponse(req.method ?? 'GET', url, res.statusCode, type, size <= MAX_BODY ? Buffer.concat(chunks) : null, checker);
+        const problem = checkResponse(req.method ?? 'GET', url, res.statusCode, type, size <= MAX_BODY ? decoded(res, Buffer.concat(chunks)) : null, checker);
         if (problem) failures.push(problem);
       }
       return (end as (...args: unknown[]) => ServerResponse)(...args);

@@ -6,6 +6,10 @@
  * setting, 304, HEAD). The shaped HTTP server and the providers' fetch have their own tests
  * (http-server.test.ts, provider-fetch.test.ts).
  */
+import { once } from 'node:events';
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
@@ -157,6 +161,12 @@ describe('the JSON writer', () => {
     }
     return { expressJson, ours };
   };
+  /** Requests as res.json answers them: uncompressed (the JSON writer compresses larger bodies when accepted). */
+  const plain = (app: express.Express) => ({
+    get: (path: string) => request(app).get(path).set('Accept-Encoding', 'identity'),
+    post: (path: string) => request(app).post(path).set('Accept-Encoding', 'identity'),
+    head: (path: string) => request(app).head(path).set('Accept-Encoding', 'identity'),
+  });
   const pick = (r: request.Response) => ({ status: r.status, type: r.headers['content-type'], length: r.headers['content-length'], etag: r.headers.etag, text: r.text });
   const custom = (body: Buffer) => `"custom-${body.length}"`;
 
@@ -164,16 +174,16 @@ describe('the JSON writer', () => {
     it(`sends what res.json sends under app.set('etag', ${typeof etag === 'function' ? 'a function' : JSON.stringify(etag)}): status, type, length, ETag, body; 304 on a matching If-None-Match; HEAD without body`, async () => {
       const { expressJson, ours } = pair(etag);
       for (let i = 0; i < values.length; i++) {
-        const [a, b] = await Promise.all([request(expressJson).get(`/v${i}`), request(ours).get(`/v${i}`)]);
+        const [a, b] = await Promise.all([plain(expressJson).get(`/v${i}`), plain(ours).get(`/v${i}`)]);
         expect(pick(b)).toEqual(pick(a));
         expect(b.headers.etag === undefined).toBe(etag === false);
         for (const inm of [String(a.headers.etag), `"other", ${a.headers.etag}`, '*', 'W/"nope"']) {
-          const [x, y] = await Promise.all([request(expressJson).get(`/v${i}`).set('If-None-Match', inm), request(ours).get(`/v${i}`).set('If-None-Match', inm)]);
+          const [x, y] = await Promise.all([plain(expressJson).get(`/v${i}`).set('If-None-Match', inm), plain(ours).get(`/v${i}`).set('If-None-Match', inm)]);
           expect(pick(y), inm).toEqual(pick(x));
         }
-        const [p, q] = await Promise.all([request(expressJson).post(`/v${i}`).set('If-None-Match', String(a.headers.etag)), request(ours).post(`/v${i}`).set('If-None-Match', String(a.headers.etag))]);
+        const [p, q] = await Promise.all([plain(expressJson).post(`/v${i}`).set('If-None-Match', String(a.headers.etag)), plain(ours).post(`/v${i}`).set('If-None-Match', String(a.headers.etag))]);
         expect(pick(q)).toEqual(pick(p));
-        const [h1, h2] = await Promise.all([request(expressJson).head(`/v${i}`), request(ours).head(`/v${i}`)]);
+        const [h1, h2] = await Promise.all([plain(expressJson).head(`/v${i}`), plain(ours).head(`/v${i}`)]);
         expect(pick(h2)).toEqual(pick(h1));
       }
     });
@@ -187,5 +197,73 @@ describe('the JSON writer', () => {
     expect(strong!.headers.etag).toMatch(/^"[^W]/);
     expect(off!.headers.etag).toBeUndefined();
     expect((await request(apps[0]!).get('/x').set('If-None-Match', 'W/"precomputed"')).status).toBe(304);
+  });
+
+  describe('compression', () => {
+    const big = { items: Array.from({ length: 200 }, (_, i) => ({ i, text: `item ${i} of a list that compresses well` })) };
+    /** The raw answer, bytes as sent (no client-side decoding). */
+    async function raw(app: express.Express, headers: Record<string, string>, method = 'GET') {
+      const server = app.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const { port } = server.address() as AddressInfo;
+        return await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/x', method, headers }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      } finally {
+        server.close();
+      }
+    }
+    const appOf = (value: unknown, etag: 'weak' | 'strong' = 'weak') => express().set('etag', etag).get('/x', (_req, res) => sendSuccess(res, 200, value));
+    const identity = JSON.stringify(success(big));
+
+    it('codes a body of 1 kB or more with the accepted coding (brotli first), with its length, Vary and the same weak ETag', async () => {
+      const app = appOf(big);
+      const plainAnswer = await raw(app, { 'Accept-Encoding': 'identity' });
+      expect(plainAnswer.headers['content-encoding']).toBeUndefined();
+      expect(plainAnswer.body.toString()).toBe(identity);
+      expect(plainAnswer.headers.vary).toBe('Accept-Encoding');
+      const cases: [string, string | undefined][] = [
+        ['gzip, deflate, br', 'br'],
+        ['gzip', 'gzip'],
+        ['br;q=0.5, gzip', 'gzip'],
+        ['*', 'br'],
+        ['br;q=0, gzip;q=0', undefined],
+        ['deflate', undefined],
+      ];
+      for (const [accept, coding] of cases) {
+        const answer = await raw(app, { 'Accept-Encoding': accept });
+        expect(answer.headers['content-encoding'], accept).toBe(coding);
+        expect(Number(answer.headers['content-length']), accept).toBe(answer.body.length);
+        const text = coding === 'br' ? brotliDecompressSync(answer.body) : coding === 'gzip' ? gunzipSync(answer.body) : answer.body;
+        expect(text.toString(), accept).toBe(identity);
+        expect(answer.headers.etag, accept).toBe(plainAnswer.headers.etag);
+        expect(answer.headers.vary, accept).toBe('Accept-Encoding');
+        // The same ETag revalidates whatever coding the client holds.
+        expect((await raw(app, { 'Accept-Encoding': accept, 'If-None-Match': String(answer.headers.etag) })).status, accept).toBe(304);
+      }
+      expect((await raw(app, {})).headers['content-encoding']).toBeUndefined();
+      const head = await raw(app, { 'Accept-Encoding': 'gzip' }, 'HEAD');
+      expect(head.headers['content-encoding']).toBeUndefined();
+      expect(head.headers['content-length']).toBe(plainAnswer.headers['content-length']);
+    });
+
+    it('sends small bodies as they are; a strong ETag of a coded body is sent weak', async () => {
+      const small = await raw(appOf({ a: 1 }), { 'Accept-Encoding': 'gzip, br' });
+      expect(small.headers['content-encoding']).toBeUndefined();
+      expect(small.headers.vary).toBeUndefined();
+      const strong = appOf(big, 'strong');
+      const plainAnswer = await raw(strong, { 'Accept-Encoding': 'identity' });
+      expect(plainAnswer.headers.etag).toMatch(/^"/);
+      const coded = await raw(strong, { 'Accept-Encoding': 'gzip' });
+      expect(coded.headers.etag).toBe(`W/${plainAnswer.headers.etag}`);
+      expect((await raw(strong, { 'Accept-Encoding': 'gzip', 'If-None-Match': String(coded.headers.etag) })).status).toBe(304);
+    });
   });
 });

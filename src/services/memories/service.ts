@@ -15,7 +15,8 @@ import {
   memoriesContaining,
   type NewMemoryRow,
   reviseMemory,
-  workspaceMemories,
+  type MemoryTextRow,
+  workspaceMemoryTexts,
 } from '../../data/memories.js';
 import { firstChunkVectors } from '../../data/memory-chunks.js';
 import type { Db } from '../../data/sql.js';
@@ -139,20 +140,26 @@ export interface ListOptions {
 const LIST_SEARCH_LIMIT = 1000;
 
 /**
- * M1. Without `search`: every memory (optionally tag-filtered), sorted per `sortBy`.
- * With `search`: the hybrid engine's matches plus case-insensitive substring matches (what
+ * M1 without `search`: every memory (optionally tag-filtered), sorted per `sortBy`, each in
+ * the serialized parts the presenter completes (the whole list is the polled default, D21).
+ */
+export async function listMemoryTexts(db: Database, o: Omit<ListOptions, 'search' | 'userId'>): Promise<{ memories: MemoryTextRow[]; total: number }> {
+  const paged = o.limit !== undefined || o.offset !== undefined;
+  const [memories, total] = await Promise.all([
+    workspaceMemoryTexts(db, o.workspaceId, { order: orderFor(o.sortBy) ?? 'created', tags: o.tags, offset: o.offset, limit: o.limit }),
+    paged ? countWorkspaceMemories(db.prisma, o.workspaceId, o.tags) : null,
+  ]);
+  // The whole list counts itself.
+  return { memories, total: total ?? memories.length };
+}
+
+/**
+ * M1 with `search`: the hybrid engine's matches plus case-insensitive substring matches (what
  * the frontend re-filters on), `sortBy=relevance` ranking by the engine's score.
  */
-export async function listMemories(db: Database, engine: SearchEngine, o: ListOptions): Promise<{ memories: MemoryRow[]; total: number }> {
+export async function searchMemoryList(db: Database, engine: SearchEngine, o: ListOptions & { search: string }): Promise<{ memories: MemoryRow[]; total: number }> {
   const order = orderFor(o.sortBy);
-  const search = o.search?.trim();
-  if (!search) {
-    const [memories, total] = await Promise.all([
-      workspaceMemories(db.prisma, o.workspaceId, { order: order ?? 'created', tags: o.tags, offset: o.offset, limit: o.limit }),
-      countWorkspaceMemories(db.prisma, o.workspaceId, o.tags),
-    ]);
-    return { memories, total };
-  }
+  const search = o.search.trim();
   const [ranked, substring] = await Promise.all([
     searchMemories(db, engine, { userId: o.userId, workspaceIds: [o.workspaceId], query: search, topK: LIST_SEARCH_LIMIT, tags: o.tags }),
     memoriesContaining(db.prisma, o.workspaceId, search, { tags: o.tags, limit: LIST_SEARCH_LIMIT }),
