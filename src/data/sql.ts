@@ -15,10 +15,12 @@ import type {
   Activity,
   ChatMessage,
   Conversation,
+  ConversationExtraction,
   ConversationMemory,
   Integration,
   Memory,
   MemoryChunk,
+  MemoryVersion,
   Prisma,
   PrismaClient,
   RefreshToken,
@@ -41,10 +43,12 @@ export interface Models {
   Activity: Activity;
   ChatMessage: ChatMessage;
   Conversation: Conversation;
+  ConversationExtraction: ConversationExtraction;
   ConversationMemory: ConversationMemory;
   Integration: Integration;
   Memory: Memory;
   MemoryChunk: MemoryChunk;
+  MemoryVersion: MemoryVersion;
   RefreshToken: RefreshToken;
   RevokedAccessToken: RevokedAccessToken;
   RevokedTokenFamily: RevokedTokenFamily;

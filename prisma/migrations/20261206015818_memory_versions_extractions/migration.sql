@@ -8,6 +8,7 @@ CREATE TABLE "memory_versions" (
     "title" VARCHAR(255) NOT NULL,
     "content" TEXT NOT NULL,
     "tags" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "metadata" JSONB NOT NULL DEFAULT '{}',
     "provenance" JSONB NOT NULL DEFAULT '{}',
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
@@ -56,8 +57,8 @@ ALTER TABLE "conversation_extractions" ADD CONSTRAINT "conversation_extractions_
 ALTER TABLE "conversation_extractions" ADD CONSTRAINT "conversation_extractions_requested_by_id_fkey" FOREIGN KEY ("requested_by_id") REFERENCES "users"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
 -- Every memory written before versions existed starts its history with its current state.
-INSERT INTO "memory_versions" ("id", "memory_id", "workspace_id", "version", "action", "title", "content", "tags", "provenance", "created_at")
+INSERT INTO "memory_versions" ("id", "memory_id", "workspace_id", "version", "action", "title", "content", "tags", "metadata", "provenance", "created_at")
 SELECT 'memver-' || left(md5(m."id"), 12), m."id", m."workspace_id", m."version",
-       CASE WHEN m."version" = 1 THEN 'ADD' ELSE 'EDIT' END, m."title", m."content", m."tags",
+       CASE WHEN m."version" = 1 THEN 'ADD' ELSE 'EDIT' END, m."title", m."content", m."tags", m."metadata",
        jsonb_build_object('source', 'user', 'userId', m."author_id"), m."updated_at"
   FROM "memories" m;

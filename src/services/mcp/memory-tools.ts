@@ -60,7 +60,10 @@ export async function remember(db: Database, backlog: Backlog, userId: string, i
   return createMemory(
     db.prisma,
     backlog,
-    { workspaceId, authorId: userId, title: input.title?.trim() || defaultTitle(input.text), content: input.text, tags: input.tags, metadata: input.metadata },
+    {
+      workspaceId, authorId: userId, title: input.title?.trim() || defaultTitle(input.text), content: input.text, tags: input.tags, metadata: input.metadata,
+      provenance: { source: 'user', userId },
+    },
     { activity: false }, // §5.3: mcp/remember logs no activity
   );
 }

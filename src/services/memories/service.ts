@@ -1,7 +1,8 @@
 /**
  * Memory commands and queries (M1–M6). Writes never wait on the model: they leave the
  * memory `pending` and nudge the embedding backlog (D4). `version` is incremented in SQL,
- * so concurrent updates never skip or repeat a version.
+ * so concurrent updates never skip or repeat a version. Every change of a memory's text is
+ * recorded as a version of its history, with its provenance (services/memories/versions.ts).
  */
 import { bumpIndexStamp } from '../../data/index-stamps.js';
 import {
@@ -16,13 +17,16 @@ import {
   workspaceMemories,
 } from '../../data/memories.js';
 import { firstChunkVectors } from '../../data/memory-chunks.js';
+import { deleteVersionsOf, insertVersion, type MemoryAction } from '../../data/memory-versions.js';
 import type { Db } from '../../data/sql.js';
 import type { Database, PrismaClient } from '../../db/client.js';
+import type { Memory } from '../../generated/prisma/client.js';
 import { notFound } from '../../lib/errors.js';
 import { snippetOf } from '../../lib/snippet.js';
 import { bytesToVector } from '../../lib/vectors.js';
 import { logActivity } from '../activity.js';
 import { type SearchEngine, searchMemories } from './search.js';
+import type { Provenance } from './versions.js';
 
 /** What a write that leaves a memory pending tells: the embedding backlog (EmbeddingService). */
 export interface Backlog {
@@ -36,6 +40,16 @@ export interface NewMemory {
   content: string;
   tags?: string[];
   metadata?: Record<string, unknown>;
+  /** Where the memory comes from: its history's first version records it. */
+  provenance: Provenance;
+}
+
+/** Records the memory's state as the version it is now at. */
+export async function recordVersion(tx: Db, memory: Memory, action: MemoryAction, provenance: Provenance, version = memory.version) {
+  await insertVersion(tx, {
+    memoryId: memory.id, workspaceId: memory.workspaceId, version, action, title: memory.title, content: memory.content, tags: memory.tags,
+    metadata: memory.metadata as Record<string, unknown>, provenance: { ...provenance },
+  });
 }
 
 /**
@@ -53,6 +67,7 @@ export async function insertMemoryTx(tx: Db, input: NewMemory, { activity = true
     tags: input.tags ?? [],
     metadata: input.metadata ?? {},
   });
+  await recordVersion(tx, row, 'ADD', input.provenance);
   if (activity) await logActivity(tx, row.workspaceId, 'memory_created', `Memory '${row.title}' created`, { memoryId: row.id, memoryTitle: row.title });
   return row;
 }
@@ -78,11 +93,21 @@ export async function getMemory(db: Db, id: string): Promise<MemoryRow> {
   return memory;
 }
 
-/** M4: applies the given fields; version +1 always; a changed text is re-embedded. */
-export async function updateMemory(db: Db, backlog: Backlog, current: MemoryRow, patch: MemoryPatch) {
+/**
+ * Applies the given fields (version +1, a changed text re-embedded) and records the new
+ * version, inside the caller's transaction. Returns the row and whether its text changed.
+ */
+export async function reviseMemoryTx(tx: Db, current: Pick<MemoryRow, 'id' | 'title' | 'content'>, patch: MemoryPatch, action: MemoryAction, provenance: Provenance) {
   const contentChanged = patch.content !== undefined && patch.content !== current.content;
   const textChanged = contentChanged || (patch.title !== undefined && patch.title !== current.title);
-  const memory = await reviseMemory(db, current.id, { ...patch, ...(contentChanged && { snippet: snippetOf(patch.content!) }) }, { reembed: textChanged });
+  const memory = await reviseMemory(tx, current.id, { ...patch, ...(contentChanged && { snippet: snippetOf(patch.content!) }) }, { reembed: textChanged });
+  await recordVersion(tx, memory, action, provenance);
+  return { memory, textChanged };
+}
+
+/** M4: applies the given fields; version +1 always, recorded with the editing user; a changed text is re-embedded. */
+export async function updateMemory(db: PrismaClient, backlog: Backlog, current: MemoryRow, patch: MemoryPatch, editor: { id: string }) {
+  const { memory, textChanged } = await db.$transaction((tx) => reviseMemoryTx(tx, current, patch, 'EDIT', { source: 'user', userId: editor.id }));
   if (textChanged) backlog.nudge();
   return memory;
 }
@@ -94,12 +119,23 @@ export async function reEmbedMemory(db: Db, backlog: Backlog, id: string) {
   return memory;
 }
 
-/** M5: deletes the memory (chunks and injection links cascade) and invalidates the vector index. */
+/** M5: deletes the memory for good, its history too (chunks and injection links cascade), and invalidates the vector index. */
 export async function deleteMemory(db: PrismaClient, memory: { id: string; workspaceId: string }) {
   await db.$transaction(async (tx) => {
     await deleteMemoryRow(tx, memory.id);
+    await deleteVersionsOf(tx, memory.id);
     await bumpIndexStamp(tx, memory.workspaceId);
   });
+}
+
+/**
+ * A soft deletion (consolidation): the memory's last state is kept as a DELETE version of its
+ * history, restorable from there until retention sweeps it; the row goes as in M5.
+ */
+export async function softDeleteMemoryTx(tx: Db, memory: Memory, provenance: Provenance) {
+  await recordVersion(tx, memory, 'DELETE', provenance, memory.version + 1);
+  await deleteMemoryRow(tx, memory.id);
+  await bumpIndexStamp(tx, memory.workspaceId);
 }
 
 /** The first chunk's vector of each ready memory, in one query. */
