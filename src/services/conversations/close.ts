@@ -5,7 +5,8 @@
  * no memory. The memory is stored with embedding status `pending`; the embedding
  * backlog sweeper picks it up.
  */
-import { type FullConversation, lockConversation, updateConversationRow } from '../../data/conversations.js';
+import { requestExtraction } from '../../data/conversation-extractions.js';
+import { autoExtractOf, type FullConversation, lockConversation, updateConversationRow } from '../../data/conversations.js';
 import { findMemory } from '../../data/memories.js';
 import type { Db } from '../../data/sql.js';
 import type { PrismaClient } from '../../db/client.js';
@@ -79,10 +80,15 @@ export async function keepTranscriptMemory(tx: Db, conversation: FullConversatio
   return memory;
 }
 
-/** One transaction: the row lock, the transcript memory, the status. The backlog is nudged after it commits. */
+/**
+ * One transaction: the row lock, the transcript memory, the status. With the workspace's
+ * autoExtract on, the close queues the fact extraction instead of the transcript memory (the
+ * extraction falls back to it when the model cannot help): the close answers at once, the
+ * extraction queue runs after it. The backlog and the queue are nudged after it commits.
+ */
 export async function closeConversation(
   db: PrismaClient,
-  embeddings: Pick<EmbeddingService, 'nudge'>,
+  queues: { embeddings: Pick<EmbeddingService, 'nudge'>; extractions: { nudge(): void } },
   user: { id: string; autoStore: boolean },
   conversationId: string,
 ): Promise<ClosedConversation> {
@@ -91,10 +97,13 @@ export async function closeConversation(
     await lockConversation(tx, conversationId);
     const before = await getFullConversation(tx, conversationId);
     const closedAt = new Date();
-    const memory = user.autoStore ? await keepTranscriptMemory(tx, before, user.id, closedAt) : null;
+    const extract = user.autoStore && before.messages.length > 0 && (await autoExtractOf(tx, conversationId));
+    if (extract) await requestExtraction(tx, { conversationId, workspaceId: before.workspaceId, requestedById: user.id });
+    const memory = user.autoStore && !extract ? await keepTranscriptMemory(tx, before, user.id, closedAt) : null;
     const conversation = await updateConversationRow(tx, conversationId, { status: 'completed', updatedAt: closedAt });
-    return { conversation, memory: memory && { id: memory.id, title: memory.title, snippet: memory.snippet } };
+    return { conversation, memory: memory && { id: memory.id, title: memory.title, snippet: memory.snippet }, extract };
   });
-  if (result.memory) embeddings.nudge();
-  return result;
+  if (result.memory) queues.embeddings.nudge();
+  if (result.extract) queues.extractions.nudge();
+  return { conversation: result.conversation, memory: result.memory };
 }
