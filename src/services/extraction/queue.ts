@@ -1,88 +1,40 @@
 /**
  * The durable extraction queue, swept like the embedding backlog (services/embeddings/
- * backlog.ts): every `pending` row of `conversation_extractions` is work, whoever wrote it
+ * backlog.ts, both services/sweeper.ts): every `pending` row of `conversation_extractions` is work, whoever wrote it
  * (a close with autoExtract, POST /conversations/:id/extract, another instance). The sweeper
  * polls on an interval and is nudged after local requests; several instances may sweep at
  * once, each claiming different rows. A row claimed by a process that died is claimed again
  * once its lease has passed, so a restart loses no extraction.
  */
-import type { Logger } from 'pino';
 import { claimExtraction, countQueuedExtractions, type ExtractionRow, finishExtraction, releaseExtraction } from '../../data/conversation-extractions.js';
+import { Sweeper } from '../sweeper.js';
 import { type ExtractionDeps, runExtraction } from './job.js';
 
 /** Runs of one extraction that end in an unexpected error before it falls back for good. */
 const MAX_ATTEMPTS = 3;
 
-export class ExtractionQueue {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
-
+export class ExtractionQueue extends Sweeper {
   constructor(
-    private readonly deps: ExtractionDeps & { logger: Logger },
+    private readonly deps: ExtractionDeps,
     /** Told of memories a run wrote (the embedding backlog). */
     private readonly wrote: () => void,
-    private readonly pollIntervalMs: number,
-    private readonly track: (p: Promise<unknown>) => void,
-  ) {}
+    pollIntervalMs: number,
+    track: (p: Promise<unknown>) => void,
+  ) {
+    super(deps.logger, pollIntervalMs, track, 'extraction sweep failed');
+  }
 
   /** A claim outlives every call a run makes (two questions, each retried once) with room to spare. */
   private get leaseMs(): number {
     return Math.max(300_000, 5 * this.deps.config.llm.timeoutMs);
   }
 
-  start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.nudge(), this.pollIntervalMs);
-    this.timer.unref();
-    this.nudge();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** Asks for a sweep soon (after a local request); sweeps never overlap. */
-  nudge(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.sweepUntilEmpty()
-      .catch((error) => this.deps.logger.warn({ err: error }, 'extraction sweep failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.nudge();
-        }
-      });
-    this.track(this.running);
-  }
-
-  /** Resolves once a sweep has found nothing left to do (tests, benchmarks). */
-  async drain(): Promise<void> {
-    for (;;) {
-      await this.running;
-      if (!(await this.runOne())) return;
-    }
-  }
-
   size(): Promise<number> {
     return countQueuedExtractions(this.deps.db.prisma);
   }
 
-  private async sweepUntilEmpty(): Promise<void> {
-    while (!this.stopped && (await this.runOne()));
-  }
-
   /** Claims and runs one extraction; returns whether there may be more. */
-  private async runOne(): Promise<boolean> {
+  protected async sweepOnce(): Promise<boolean> {
     const prisma = this.deps.db.prisma;
     const job = await claimExtraction(prisma, this.leaseMs);
     if (!job) return false;
