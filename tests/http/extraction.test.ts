@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../../src/bootstrap.js';
+import { softDeleteMemoryTx } from '../../src/services/memories/service.js';
+import { cleanupForUser } from '../../src/services/settings/retention.js';
 import { type TestApp, describeEachStorage } from '../support/app.js';
 import { addMember, connect, newConversation } from '../support/chat.js';
 import { registerUser, type Session } from '../support/factories.js';
@@ -302,5 +304,21 @@ describeEachStorage('fact extraction and memory history', (ctx) => {
     }
     expect(prompts).toHaveLength(1);
     expect((await conversationOf(app, s, conv.id)).extraction).toMatchObject({ status: 'done', result: { added: 1 } });
+  });
+
+  it('retention sweeps a deletion by consolidation once it is older than the period, like any other deletion', async () => {
+    const app = ctx();
+    const prisma = app.deps.prisma;
+    const old = await addMemory(app, s, workspaceId, { title: 'Old', content: 'Deleted long ago.' });
+    const recent = await addMemory(app, s, workspaceId, { title: 'Recent', content: 'Deleted just now.' });
+    const provenance = { source: 'conversation' as const, conversationId: 'conv-000000000000', messageIds: [], model: 'gpt-4o' };
+    for (const id of [old.id, recent.id]) {
+      const row = await prisma.memory.findUniqueOrThrow({ where: { id } });
+      await prisma.$transaction((tx) => softDeleteMemoryTx(tx, row, provenance));
+    }
+    await prisma.memoryVersion.updateMany({ where: { memoryId: old.id }, data: { createdAt: new Date(Date.now() - 10 * 86_400_000) } });
+    await cleanupForUser(prisma, { id: s.user.id, retentionPeriod: '7-days' });
+    expect((await app.http.get(`/api/memories/${old.id}/history`).set(s.auth)).status).toBe(404);
+    expect((await history(app, s, recent.id)).deleted).toBe(true);
   });
 }, env);
