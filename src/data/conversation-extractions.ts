@@ -10,12 +10,17 @@ import type { Db } from './sql.js';
 export type ExtractionRow = ConversationExtraction;
 
 /**
- * Queues the conversation's extraction for `requestedById` (whose key it uses). A row that is
- * already queued or running is asked again: its `requestedAt` moves, so a run that started
- * before this request does not mark it done.
+ * Queues the conversation's extraction for `requestedById` (whose key it uses). A running one
+ * is asked again without being claimable twice: its `requestedAt` moves, and the run that
+ * holds it queues it again when it finishes (finishExtraction).
  */
-export function requestExtraction(db: Db, row: { conversationId: string; workspaceId: string; requestedById: string }): Promise<ExtractionRow> {
+export async function requestExtraction(db: Db, row: { conversationId: string; workspaceId: string; requestedById: string }): Promise<ExtractionRow> {
   const requestedAt = new Date();
+  const running = await db.conversationExtraction.updateMany({
+    where: { conversationId: row.conversationId, status: 'running' },
+    data: { requestedById: row.requestedById, requestedAt, attempts: 0 },
+  });
+  if (running.count) return db.conversationExtraction.findUniqueOrThrow({ where: { conversationId: row.conversationId } });
   return db.conversationExtraction.upsert({
     where: { conversationId: row.conversationId },
     create: { ...row, requestedAt },
@@ -49,7 +54,7 @@ export interface ExtractionOutcome {
 
 /**
  * Records the run's outcome. When the extraction was asked again while it ran (its
- * `requestedAt` moved), the row stays pending for another run.
+ * `requestedAt` moved), the row goes back to pending for another run (of what came since).
  */
 export async function finishExtraction(db: Db, claimed: Pick<ExtractionRow, 'conversationId' | 'requestedAt'>, outcome: ExtractionOutcome): Promise<void> {
   const data = {
@@ -62,7 +67,7 @@ export async function finishExtraction(db: Db, claimed: Pick<ExtractionRow, 'con
     where: { conversationId: claimed.conversationId, requestedAt: claimed.requestedAt },
     data: { ...data, status: outcome.status, claimedAt: null },
   });
-  if (count === 0) await db.conversationExtraction.updateMany({ where: { conversationId: claimed.conversationId }, data });
+  if (count === 0) await db.conversationExtraction.updateMany({ where: { conversationId: claimed.conversationId }, data: { ...data, status: 'pending', claimedAt: null } });
 }
 
 /** Puts a claimed extraction back in the queue (its run failed unexpectedly). */

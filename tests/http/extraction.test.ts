@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../../src/bootstrap.js';
+import { claimExtraction, finishExtraction } from '../../src/data/conversation-extractions.js';
 import { softDeleteMemoryTx } from '../../src/services/memories/service.js';
 import { cleanupForUser } from '../../src/services/settings/retention.js';
 import { type TestApp, describeEachStorage } from '../support/app.js';
@@ -304,6 +305,17 @@ describeEachStorage('fact extraction and memory history', (ctx) => {
     }
     expect(prompts).toHaveLength(1);
     expect((await conversationOf(app, s, conv.id)).extraction).toMatchObject({ status: 'done', result: { added: 1 } });
+
+    // Asked again while a run holds it: never claimable twice, queued again when that run ends.
+    await app.http.post(`/api/conversations/${conv.id}/extract`).set(s.auth).expect(202);
+    const claimed = (await claimExtraction(app.deps.prisma, 60_000))!;
+    expect(claimed.conversationId).toBe(conv.id);
+    expect((await app.http.post(`/api/conversations/${conv.id}/extract`).set(s.auth)).body.data.extraction.status).toBe('running');
+    expect(await claimExtraction(app.deps.prisma, 60_000)).toBeNull();
+    await finishExtraction(app.deps.prisma, claimed, { status: 'done', error: null, result: {} });
+    expect((await conversationOf(app, s, conv.id)).extraction.status).toBe('pending');
+    await app.deps.extractions.drain();
+    expect((await conversationOf(app, s, conv.id)).extraction.status).toBe('done');
   });
 
   it('retention sweeps a deletion by consolidation once it is older than the period, like any other deletion', async () => {
