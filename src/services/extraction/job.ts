@@ -35,7 +35,7 @@ import {
 } from './prompts.js';
 
 export interface ExtractionDeps {
-  config: Pick<Config, 'llm' | 'encryptionKeys'>;
+  config: Config;
   db: Database;
   engine: SearchEngine;
   logger: Logger;
@@ -54,6 +54,9 @@ export interface ExtractionResult {
   /** The memories the run wrote or deleted. */
   memoryIds: string[];
 }
+
+/** Runs of one extraction that end in an unexpected error (its claim released) before it falls back for good. */
+export const MAX_ATTEMPTS = 3;
 
 /** Similar memories compared with each fact. */
 const CANDIDATES_PER_FACT = 3;
@@ -92,6 +95,7 @@ export async function runExtraction(deps: ExtractionDeps, job: ExtractionRow): P
   }
   const result = emptyResult();
   try {
+    if (job.attempts > MAX_ATTEMPTS) throw new Fallback(`The extraction failed ${MAX_ATTEMPTS} times`);
     const model = await modelFor(deps, job, conversation);
     const ask = asker(deps, model, result);
     const transcript = boundedTranscript(messages);
@@ -132,12 +136,12 @@ interface UsableModel {
 async function modelFor(deps: ExtractionDeps, job: ExtractionRow, conversation: FullConversation): Promise<UsableModel> {
   if (!job.requestedById) throw new Fallback('The user who asked for the extraction is gone');
   const integrations = await integrationsOf(deps.db.prisma, job.requestedById);
-  const model = resolveModel(conversation.modelId, deps.config.llm as Config['llm'], integrations);
+  const model = resolveModel(conversation.modelId, deps.config.llm, integrations);
   if (model.provider === 'echo') throw new Fallback(`No provider serves the model ${conversation.modelId}`);
   const integration = integrations.find((i) => i.provider === model.provider);
   if (!integration) throw new Fallback(`No connected integration found for provider: ${model.provider}`);
   try {
-    const key = await usableKey(deps.db.prisma, deps.config as Config, integration);
+    const key = await usableKey(deps.db.prisma, deps.config, integration);
     if (key.apiKey === null) throw new Fallback(`The ${model.provider} integration cannot be used: ${key.errorMessage}`);
     return { provider: model.provider, name: model.name, apiKey: key.apiKey };
   } catch (error) {

@@ -6,12 +6,9 @@
  * once, each claiming different rows. A row claimed by a process that died is claimed again
  * once its lease has passed, so a restart loses no extraction.
  */
-import { claimExtraction, countQueuedExtractions, type ExtractionRow, finishExtraction, releaseExtraction } from '../../data/conversation-extractions.js';
+import { claimExtraction, countQueuedExtractions, finishExtraction, releaseExtraction } from '../../data/conversation-extractions.js';
 import { Sweeper } from '../sweeper.js';
 import { type ExtractionDeps, runExtraction } from './job.js';
-
-/** Runs of one extraction that end in an unexpected error before it falls back for good. */
-const MAX_ATTEMPTS = 3;
 
 export class ExtractionQueue extends Sweeper {
   constructor(
@@ -39,7 +36,7 @@ export class ExtractionQueue extends Sweeper {
     const job = await claimExtraction(prisma, this.leaseMs);
     if (!job) return false;
     try {
-      const outcome = await this.run(job);
+      const outcome = await runExtraction(this.deps, job);
       await finishExtraction(prisma, job, outcome);
       if (outcome.memoryIds.length) this.wrote();
     } catch (error) {
@@ -49,12 +46,5 @@ export class ExtractionQueue extends Sweeper {
       return false;
     }
     return true;
-  }
-
-  private async run(job: ExtractionRow) {
-    if (job.attempts > MAX_ATTEMPTS) {
-      return { status: 'fallback' as const, error: `The extraction failed ${MAX_ATTEMPTS} times`, result: {}, memoryIds: [] };
-    }
-    return runExtraction(this.deps, job);
   }
 }
