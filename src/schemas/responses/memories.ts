@@ -110,7 +110,7 @@ export const Provenance = z
     z.object({
       source: z.literal('conversation'),
       conversationId: z.string(),
-      messageIds: z.array(z.string()).meta({ description: 'The messages the fact was taken from' }),
+      messageIds: z.array(z.string()).meta({ description: 'The messages that stated the fact' }),
       model: z.string().meta({ description: 'The conversation model that extracted or consolidated it' }),
     }),
     z.object({ source: z.literal('user'), userId: z.string().nullable().meta({ description: 'The user who made the change; null when unknown' }) }),
