@@ -5,6 +5,7 @@ import type { Authenticator } from './http/authenticate.js';
 import type { RateLimitStoreFactory } from './http/middleware/rate-limit.js';
 import type { AuthUser, TokenClaims } from './services/auth/tokens.js';
 import type { EmbeddingService } from './services/embeddings/index.js';
+import type { ExtractionQueue } from './services/extraction/queue.js';
 import type { HealthRegistry } from './services/health.js';
 import type { DocumentParser } from './services/imports/parser-pool.js';
 import type { VectorIndex } from './services/memories/vector-index.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   background: Set<Promise<unknown>>;
   /** Local embedding model and its backlog sweeper (started by the server, or by a test). */
   embeddings: EmbeddingService;
+  /** The durable queue of fact extractions from conversations (started by the server, or by a test). */
+  extractions: ExtractionQueue;
   /** Nearest-neighbour search over memory chunk vectors. */
   vectorIndex: VectorIndex;
   /** Child processes that parse imported documents, off the request loop (closed on shutdown). */

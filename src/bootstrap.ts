@@ -7,9 +7,11 @@ import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js
 import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
 import { bearerAuthenticator } from './services/auth/authenticate.js';
 import { EmbeddingService } from './services/embeddings/index.js';
+import { ExtractionQueue } from './services/extraction/queue.js';
 import { processEventLoop } from './services/event-loop.js';
 import { HealthRegistry } from './services/health.js';
 import { DocumentParser } from './services/imports/parser-pool.js';
+import { searchEngineOf } from './services/memories/search.js';
 import { InMemoryVectorIndex } from './services/memories/vector-index.js';
 
 export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -34,6 +36,13 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   const health = new HealthRegistry(db, config.version, config.databaseTimeoutMs);
   const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);
   health.register('embeddings', () => embeddings.health());
+  const vectorIndex = new InMemoryVectorIndex(db);
+  const track = (p: Promise<unknown>) => {
+    background.add(p);
+    void p.finally(() => background.delete(p));
+  };
+  const engine = searchEngineOf({ embeddings, vectorIndex, config });
+  const extractions = new ExtractionQueue({ config, db, engine, logger }, () => embeddings.nudge(), config.embeddings.pollIntervalMs, track);
   const eventLoop = processEventLoop();
   health.register('eventLoop', () => eventLoop.health());
   return {
@@ -46,7 +55,8 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
     background,
     embeddings,
-    vectorIndex: new InMemoryVectorIndex(db),
+    extractions,
+    vectorIndex,
     documentParser: new DocumentParser(config.imports, logger),
   };
 }

@@ -46,6 +46,7 @@ async function main() {
   logger.info({ url: `http://${config.host}:${port}/api`, storage: deps.db.kind, version: config.version }, 'Chimera API listening');
 
   deps.embeddings.start();
+  deps.extractions.start();
   const timers = startMaintenance(deps);
   installShutdown(server, drain, deps, timers);
 }
@@ -97,7 +98,8 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
       void deps.documentParser.close();
       setImmediate(() => server.closeAllConnections());
       // Whatever still runs (a long background job, a pool that does not close) is abandoned:
-      // the database rolls back its open transactions, the embedding backlog is durable.
+      // the database rolls back its open transactions, the embedding backlog and the
+      // extraction queue are durable.
       setTimeout(() => {
         deps.logger.error('shutdown cleanup did not finish in time; exiting');
         process.exit(1);
@@ -106,6 +108,7 @@ function installShutdown(server: Server, drain: Drain, deps: AppDeps, timers: No
     grace.unref();
     await closed;
     await deps.documentParser.close();
+    await deps.extractions.stop();
     await deps.embeddings.stop();
     await Promise.allSettled([...deps.background]);
     await deps.rateLimitStore.close();

@@ -25,6 +25,7 @@ export const conversationSubjectSql = (actorId: string, conversationId: string) 
 const withTranscript = {
   messages: { orderBy: [{ timestamp: 'asc' }, { id: 'asc' }] },
   injections: { orderBy: [{ injectedAt: 'asc' }, { id: 'asc' }], select: { memoryId: true, isActive: true } },
+  extraction: true,
 } satisfies Prisma.ConversationInclude;
 
 export type FullConversation = Prisma.ConversationGetPayload<{ include: typeof withTranscript }>;
@@ -80,6 +81,12 @@ export async function touchConversation(db: Db, id: string): Promise<void> {
 export async function lockConversation(db: Prisma.TransactionClient, id: string): Promise<void> {
   // Raw: Prisma has no SELECT … FOR UPDATE.
   await db.$queryRaw`SELECT id FROM conversations WHERE id = ${id} FOR UPDATE`;
+}
+
+/** Whether the conversation's workspace extracts facts when a conversation closes (its autoExtract setting). */
+export async function autoExtractOf(db: Db, conversationId: string): Promise<boolean> {
+  const row = await db.conversation.findUnique({ where: { id: conversationId }, select: { workspace: { select: { autoExtract: true } } } });
+  return row?.workspace.autoExtract ?? false;
 }
 
 /** The workspace the conversation belongs to, or null when there is no such conversation. */

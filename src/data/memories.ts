@@ -81,6 +81,11 @@ export async function insertMemories(db: Db, rows: NewMemoryRow[], now = new Dat
   return ids.map((id) => byId.get(id)!);
 }
 
+/** Writes a deleted memory back under its id, at `version` and status `pending` (a restore from its history). */
+export function reinsertMemory(db: Db, id: string, version: number, row: NewMemoryRow): Promise<Memory> {
+  return db.memory.create({ data: { id, version, ...row, metadata: row.metadata as Prisma.InputJsonValue } });
+}
+
 /** The workspace the memory belongs to; null when there is no such memory. */
 export async function memoryWorkspaceId(db: Db, id: string): Promise<string | null> {
   const memory = await db.memory.findUnique({ where: { id }, select: { workspaceId: true } });

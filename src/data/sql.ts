@@ -16,10 +16,12 @@ import type {
   Activity,
   ChatMessage,
   Conversation,
+  ConversationExtraction,
   ConversationMemory,
   Integration,
   Memory,
   MemoryChunk,
+  MemoryVersion,
   PrismaClient,
   RefreshToken,
   RevokedAccessToken,
@@ -41,10 +43,12 @@ export interface Models {
   Activity: Activity;
   ChatMessage: ChatMessage;
   Conversation: Conversation;
+  ConversationExtraction: ConversationExtraction;
   ConversationMemory: ConversationMemory;
   Integration: Integration;
   Memory: Memory;
   MemoryChunk: MemoryChunk;
+  MemoryVersion: MemoryVersion;
   RefreshToken: RefreshToken;
   RevokedAccessToken: RevokedAccessToken;
   RevokedTokenFamily: RevokedTokenFamily;

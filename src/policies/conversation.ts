@@ -30,6 +30,8 @@ export const conversation = defineResource({
     update: member('researcher'),
     delete: member('researcher'),
     'send-message': member('researcher'),
+    /** Queue the extraction of its facts into memories (never observers). */
+    extract: member('researcher'),
     /** Pin, unpin and delete messages. */
     'edit-messages': member('researcher'),
   },

@@ -14,21 +14,23 @@ import { conversation } from './conversation.js';
 import { integration } from './integration.js';
 import { invitation } from './invitation.js';
 import { memory } from './memory.js';
+import { memoryHistory } from './memory-history.js';
 import type { Resource } from './policy.js';
 import { teamMember } from './team-member.js';
 import { workspace } from './workspace.js';
 
-export { account, conversation, integration, invitation, memory, teamMember, workspace };
+export { account, conversation, integration, invitation, memory, memoryHistory, teamMember, workspace };
 export { type Actor, authorize, authorizeOn, decide, onDecision, type Requirement, type Resource, subjectOf } from './policy.js';
 export { invitationStands } from './invitation.js';
 export { type Role, roleFrom } from './membership.js';
 export type { ConversationSubject } from './conversation.js';
 export type { MemorySubject } from './memory.js';
+export type { MemoryHistorySubject } from './memory-history.js';
 export type { TeamMemberSubject } from './team-member.js';
 export type { WorkspaceSubject } from './workspace.js';
 
 /** Every resource with a rule table. */
-export const RESOURCES: readonly Resource<unknown, string, string>[] = [account, workspace, teamMember, conversation, memory, integration, invitation] as never;
+export const RESOURCES: readonly Resource<unknown, string, string>[] = [account, workspace, teamMember, conversation, memory, memoryHistory, integration, invitation] as never;
 
 /** Every action as `resource: action`, e.g. `workspace: update`. */
 export const ALL_ACTIONS: readonly string[] = RESOURCES.flatMap((r) => Object.keys(r.rules).map((action) => `${r.name}: ${action}`));

@@ -1,8 +1,8 @@
 /** Conversation, list item and message shapes of §2.1 (explicit fields; authors stay internal). */
 import type { MessageRow } from '../data/chat-messages.js';
-import type { Conversation } from '../generated/prisma/client.js';
+import type { Conversation, ConversationExtraction } from '../generated/prisma/client.js';
 import type { Presented } from '../schemas/responses/common.js';
-import type { Conversation as ConversationSchema, ConversationSummary, Message } from '../schemas/responses/conversations.js';
+import type { Conversation as ConversationSchema, ConversationSummary, Extraction, Message } from '../schemas/responses/conversations.js';
 
 type ConversationFields = Pick<Conversation, 'id' | 'workspaceId' | 'title' | 'modelId' | 'status' | 'createdAt' | 'updatedAt'>;
 
@@ -25,7 +25,21 @@ export function presentSentMessages(sent: { userMessage: MessageRow; assistantMe
     : { userMessage: presentMessage(sent.userMessage) };
 }
 
-export function presentConversation(c: ConversationFields & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[] }): Presented<typeof ConversationSchema> {
+/** A conversation's fact extraction: its state and the last run's counts. */
+export function presentExtraction(e: ConversationExtraction): Presented<typeof Extraction> {
+  return {
+    status: e.status,
+    error: e.error,
+    throughMessageId: e.throughMessageId,
+    result: (e.result ?? {}) as Record<string, unknown>,
+    requestedAt: e.requestedAt.toISOString(),
+    finishedAt: e.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export function presentConversation(
+  c: ConversationFields & { messages: MessageRow[]; injections: { memoryId: string; isActive: boolean }[]; extraction: ConversationExtraction | null },
+): Presented<typeof ConversationSchema> {
   return {
     id: c.id,
     workspaceId: c.workspaceId,
@@ -33,6 +47,7 @@ export function presentConversation(c: ConversationFields & { messages: MessageR
     modelId: c.modelId,
     messages: c.messages.map(presentMessage),
     injectedMemories: c.injections.map((i) => ({ id: i.memoryId, isActive: i.isActive })),
+    extraction: c.extraction && presentExtraction(c.extraction),
     status: c.status,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),

@@ -1,7 +1,8 @@
 import type { MemoryRow, MemoryTextRow } from '../data/memories.js';
 import { roundVector } from '../lib/vectors.js';
 import type { Presented } from '../schemas/responses/common.js';
-import type { Memory } from '../schemas/responses/memories.js';
+import type { Memory, MemoryHistory } from '../schemas/responses/memories.js';
+import type { MemoryVersion as MemoryVersionRow } from '../generated/prisma/client.js';
 
 export type { MemoryRow };
 
@@ -50,4 +51,36 @@ export function presentSearchHit({ memory, score, matchType }: { memory: MemoryR
     created_at: memory.createdAt.toISOString(),
     matchType,
   };
+}
+
+/** A memory's history (newest first), each version with its provenance. */
+export function presentMemoryHistory(h: { memoryId: string; deleted: boolean; versions: MemoryVersionRow[] }): Presented<typeof MemoryHistory> {
+  return {
+    memoryId: h.memoryId,
+    deleted: h.deleted,
+    versions: h.versions.map((v) => ({
+      version: v.version,
+      action: v.action,
+      title: v.title,
+      content: v.content,
+      tags: v.tags,
+      metadata: (v.metadata ?? {}) as Record<string, unknown>,
+      provenance: presentProvenance(v.provenance),
+      createdAt: v.createdAt.toISOString(),
+    })),
+  };
+}
+
+/** Provenance as stored: a conversation's, else a user's (versions written before provenance existed have a null user). */
+function presentProvenance(p: unknown): Presented<typeof MemoryHistory>['versions'][number]['provenance'] {
+  const stored = (p ?? {}) as Record<string, unknown>;
+  if (stored.source === 'conversation') {
+    return {
+      source: 'conversation',
+      conversationId: String(stored.conversationId),
+      messageIds: Array.isArray(stored.messageIds) ? stored.messageIds.map(String) : [],
+      model: String(stored.model),
+    };
+  }
+  return { source: 'user', userId: typeof stored.userId === 'string' ? stored.userId : null };
 }

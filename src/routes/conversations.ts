@@ -4,7 +4,7 @@ import { sendVersioned } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { openEventStream, wantsEventStream } from '../http/sse.js';
 import { conversation, workspace } from '../policies/index.js';
-import { presentConversation, presentConversationListItem, presentMessage, presentSentMessages } from '../presenters/conversation.js';
+import { presentConversation, presentConversationListItem, presentExtraction, presentMessage, presentSentMessages } from '../presenters/conversation.js';
 import {
   createConversationBody, injectMemoryBody, listConversationsQuery, sendMessageBody, updateConversationBody, updateMessageBody,
 } from '../schemas/conversations.js';
@@ -14,8 +14,8 @@ import { conversationListVersion, conversationVersion, pollEtag } from '../servi
 import { closeConversation } from '../services/conversations/close.js';
 import { MessageResult } from '../schemas/responses/common.js';
 import {
-  Conversation, ConversationClosed, ConversationList, ConversationReopened, InjectionToggled, Message, MessageFailed, MessageSent, StreamCitations, StreamDelta,
-  StreamError,
+  Conversation, ConversationClosed, ConversationList, ConversationReopened, ExtractionQueued, InjectionToggled, Message, MessageFailed, MessageSent, StreamCitations,
+  StreamDelta, StreamError,
 } from '../schemas/responses/conversations.js';
 
 const tag = 'conversations';
@@ -176,16 +176,27 @@ export function conversationRoutes(_deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/conversations/:conversationId/close', operationId: 'closeConversation', contractId: 'C12', response: ConversationClosed, tag, access: 'user', policy: conversation.can('update'),
-      summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off)',
+      summary: 'Close the conversation, keeping its transcript as one memory (unless the user turned autoStore off); with the workspace\'s autoExtract on, its facts are extracted instead, after the answer',
       responses: { 403: 'Access denied', 404: 'Conversation not found' },
       handler: async ({ deps, user, subject }) => {
-        const { conversation, memory } = await closeConversation(deps.prisma, deps.embeddings, user, subject.id);
+        const { conversation, memory } = await closeConversation(deps.prisma, deps, user, subject.id);
         return {
           conversation: presentConversation(await conversations.withResolvedCitations(deps.prisma, conversation)),
           memory,
           message: 'Conversation closed and summarized successfully',
         };
       },
+    }),
+    defineRoute({
+      method: 'post', path: '/conversations/:conversationId/extract', operationId: 'extractConversation', response: ExtractionQueued, tag, access: 'user', policy: conversation.can('extract'), status: 202,
+      summary:
+        'Queue the extraction of the conversation\'s facts into memories with the caller\'s key: consolidated against similar memories (ADD, UPDATE, ' +
+        'DELETE, NONE), each change a version with its provenance. Runs after the answer; the conversation\'s `extraction` tells how it went.',
+      responses: { 403: 'Access denied', 404: 'Conversation not found' },
+      handler: async ({ deps, user, subject }) => ({
+        extraction: presentExtraction(await conversations.extractConversation(deps.prisma, deps.extractions, subject, user.id)),
+        message: 'Extraction queued',
+      }),
     }),
     defineRoute({
       method: 'post', path: '/conversations/:conversationId/reopen', operationId: 'reopenConversation', contractId: 'C13', response: ConversationReopened, tag, access: 'user', policy: conversation.can('update'),

@@ -4,14 +4,16 @@ import type { MemoryRow } from '../data/memories.js';
 import type { Db } from '../data/sql.js';
 import { sendVersioned, sendVersionedJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { account, authorizeOn, memory, workspace } from '../policies/index.js';
-import { presentMemory, presentMemoryText, presentSearchHit } from '../presenters/memory.js';
+import { account, authorizeOn, memory, memoryHistory as history, workspace } from '../policies/index.js';
+import { presentMemory, presentMemoryHistory, presentMemoryText, presentSearchHit } from '../presenters/memory.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
 import { MessageResult } from '../schemas/responses/common.js';
-import { Memory, MemoryList, SearchResults } from '../schemas/responses/memories.js';
+import { Memory, MemoryHistory, MemoryList, SearchResults } from '../schemas/responses/memories.js';
 import { searchEngineOf, searchMemories } from '../services/memories/search.js';
 import { memoryListVersion, pollEtag } from '../services/poll-etags.js';
 import { createMemory, deleteMemory, firstVectors, getMemory, listMemoryTexts, reEmbedMemory, searchMemoryList, updateMemory } from '../services/memories/service.js';
+import { memoryHistory, restoreVersion, VERSION_NOT_FOUND } from '../services/memories/versions.js';
+import { notFound } from '../lib/errors.js';
 
 /** Memories as §2.1 presents them, each with its first chunk's vector once embedded (one query for all). */
 async function presented(db: Db, memories: MemoryRow[]) {
@@ -57,7 +59,7 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       body: createMemoryBody, bodyErrors: 'fields',
       responses: { 403: 'Access denied', 404: 'Workspace not found', 413: 'Body larger than BODY_LIMIT' },
       handler: async ({ deps, user, subject, body }) => {
-        const created = await createMemory(deps.prisma, deps.embeddings, { workspaceId: subject.id, authorId: user.id, ...body });
+        const created = await createMemory(deps.prisma, deps.embeddings, { workspaceId: subject.id, authorId: user.id, ...body, provenance: { source: 'user', userId: user.id } });
         return presentedOne(deps.prisma, created);
       },
     }),
@@ -91,14 +93,14 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Update a memory (version +1 on every PUT; changed text is re-embedded)',
       body: updateMemoryBody,
       responses: { 403: 'Access denied', 404: 'Memory not found', 413: 'Body larger than BODY_LIMIT' },
-      handler: async ({ deps, subject, body }) => {
+      handler: async ({ deps, user, subject, body }) => {
         const current = await getMemory(deps.prisma, subject.id);
-        return presentedOne(deps.prisma, await updateMemory(deps.prisma, deps.embeddings, current, body));
+        return presentedOne(deps.prisma, await updateMemory(deps.prisma, deps.embeddings, current, body, user));
       },
     }),
     defineRoute({
       method: 'delete', path: '/memories/:memoryId', operationId: 'deleteMemory', contractId: 'M5', response: MessageResult, tag: 'memories', access: 'user', policy: memory.can('delete'),
-      summary: 'Delete a memory (its chunks and injection links go with it)',
+      summary: 'Delete a memory for good (its chunks, injection links and history go with it)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
       handler: async ({ deps, subject }) => {
         await deleteMemory(deps.prisma, subject);
@@ -110,6 +112,22 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
       summary: 'Recompute the memory\'s vectors in the background (version +1)',
       responses: { 403: 'Access denied', 404: 'Memory not found' },
       handler: async ({ deps, subject }) => presentedOne(deps.prisma, await reEmbedMemory(deps.prisma, deps.embeddings, subject.id)),
+    }),
+    defineRoute({
+      method: 'get', path: '/memories/:memoryId/history', operationId: 'getMemoryHistory', response: MemoryHistory, tag: 'memories', access: 'user', policy: history.can('read'),
+      summary: 'The versions of a memory, newest first, each with its provenance (also for a memory deleted by consolidation)',
+      responses: { 403: 'Access denied', 404: 'Memory not found' },
+      handler: async ({ deps, subject }) => presentMemoryHistory(await memoryHistory(deps.prisma, subject.id)),
+    }),
+    defineRoute({
+      method: 'post', path: '/memories/:memoryId/history/:version/restore', operationId: 'restoreMemoryVersion', response: Memory, tag: 'memories', access: 'user', policy: history.can('restore'),
+      summary: 'Restore a version of a memory (a memory deleted by consolidation comes back under its id); recorded as a RESTORE version',
+      responses: { 403: 'Access denied', 404: 'Memory not found | Version not found' },
+      handler: async ({ deps, user, subject, params }) => {
+        const version = Number(params.version);
+        if (!/^[1-9]\d{0,8}$/.test(params.version)) throw notFound(VERSION_NOT_FOUND);
+        return presentedOne(deps.prisma, await restoreVersion(deps.prisma, deps.embeddings, subject.id, version, user.id));
+      },
     }),
   ];
 }

@@ -15,7 +15,7 @@ describeEachStorage('conversations', (ctx) => {
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       ok: true, error: null,
-      data: { id: expect.stringMatching(/^conv-[0-9a-f]{12}$/), workspaceId: ws, title: 'New Conversation', modelId: 'model-gpt-4o', messages: [], injectedMemories: [], status: 'active', createdAt: expect.stringMatching(ISO), updatedAt: expect.stringMatching(ISO) },
+      data: { id: expect.stringMatching(/^conv-[0-9a-f]{12}$/), workspaceId: ws, title: 'New Conversation', modelId: 'model-gpt-4o', messages: [], injectedMemories: [], extraction: null, status: 'active', createdAt: expect.stringMatching(ISO), updatedAt: expect.stringMatching(ISO) },
     });
     const row = await app.deps.prisma.conversation.findUniqueOrThrow({ where: { id: res.body.data.id } });
     expect(row.createdById).toBe(s.user.id);

@@ -70,6 +70,7 @@ export async function startTestApp(storage: StorageKind, env: Record<string, str
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await deps.documentParser.close();
+      await deps.extractions.stop();
       await deps.embeddings.stop();
       await Promise.allSettled([...deps.background]);
       await deps.rateLimitStore.close();

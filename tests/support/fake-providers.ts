@@ -24,6 +24,11 @@
  *   `all404`    Google answers 404 NOT_FOUND for every model (a retired model and its fallback)
  *   `quota403`  Google answers 403 with a quota message (a rate limit without a 429)
  * and a Google model whose name contains `retired` is answered 404 NOT_FOUND, whatever the key.
+ *
+ * `script(marker, answer)` scripts the chat replies for keys containing `marker` (the fact
+ * extraction's questions): `answer` gets the prompt and returns the reply text. Scripted
+ * replies count their tokens (prompt and reply at four characters a token) in the usage
+ * they report, so the bench can print tokens per extraction.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,8 +54,22 @@ export const WAIT_MS = 1500;
 export const DEFAULT_REPLY = 'Hello from the fake provider. All systems nominal.';
 const PIECES = ['Hello', ' from', ' the fake', ' provider.', ' All systems', ' nominal.'];
 
+/** A chat request's prompt, whatever the vendor's wire format. */
+export interface ScriptedPrompt {
+  system: string;
+  turns: { role: string; content: string }[];
+}
+
+/** Returns the reply text for a scripted chat request. */
+export type Script = (prompt: ScriptedPrompt) => string;
+
+/** The fake's token count: four characters a token, as the extraction estimates it. */
+export const countTokens = (text: string) => Math.ceil(text.length / 4);
+
 export interface FakeProviders {
   baseUrl: string;
+  /** Scripts the chat replies of keys containing `marker`; `remove` stops it. */
+  script(marker: string, answer: Script): { remove(): void };
   /** Env settings pointing every provider at this server. */
   env: Record<string, string>;
   /** The base URL of the self-hosted OpenAI-compatible server, and of one that never answers. */
@@ -162,21 +181,49 @@ async function streamReply(provider: FakeProvider, model: string, req: IncomingM
   res.end();
 }
 
-function jsonReply(provider: FakeProvider, model: string, text: string) {
+function jsonReply(provider: FakeProvider, model: string, text: string, usage = { prompt: 21, completion: 12 }) {
+  const { prompt, completion } = usage;
   if (provider === 'anthropic') {
-    return { id: 'msg_fake', type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 21, output_tokens: 12 } };
+    return { id: 'msg_fake', type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: prompt, output_tokens: completion } };
   }
   if (provider === 'google') {
-    return { candidates: [{ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 21, candidatesTokenCount: 12, totalTokenCount: 33 }, modelVersion: model };
+    return { candidates: [{ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: prompt, candidatesTokenCount: completion, totalTokenCount: prompt + completion }, modelVersion: model };
   }
   return {
     id: 'chatcmpl-fake', object: 'chat.completion', created: Math.floor(Date.now() / 1000), model,
     choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 21, completion_tokens: 12, total_tokens: 33 },
+    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
   };
 }
 
-async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: string, url: URL, req: IncomingMessage, res: ServerResponse) {
+const textOf = (content: unknown): string =>
+  typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join('') : '';
+
+/** The system prompt and turns of a chat request, whatever the vendor's wire format. */
+function promptOf(provider: FakeProvider, body: any): ScriptedPrompt {
+  if (provider === 'anthropic') return { system: textOf(body.system), turns: (body.messages ?? []).map((m: any) => ({ role: m.role, content: textOf(m.content) })) };
+  if (provider === 'google') {
+    return {
+      system: textOf(body.systemInstruction?.parts),
+      turns: (body.contents ?? []).map((c: any) => ({ role: c.role === 'model' ? 'assistant' : 'user', content: textOf(c.parts) })),
+    };
+  }
+  const messages: { role: string; content: unknown }[] = body.messages ?? [];
+  return {
+    system: messages.filter((m) => m.role === 'system').map((m) => textOf(m.content)).join('\n'),
+    turns: messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: textOf(m.content) })),
+  };
+}
+
+/** Answers a scripted chat request (JSON, not streamed), counting its tokens. */
+function scriptedReply(provider: FakeProvider, model: string, body: any, res: ServerResponse, script: Script) {
+  const prompt = promptOf(provider, body);
+  const text = script(prompt);
+  const promptTokens = countTokens(prompt.system) + prompt.turns.reduce((n, t) => n + countTokens(t.content), 0);
+  return json(res, 200, jsonReply(provider, model, text, { prompt: promptTokens, completion: countTokens(text) }));
+}
+
+async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: string, url: URL, req: IncomingMessage, res: ServerResponse, scripts: Map<string, Script>) {
   const key = recorded.apiKey;
   if (provider === 'stalled') {
     await sleep(2 ** 31 - 1, req); // until the client gives up
@@ -205,6 +252,7 @@ async function handle(recorded: RecordedRequest, provider: FakeProvider, rest: s
   const model = googleMatch ? googleMatch[1]! : String(body.model ?? '');
   const streaming = googleMatch ? googleMatch[2] === 'streamGenerateContent' : body.stream === true;
 
+  for (const [marker, script] of scripts) if (key.includes(marker)) return scriptedReply(provider, model, body, res, script);
   if (provider === 'google' && (model.includes('retired') || key.includes('all404'))) {
     // Google's own text, which names the task: "generateContent" must not read as a rate limit.
     return json(res, 404, errorBody(provider, 404, `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`));
@@ -249,6 +297,7 @@ export interface FakeProviderOptions {
 
 export async function startFakeProviders(options: FakeProviderOptions = {}): Promise<FakeProviders> {
   const requests: RecordedRequest[] = [];
+  const scripts = new Map<string, Script>();
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const prefix = PREFIXES.find(([p]) => url.pathname.startsWith(`${p}/`));
@@ -267,7 +316,7 @@ export async function startFakeProviders(options: FakeProviderOptions = {}): Pro
       if (!res.writableFinished) recorded.aborted = true;
     });
     try {
-      await handle(recorded, provider, recorded.path, url, req, res);
+      await handle(recorded, provider, recorded.path, url, req, res, scripts);
     } catch {
       res.destroy();
     }
@@ -286,6 +335,10 @@ export async function startFakeProviders(options: FakeProviderOptions = {}): Pro
     },
     compatibleUrl: `${baseUrl}/local/v1`,
     stalledUrl: `${baseUrl}/stalled/v1`,
+    script: (marker, answer) => {
+      scripts.set(marker, answer);
+      return { remove: () => scripts.delete(marker) };
+    },
     requests,
     requestsFor: (marker) => requests.filter((r) => r.apiKey.includes(marker)),
     close: () =>

@@ -47,6 +47,30 @@ export const InjectedMemory = z
   .object({ id: z.string().meta({ description: 'The memory id' }), isActive: z.boolean() })
   .meta({ id: 'InjectedMemory', examples: [{ id: 'memory-1a2b3c4d5e6f', isActive: true }] });
 
+/** The fact extraction of a conversation (issue 19): queued by a close with autoExtract, or by POST …/extract. */
+export const Extraction = z
+  .object({
+    status: z.enum(['pending', 'running', 'done', 'fallback']).meta({
+      description: 'pending/running: queued or in progress; done: the facts were consolidated into memories; fallback: the model could not be used, the transcript memory was kept instead (see error)',
+    }),
+    error: z.string().nullable().meta({ description: 'Why the last run fell back' }),
+    throughMessageId: z.string().nullable().meta({ description: 'The last message a finished extraction covered: a later run reads only what follows' }),
+    result: jsonObject().meta({ description: 'The last run: facts, added, updated, deleted, unchanged, tokens (as the provider counted them), calls; transcriptMemoryId after a fallback' }),
+    requestedAt: timestamp(),
+    finishedAt: timestamp().nullable(),
+  })
+  .meta({
+    id: 'Extraction',
+    examples: [{
+      status: 'done', error: null, throughMessageId: 'msg-0a1b2c3d4e5f', result: { facts: 3, added: 1, updated: 1, deleted: 0, unchanged: 1, tokens: 812, calls: 2 },
+      requestedAt: '2025-12-08T06:43:35.123Z', finishedAt: '2025-12-08T06:43:38.456Z',
+    }],
+  });
+
+export const ExtractionQueued = z
+  .object({ extraction: Extraction, message: z.string() })
+  .meta({ id: 'ExtractionQueued', examples: [{ extraction: { status: 'pending', error: null, throughMessageId: null, result: {}, requestedAt: '2025-12-08T06:43:35.123Z', finishedAt: null }, message: 'Extraction queued' }] });
+
 export const Conversation = z
   .object({
     id: z.string(),
@@ -55,6 +79,7 @@ export const Conversation = z
     modelId: z.string(),
     messages: z.array(Message).meta({ description: 'Oldest first' }),
     injectedMemories: z.array(InjectedMemory),
+    extraction: Extraction.nullable().meta({ description: 'The fact extraction; null when none was asked for' }),
     status: z.enum(STATUSES),
     createdAt: timestamp(),
     updatedAt: timestamp(),
@@ -63,7 +88,7 @@ export const Conversation = z
     id: 'Conversation',
     examples: [{
       id: 'conv-0a1b2c3d4e5f', workspaceId: 'workspace-0a1b2c3d4e5f', title: 'Launch planning', modelId: 'model-gpt-4o',
-      messages: [userMessageExample, assistantMessageExample], injectedMemories: [{ id: 'memory-1a2b3c4d5e6f', isActive: true }],
+      messages: [userMessageExample, assistantMessageExample], injectedMemories: [{ id: 'memory-1a2b3c4d5e6f', isActive: true }], extraction: null,
       status: 'active', createdAt: '2025-12-08T06:40:00.000Z', updatedAt: '2025-12-08T06:43:35.123Z',
     }],
   });

@@ -103,3 +103,54 @@ export const IndexStatus = z
     total: z.int(), ready: z.int(), pending: z.int(), failed: z.int(), chunks: z.int(),
   })
   .meta({ id: 'IndexStatus' });
+
+/** Where a memory version comes from: an extraction from a conversation, or a user's edit. */
+export const Provenance = z
+  .union([
+    z.object({
+      source: z.literal('conversation'),
+      conversationId: z.string(),
+      messageIds: z.array(z.string()).meta({ description: 'The messages that stated the fact' }),
+      model: z.string().meta({ description: 'The conversation model that extracted or consolidated it' }),
+    }),
+    z.object({ source: z.literal('user'), userId: z.string().nullable().meta({ description: 'The user who made the change; null when unknown' }) }),
+  ])
+  .meta({ id: 'Provenance' });
+
+export const MemoryVersion = z
+  .object({
+    version: z.int().meta({ description: "The memory's version after this change" }),
+    action: z.enum(['ADD', 'UPDATE', 'DELETE', 'EDIT', 'RESTORE']).meta({
+      description: 'ADD: created; UPDATE: merged or rewritten from a conversation; DELETE: deleted by consolidation (the state kept here); EDIT: edited by a user; RESTORE: an earlier version restored',
+    }),
+    title: z.string(),
+    content: z.string(),
+    tags: z.array(z.string()),
+    metadata: jsonObject(),
+    provenance: Provenance,
+    createdAt: timestamp(),
+  })
+  .meta({ id: 'MemoryVersion' });
+
+export const MemoryHistory = z
+  .object({
+    memoryId: z.string(),
+    deleted: z.boolean().meta({ description: 'The memory was deleted by consolidation; a version can restore it' }),
+    versions: z.array(MemoryVersion).meta({ description: 'Newest first' }),
+  })
+  .meta({
+    id: 'MemoryHistory',
+    examples: [{
+      memoryId: 'memory-1a2b3c4d5e6f', deleted: false,
+      versions: [
+        {
+          version: 2, action: 'UPDATE', title: 'Launch day', content: 'We launch on Monday.', tags: ['extracted'], metadata: {},
+          provenance: { source: 'conversation', conversationId: 'conv-0a1b2c3d4e5f', messageIds: ['msg-0a1b2c3d4e5f'], model: 'gpt-4o' }, createdAt: '2025-12-09T06:43:35.123Z',
+        },
+        {
+          version: 1, action: 'ADD', title: 'Launch day', content: 'We launch on Friday.', tags: [], metadata: {},
+          provenance: { source: 'user', userId: '5f0c8a9e-2c1d-4b7a-9e3f-1a2b3c4d5e6f' }, createdAt: '2025-12-08T06:43:35.123Z',
+        },
+      ],
+    }],
+  });

@@ -3,6 +3,7 @@
  * conversation policy has loaded and authorized the conversation; these functions do the work.
  */
 import { deleteMessageRow, findMessage, setPinned } from '../../data/chat-messages.js';
+import { requestExtraction } from '../../data/conversation-extractions.js';
 import { linkMemory, toggleLink, unlinkMemory } from '../../data/conversation-memories.js';
 import {
   countWorkspaceConversations, deleteConversationRow, findConversation, type FullConversation, insertConversation, touchConversation,
@@ -131,4 +132,11 @@ export async function toggleInjection(db: Db, conversationId: string, memoryId: 
 
 export async function reopenConversation(db: Db, id: string) {
   return withResolvedCitations(db, await updateConversationRow(db, id, { status: 'active', updatedAt: new Date() }));
+}
+
+/** Queues the fact extraction of the conversation with the caller's key (the queue runs it after the answer). */
+export async function extractConversation(db: Db, extractions: { nudge(): void }, conversation: { id: string; workspaceId: string }, userId: string) {
+  const extraction = await requestExtraction(db, { conversationId: conversation.id, workspaceId: conversation.workspaceId, requestedById: userId });
+  extractions.nudge();
+  return extraction;
 }

@@ -11,6 +11,7 @@ import { type BacklogMemory, backlogBatch, claimEmbedded, countBacklog, markEmbe
 import { replaceChunks } from '../../data/memory-chunks.js';
 import type { PrismaClient } from '../../db/client.js';
 import { vectorToBytes } from '../../lib/vectors.js';
+import { Sweeper } from '../sweeper.js';
 import type { Embedder } from './embedder.js';
 import type { ChunkVector } from './protocol.js';
 
@@ -20,71 +21,23 @@ const CLAIM_SIZE = 32;
 /** The text a memory is embedded from: title, then content. */
 const embeddingText = (m: { title: string; content: string }) => `${m.title}\n\n${m.content}`;
 
-export class EmbeddingBacklog {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
-
+export class EmbeddingBacklog extends Sweeper {
   constructor(
     private readonly db: PrismaClient,
     private readonly embedder: Embedder,
-    private readonly logger: Logger,
-    private readonly pollIntervalMs: number,
-    private readonly track: (p: Promise<unknown>) => void,
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.nudge(), this.pollIntervalMs);
-    this.timer.unref();
-    this.nudge();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** Asks for a sweep soon (after a local write); sweeps never overlap. */
-  nudge(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.sweepUntilEmpty()
-      .catch((error) => this.logger.warn({ err: error }, 'embedding backlog sweep failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.nudge();
-        }
-      });
-    this.track(this.running);
-  }
-
-  /** Resolves once a sweep has found nothing left to do (tests, benchmarks, shutdown). */
-  async drain(): Promise<void> {
-    for (;;) {
-      await this.running;
-      if (!(await this.sweepOnce())) return;
-    }
+    logger: Logger,
+    pollIntervalMs: number,
+    track: (p: Promise<unknown>) => void,
+  ) {
+    super(logger, pollIntervalMs, track, 'embedding backlog sweep failed');
   }
 
   size(): Promise<number> {
     return countBacklog(this.db, this.embedder.modelId);
   }
 
-  private async sweepUntilEmpty(): Promise<void> {
-    while (!this.stopped && (await this.sweepOnce()));
-  }
-
   /** Embeds one batch of the backlog; returns whether there may be more. */
-  private async sweepOnce(): Promise<boolean> {
+  protected async sweepOnce(): Promise<boolean> {
     if (!this.embedder.ready && !(await this.embedder.load())) return false;
     const modelId = this.embedder.modelId!;
     const batch = await backlogBatch(this.db, modelId, CLAIM_SIZE);

@@ -41,6 +41,7 @@ export async function importFile(deps: AppDeps, workspaceId: string, authorId: s
   const memory = await createMemory(deps.prisma, deps.embeddings, {
     workspaceId,
     authorId,
+    provenance: { source: 'user', userId: authorId },
     title: `[File] ${Array.from(stem).slice(0, 100).join('')}`,
     content: summary.content,
     tags: ['imported', 'file-upload', `format:${fileType}`],

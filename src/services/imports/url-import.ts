@@ -90,6 +90,7 @@ export async function importUrl(deps: AppDeps, workspaceId: string, authorId: st
   const memory = await createMemory(deps.prisma, deps.embeddings, {
     workspaceId,
     authorId,
+    provenance: { source: 'user', userId: authorId },
     title: `[Imported] ${title.slice(0, 100)}`,
     content: summary.content,
     tags,

@@ -63,6 +63,7 @@ const rememberedMemory = (workspaceId: string, userId: string, item: Omit<Rememb
   content: item.text,
   tags: item.tags,
   metadata: item.metadata,
+  provenance: { source: 'user', userId },
 });
 
 export async function remember(db: Database, backlog: Backlog, userId: string, input: RememberInput): Promise<MemoryRow> {

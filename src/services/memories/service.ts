@@ -1,7 +1,8 @@
 /**
  * Memory commands and queries (M1–M6). Writes never wait on the model: they leave the
  * memory `pending` and nudge the embedding backlog (D4). `version` is incremented in SQL,
- * so concurrent updates never skip or repeat a version.
+ * so concurrent updates never skip or repeat a version. Every change of a memory's text is
+ * recorded as a version of its history, with its provenance (services/memories/versions.ts).
  */
 import { bumpIndexStamp } from '../../data/index-stamps.js';
 import {
@@ -19,13 +20,16 @@ import {
   workspaceMemoryTexts,
 } from '../../data/memories.js';
 import { firstChunkVectors } from '../../data/memory-chunks.js';
+import { deleteVersionsOf, insertVersion, insertVersions, type MemoryAction, type NewVersionRow } from '../../data/memory-versions.js';
 import type { Db } from '../../data/sql.js';
 import type { Database, PrismaClient } from '../../db/client.js';
+import type { Memory } from '../../generated/prisma/client.js';
 import { notFound } from '../../lib/errors.js';
 import { snippetOf } from '../../lib/snippet.js';
 import { bytesToVector } from '../../lib/vectors.js';
 import { logActivity } from '../activity.js';
 import { type SearchEngine, searchMemories } from './search.js';
+import type { Provenance } from './versions.js';
 
 /** What a write that leaves a memory pending tells: the embedding backlog (EmbeddingService). */
 export interface Backlog {
@@ -39,7 +43,19 @@ export interface NewMemory {
   content: string;
   tags?: string[];
   metadata?: Record<string, unknown>;
+  /** Where the memory comes from: its history's first version records it. */
+  provenance: Provenance;
 }
+
+/** Records the memory's state as the version it is now at. */
+export async function recordVersion(tx: Db, memory: Memory, action: MemoryAction, provenance: Provenance, version = memory.version) {
+  await insertVersion(tx, versionRowOf(memory, action, provenance, version));
+}
+
+const versionRowOf = (memory: Memory, action: MemoryAction, provenance: Provenance, version = memory.version): NewVersionRow => ({
+  memoryId: memory.id, workspaceId: memory.workspaceId, version, action, title: memory.title, content: memory.content, tags: memory.tags,
+  metadata: memory.metadata as Record<string, unknown>, provenance: { ...provenance },
+});
 
 /** The row a new memory is stored as: its snippet (§5.4), no tags and empty metadata unless given. */
 const memoryRowOf = (input: NewMemory): NewMemoryRow => ({
@@ -59,6 +75,7 @@ const memoryRowOf = (input: NewMemory): NewMemoryRow => ({
  */
 export async function insertMemoryTx(tx: Db, input: NewMemory, { activity = true } = {}) {
   const row = await insertMemory(tx, memoryRowOf(input));
+  await recordVersion(tx, row, 'ADD', input.provenance);
   if (activity) await logActivity(tx, row.workspaceId, 'memory_created', `Memory '${row.title}' created`, { memoryId: row.id, memoryTitle: row.title });
   return row;
 }
@@ -74,8 +91,12 @@ export async function createMemory(db: PrismaClient, backlog: Backlog, input: Ne
  * Creates the memories in one statement, whatever their number, as `createMemory` would one by
  * one with no activity (the tools' batch, §5.3), and wakes the embedding backlog once.
  */
-export async function createMemories(db: Db, backlog: Backlog, inputs: NewMemory[]): Promise<MemoryRow[]> {
-  const memories = await insertMemories(db, inputs.map(memoryRowOf));
+export async function createMemories(db: PrismaClient, backlog: Backlog, inputs: NewMemory[]): Promise<MemoryRow[]> {
+  const memories = await db.$transaction(async (tx) => {
+    const rows = await insertMemories(tx, inputs.map(memoryRowOf));
+    await insertVersions(tx, rows.map((row, i) => versionRowOf(row as Memory, 'ADD', inputs[i]!.provenance)));
+    return rows;
+  });
   backlog.nudge();
   return memories;
 }
@@ -94,11 +115,21 @@ export async function getMemory(db: Db, id: string): Promise<MemoryRow> {
   return memory;
 }
 
-/** M4: applies the given fields; version +1 always; a changed text is re-embedded. */
-export async function updateMemory(db: Db, backlog: Backlog, current: MemoryRow, patch: MemoryPatch) {
+/**
+ * Applies the given fields (version +1, a changed text re-embedded) and records the new
+ * version, inside the caller's transaction. Returns the row and whether its text changed.
+ */
+export async function reviseMemoryTx(tx: Db, current: Pick<MemoryRow, 'id' | 'title' | 'content'>, patch: MemoryPatch, action: MemoryAction, provenance: Provenance) {
   const contentChanged = patch.content !== undefined && patch.content !== current.content;
   const textChanged = contentChanged || (patch.title !== undefined && patch.title !== current.title);
-  const memory = await reviseMemory(db, current.id, { ...patch, ...(contentChanged && { snippet: snippetOf(patch.content!) }) }, { reembed: textChanged });
+  const memory = await reviseMemory(tx, current.id, { ...patch, ...(contentChanged && { snippet: snippetOf(patch.content!) }) }, { reembed: textChanged });
+  await recordVersion(tx, memory, action, provenance);
+  return { memory, textChanged };
+}
+
+/** M4: applies the given fields; version +1 always, recorded with the editing user; a changed text is re-embedded. */
+export async function updateMemory(db: PrismaClient, backlog: Backlog, current: MemoryRow, patch: MemoryPatch, editor: { id: string }) {
+  const { memory, textChanged } = await db.$transaction((tx) => reviseMemoryTx(tx, current, patch, 'EDIT', { source: 'user', userId: editor.id }));
   if (textChanged) backlog.nudge();
   return memory;
 }
@@ -110,12 +141,23 @@ export async function reEmbedMemory(db: Db, backlog: Backlog, id: string) {
   return memory;
 }
 
-/** M5: deletes the memory (chunks and injection links cascade) and invalidates the vector index. */
+/** M5: deletes the memory for good, its history too (chunks and injection links cascade), and invalidates the vector index. */
 export async function deleteMemory(db: PrismaClient, memory: { id: string; workspaceId: string }) {
   await db.$transaction(async (tx) => {
     await deleteMemoryRow(tx, memory.id);
+    await deleteVersionsOf(tx, memory.id);
     await bumpIndexStamp(tx, memory.workspaceId);
   });
+}
+
+/**
+ * A soft deletion (consolidation): the memory's last state is kept as a DELETE version of its
+ * history, restorable from there until retention sweeps it; the row goes as in M5.
+ */
+export async function softDeleteMemoryTx(tx: Db, memory: Memory, provenance: Provenance) {
+  await recordVersion(tx, memory, 'DELETE', provenance, memory.version + 1);
+  await deleteMemoryRow(tx, memory.id);
+  await bumpIndexStamp(tx, memory.workspaceId);
 }
 
 /** The first chunk's vector of each ready memory, in one query. */

@@ -1,7 +1,8 @@
 /**
  * Retention (D18). A finite period deletes, in the workspaces a user owns, conversations
  * (with their messages) and memories not updated for that many days; workspaces
- * themselves stay. `indefinite-*` periods never delete anything (Part A over §5.14's
+ * themselves stay, and so do the histories of memories deleted by consolidation until their
+ * deletion is older than the period. `indefinite-*` periods never delete anything (Part A over §5.14's
  * 84-day reading of `indefinite-84`, so the default setting is never destructive).
  */
 import { countMessagesOfConversationsBefore } from '../../data/chat-messages.js';
@@ -9,6 +10,7 @@ import { deleteConversationsBefore } from '../../data/conversations.js';
 import { bumpIndexStamp } from '../../data/index-stamps.js';
 import { tryRetentionSweepLock } from '../../data/locks.js';
 import { deleteMemoriesBefore } from '../../data/memories.js';
+import { deleteOrphanHistoriesBefore } from '../../data/memory-versions.js';
 import type { Db } from '../../data/sql.js';
 import type { Owners } from '../../data/workspaces.js';
 import type { PrismaClient } from '../../db/client.js';
@@ -50,6 +52,8 @@ async function deleteExpired(tx: Db, owners: Owners, cutoff: Date): Promise<Clea
   const messages = await countMessagesOfConversationsBefore(tx, owners, cutoff);
   const conversations = await deleteConversationsBefore(tx, owners, cutoff);
   const memories = await deleteMemoriesBefore(tx, owners, cutoff);
+  // Deletions by consolidation are swept here too: their kept history goes once it expires.
+  await deleteOrphanHistoriesBefore(tx, owners, cutoff);
   // Loaded vector indexes drop the deleted memories' chunks when their workspace's stamp moves.
   for (const workspaceId of memories.workspaceIds) await bumpIndexStamp(tx, workspaceId);
   return { conversations, memories: memories.count, messages };

@@ -68,4 +68,5 @@ export const rows: MatrixRow[] = [
   },
   { operationId: 'C12', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/close` }), expect: write },
   { operationId: 'C13', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/reopen` }), expect: write },
+  { operationId: 'extractConversation', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/extract` }), expect: byRole('researcher', 202) },
 ];
