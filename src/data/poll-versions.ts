@@ -20,14 +20,9 @@ export type WorkspacePoll = keyof typeof WORKSPACE_COLUMNS;
 export const workspacePollVersionSql = (poll: WorkspacePoll, workspaceId: string) => Prisma.sql`
   SELECT k.${WORKSPACE_COLUMNS[poll]}::text FROM "workspace_counters" k WHERE k."workspace_id" = ${workspaceId}`;
 
-/**
- * The version of a conversation with its messages, as text: 0 until its first change. The
- * workspace's memory-list version is part of it because a reply's citations show whether each
- * cited memory still exists (resolved at read time), so deleting a memory changes the answer.
- */
+/** The version of a conversation with its messages, as text: 0 until its first change. */
 export const conversationPollVersionSql = (conversationId: string) => Prisma.sql`
-  SELECT coalesce((SELECT v."version" FROM "conversation_versions" v WHERE v."conversation_id" = ${conversationId}), 0)::text
-    || '.' || coalesce((SELECT k."memory_list_version" FROM "conversations" c JOIN "workspace_counters" k ON k."workspace_id" = c."workspace_id" WHERE c."id" = ${conversationId}), 0)::text`;
+  SELECT coalesce((SELECT v."version" FROM "conversation_versions" v WHERE v."conversation_id" = ${conversationId}), 0)::text`;
 
 /** The value of either fragment. */
 export const isPollVersion = (value: unknown): value is string | null => value === null || typeof value === 'string';

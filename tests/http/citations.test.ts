@@ -72,6 +72,13 @@ describeEachStorage('citations', (ctx) => {
     // the next reply no longer has the deleted memory in its prompt
     const after = await app.http.post(`/api/conversations/${conv.id}/messages`).set(s.auth).send({ content: 'Anything else?' });
     expect(after.body.data.assistantMessage.metadata.citations).toEqual([]);
+
+    // deleting a memory that was only retrieved moves the conversation's poll ETag too
+    const polled = await app.http.get(`/api/conversations/${conv.id}`).set(s.auth).expect(200);
+    await app.http.delete(`/api/memories/${expected[1].memoryId}`).set(s.auth).expect(200);
+    const repoll = await app.http.get(`/api/conversations/${conv.id}`).set(s.auth).set('If-None-Match', polled.headers.etag);
+    expect(repoll.status).toBe(200);
+    expect(citationsOf(repoll.body.data.messages)[1]).toEqual([gone, { ...expected[1], memoryId: null }]);
   });
 
   it('a memory the context budget leaves out is not cited', async () => {
