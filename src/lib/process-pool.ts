@@ -134,12 +134,22 @@ export class ProcessPool<Job, Result> {
     return { children: this.slots.size, busy, queued: this.queue.length };
   }
 
-  /** Starts the spawner and the warm children (the first jobs then need not wait for a child to start). */
+  /**
+   * Starts the spawner and the warm children, and resolves once they are forked (the first jobs
+   * then need not wait for a child to start; a server calls it before it listens).
+   */
   async start(): Promise<void> {
     await this.prepare();
     if (this.closed) return;
     this.started = true;
     this.fillWarm();
+    await Promise.all([...this.slots].map((slot) => slot.child.forked));
+  }
+
+  /** The pids of the children alive (forked and not yet exited). */
+  async pids(): Promise<number[]> {
+    const pids = await Promise.all([...this.slots].map((slot) => slot.child.forked));
+    return pids.filter((pid): pid is number => pid !== null);
   }
 
   async run(job: Job, options: RunOptions = {}): Promise<Result> {
