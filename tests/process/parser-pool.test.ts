@@ -5,6 +5,8 @@
  * The pool's own rules, one by one, are in tests/unit/document-parsing.test.ts.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDocx } from '../support/documents.js';
 import { MiB, wordBombDocx } from '../support/hostile-documents.js';
@@ -68,6 +70,20 @@ describe('parser pool in the server process', () => {
     expect(logged).toHaveLength(WORKERS);
     // No document has been parsed yet: the processes forked before listening are the ones running.
     expect(parserTree(server).parsers).toEqual([...logged].sort());
+  });
+
+  it('runs on a data directory (PGlite) and a temporary directory (uploads) of its own, which no other test file shares', async () => {
+    const env = Object.fromEntries(
+      readFileSync(`/proc/${server.child.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    expect(dirname(env.DATA_DIR!)).toBe(tmpdir());
+    expect(basename(env.DATA_DIR!)).toMatch(/^chimera-proc-\w{6}$/);
+    expect(dirname(env.TMPDIR!)).toBe(tmpdir());
+    expect(basename(env.TMPDIR!)).toMatch(/^chimera-proc-tmp-\w{6}$/);
+    // An upload is written under it while it is parsed, and removed once answered.
+    const uploads = () => readdirSync(env.TMPDIR!).filter((name) => name.startsWith('chimera-upload-'));
+    expect((await importFile('plan.docx', smallDocx())).status).toBe(201);
+    await waitFor('the upload removed', () => uploads().length === 0, 5000);
   });
 
   it('replaces a parser that a document grew past its bound once the pool is idle; the other stays', async () => {
