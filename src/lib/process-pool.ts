@@ -143,7 +143,11 @@ export class ProcessPool<Job, Result> {
     if (this.closed) return;
     this.started = true;
     this.fillWarm();
-    await Promise.all([...this.slots].map((slot) => slot.child.forked));
+    // Bounded: a spawner that does not answer must not keep a server from listening (jobs start their own children).
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STARTUP_LIMIT_MS)));
+    await Promise.race([Promise.all([...this.slots].map((slot) => slot.child.forked)), giveUp]);
+    clearTimeout(timer);
   }
 
   /** The pids of the children alive (forked and not yet exited). */
