@@ -31,6 +31,7 @@ async function main() {
   if (applied.length) logger.info({ applied }, 'migrations applied');
   // The parser processes start now, so the first documents need not wait for them.
   await deps.documentParser.start();
+  logger.info({ pids: await deps.documentParser.pids() }, 'document parser processes started');
 
   const app = createApp(deps);
   const drain = new Drain();

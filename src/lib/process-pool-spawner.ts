@@ -38,6 +38,8 @@ export interface ChildEvents {
 }
 
 export interface SpawnedChild {
+  /** Resolves once the spawner has forked the child (with its pid), or with null if it never started. */
+  forked: Promise<number | null>;
   send(message: unknown): void;
   kill(): void;
 }
@@ -45,6 +47,7 @@ export interface SpawnedChild {
 interface Known {
   events: ChildEvents;
   pid: number | null;
+  forked(pid: number | null): void;
 }
 
 export class Spawner {
@@ -66,9 +69,12 @@ export class Spawner {
   spawn(options: ChildOptions, events: ChildEvents): SpawnedChild {
     const spawner = (this.process ??= this.startProcess());
     const id = this.nextId++;
-    this.children.set(id, { events, pid: null });
+    let forked = (_pid: number | null) => {};
+    const started = new Promise<number | null>((resolve) => (forked = resolve));
+    this.children.set(id, { events, pid: null, forked });
     this.request(spawner, { op: 'spawn', id, ...options });
     return {
+      forked: started,
       send: (message) => this.request(spawner, { op: 'send', id, message }),
       kill: () => this.request(spawner, { op: 'kill', id }),
     };
@@ -116,10 +122,13 @@ export class Spawner {
   private received(event: SpawnerEvent): void {
     const known = this.children.get(event.id);
     if (!known) return;
-    if (event.op === 'spawned') known.pid = event.pid;
-    else if (event.op === 'message') known.events.message(event.message);
+    if (event.op === 'spawned') {
+      known.pid = event.pid;
+      known.forked(event.pid);
+    } else if (event.op === 'message') known.events.message(event.message);
     else {
       this.children.delete(event.id);
+      known.forked(null);
       known.events.exit(event.code, event.signal, event.stderr);
     }
   }
@@ -134,6 +143,7 @@ export class Spawner {
       } catch {
         // already gone
       }
+      known.forked(null);
       known.events.exit(null, 'SIGKILL', '');
     }
   }

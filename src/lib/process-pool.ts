@@ -134,12 +134,26 @@ export class ProcessPool<Job, Result> {
     return { children: this.slots.size, busy, queued: this.queue.length };
   }
 
-  /** Starts the spawner and the warm children (the first jobs then need not wait for a child to start). */
+  /**
+   * Starts the spawner and the warm children, and resolves once they are forked (the first jobs
+   * then need not wait for a child to start; a server calls it before it listens).
+   */
   async start(): Promise<void> {
     await this.prepare();
     if (this.closed) return;
     this.started = true;
     this.fillWarm();
+    // Bounded: a spawner that does not answer must not keep a server from listening (jobs start their own children).
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STARTUP_LIMIT_MS)));
+    await Promise.race([Promise.all([...this.slots].map((slot) => slot.child.forked)), giveUp]);
+    clearTimeout(timer);
+  }
+
+  /** The pids of the children alive (forked and not yet exited). */
+  async pids(): Promise<number[]> {
+    const pids = await Promise.all([...this.slots].map((slot) => slot.child.forked));
+    return pids.filter((pid): pid is number => pid !== null);
   }
 
   async run(job: Job, options: RunOptions = {}): Promise<Result> {

@@ -75,8 +75,8 @@ describeEachStorage('citations', (ctx) => {
 
     // deleting a memory that was only retrieved moves the conversation's poll ETag too
     const polled = await app.http.get(`/api/conversations/${conv.id}`).set(s.auth).expect(200);
-    await app.http.delete(`/api/memories/${expected[1].memoryId}`).set(s.auth).expect(200);
-    const repoll = await app.http.get(`/api/conversations/${conv.id}`).set(s.auth).set('If-None-Match', polled.headers.etag);
+    await app.http.delete(`/api/memories/${expected[1]!.memoryId}`).set(s.auth).expect(200);
+    const repoll = await app.http.get(`/api/conversations/${conv.id}`).set(s.auth).set('If-None-Match', polled.headers.etag as string);
     expect(repoll.status).toBe(200);
     expect(citationsOf(repoll.body.data.messages)[1]).toEqual([gone, { ...expected[1], memoryId: null }]);
   });

@@ -15,6 +15,7 @@ import type { StorageKind } from '../../src/db/client.js';
 import { captureOutput, lineSource } from './captured-output.js';
 import { createTestDatabase, storages, type TestDatabase } from './db.js';
 import { responseChecker } from './openapi-validator.js';
+import { tempDir } from './temp-dirs.js';
 
 export const TEST_ENV: Record<string, string> = {
   NODE_ENV: 'test',
@@ -26,7 +27,8 @@ export const TEST_ENV: Record<string, string> = {
   LOG_LEVEL: 'info',
   AUTH_RATE_LIMIT_PER_IP: '10000',
   AUTH_RATE_LIMIT_PER_EMAIL: '10000',
-  DATA_DIR: '/tmp/chimera-test-data',
+  // One per test file (removed after it): test files run in parallel and must not share one.
+  DATA_DIR: tempDir('chimera-test-data-'),
 };
 
 export interface TestApp {

@@ -66,7 +66,7 @@ export interface ServerProcess {
 }
 
 export interface SpawnOptions {
-  /** Data directory (secrets, PGlite); by default a fresh temporary one, removed after the test file. */
+  /** Data directory (secrets, PGlite); by default a fresh temporary one, removed after the test file (the process's TMPDIR is always one of its own). */
   dataDir?: string;
   /** How long to wait for the first healthy answer. Default 60 s. */
   readyTimeoutMs?: number;
@@ -97,10 +97,12 @@ process.once('exit', () => {
  */
 export async function spawnServer(env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? tempDir('chimera-proc-');
+  // Its uploads in a temporary directory of its own, removed after the file even if the process was killed mid-upload.
+  const tmp = tempDir('chimera-proc-tmp-');
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, ...SERVER_ENV, ...env, HOST: '127.0.0.1', PORT: '0' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TMPDIR: tmp, DATA_DIR: dataDir, ...SERVER_ENV, ...env, HOST: '127.0.0.1', PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

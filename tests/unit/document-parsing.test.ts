@@ -113,12 +113,15 @@ describe('process pool', () => {
     expect(await p.run({ do: 'echo', value: 'next' })).toBe('next');
   });
 
-  it('start() forks the warm children before any job: they serve the first jobs and stay when idle', async () => {
+  it('start() resolves once the warm children are forked: they serve the first jobs and stay when idle', async () => {
     const p = pool({ size: 2, warm: 2, queueLimit: 2, idleMs: 100 });
     await p.start();
     expect(p.stats()).toEqual({ children: 2, busy: 0, queued: 0 });
+    // Forked by the time start() resolves (a server starts its pool before it listens).
+    const warm = await p.pids();
+    expect(warm.filter((pid) => existsSync(`/proc/${pid}`))).toHaveLength(2);
     const pids = await Promise.all([p.run({ do: 'pid' }), p.run({ do: 'pid' })]);
-    expect(new Set(pids).size).toBe(2);
+    expect([...pids].sort()).toEqual([...warm].sort());
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(p.stats().children).toBe(2);
     expect(pids).toContain(await p.run({ do: 'pid' }));

@@ -10,6 +10,7 @@ import { bumpIndexStamp } from '../../data/index-stamps.js';
 import { type BacklogMemory, backlogBatch, claimEmbedded, countBacklog, markEmbeddingFailed } from '../../data/memories.js';
 import { replaceChunks } from '../../data/memory-chunks.js';
 import type { PrismaClient } from '../../db/client.js';
+import { RecentValue } from '../../lib/recent-value.js';
 import { vectorToBytes } from '../../lib/vectors.js';
 import { Sweeper } from '../sweeper.js';
 import type { Embedder } from './embedder.js';
@@ -18,10 +19,21 @@ import type { ChunkVector } from './protocol.js';
 /** Memories embedded per worker round trip. */
 const CLAIM_SIZE = 32;
 
+/**
+ * How old the backlog size in the health report may be. Health is polled often (load balancers,
+ * the reliability suite every 20 ms), and on PGlite every statement runs on the request loop:
+ * the count cost more than the rest of the report. It is counted at most once a second, in the
+ * background while the last count is under 10 s old, and anew after any local change.
+ */
+const REPORTED_SIZE_FRESH_MS = 1000;
+const REPORTED_SIZE_STALE_MS = 10_000;
+
 /** The text a memory is embedded from: title, then content. */
 const embeddingText = (m: { title: string; content: string }) => `${m.title}\n\n${m.content}`;
 
 export class EmbeddingBacklog extends Sweeper {
+  private readonly reported: RecentValue<number, string | null>;
+
   constructor(
     private readonly db: PrismaClient,
     private readonly embedder: Embedder,
@@ -30,10 +42,22 @@ export class EmbeddingBacklog extends Sweeper {
     track: (p: Promise<unknown>) => void,
   ) {
     super(logger, pollIntervalMs, track, 'embedding backlog sweep failed');
+    this.reported = new RecentValue((modelId) => countBacklog(this.db, modelId), REPORTED_SIZE_FRESH_MS, REPORTED_SIZE_STALE_MS);
+  }
+
+  /** A local write: the reported size is counted again, and a sweep runs soon. */
+  override nudge(): void {
+    this.reported.forget();
+    super.nudge();
   }
 
   size(): Promise<number> {
     return countBacklog(this.db, this.embedder.modelId);
+  }
+
+  /** The size for the health report: counted recently (see REPORTED_SIZE_FRESH_MS), not on every call. */
+  reportedSize(): Promise<number> {
+    return this.reported.get(this.embedder.modelId);
   }
 
   /** Embeds one batch of the backlog; returns whether there may be more. */
@@ -54,9 +78,13 @@ export class EmbeddingBacklog extends Sweeper {
       }
     }
     const failed = batch.flatMap((m, i) => (results[i] instanceof Error ? [{ memory: m, message: (results[i] as Error).message }] : []));
-    for (const f of failed) await this.markFailed(f.memory, modelId, f.message);
     const done = batch.flatMap((m, i) => (results[i] instanceof Error ? [] : [{ memory: m, chunks: results[i] as ChunkVector[] }]));
-    if (done.length) await this.store(done, modelId);
+    try {
+      for (const f of failed) await this.markFailed(f.memory, modelId, f.message);
+      if (done.length) await this.store(done, modelId);
+    } finally {
+      this.reported.forget();
+    }
     return true;
   }
 

@@ -40,6 +40,6 @@ export class EmbeddingService {
   async health(): Promise<ComponentReport> {
     const { state, reason, modelId, dimensions } = this.embedder;
     const status = state === 'stopped' ? 'unavailable' : state;
-    return { status, model: modelId ?? null, dimensions, reason, backlog: await this.backlog.size() };
+    return { status, model: modelId ?? null, dimensions, reason, backlog: await this.backlog.reportedSize() };
   }
 }

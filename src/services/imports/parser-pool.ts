@@ -69,6 +69,11 @@ export class DocumentParser {
     return this.pool.stats();
   }
 
+  /** The parser processes running now. */
+  pids(): Promise<number[]> {
+    return this.pool.pids();
+  }
+
   /** Kills the parser processes; jobs still running or waiting get a 503. */
   close(): Promise<void> {
     return this.pool.close();
