@@ -13,6 +13,7 @@
  */
 import type {
   Activity,
+  ApiKey,
   ChatMessage,
   Conversation,
   ConversationMemory,
@@ -39,6 +40,7 @@ export type Db = PrismaClient | Prisma.TransactionClient;
 /** The schema's models by name, as `columns()` accepts them. */
 export interface Models {
   Activity: Activity;
+  ApiKey: ApiKey;
   ChatMessage: ChatMessage;
   Conversation: Conversation;
   ConversationMemory: ConversationMemory;

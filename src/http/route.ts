@@ -208,10 +208,10 @@ function guardOf(deps: Deps, spec: RouteSpec): ((req: Request, res: Response) =>
     const withSubject = load !== null && pathOk;
     const riders: RidersFor | undefined =
       withSubject || withPreload
-        ? (userId): Riders => ({
+        ? (caller): Riders => ({
             name: withSubject && withPreload ? names.both : withSubject ? names.subject : names.preload,
-            subject: withSubject ? load.sql(userId, params) : null,
-            preload: withPreload ? preload.sql({ userId, params, query: preloadQuery }) : null,
+            subject: withSubject ? load.sql(caller.userId, params) : null,
+            preload: withPreload ? preload.sql({ ...caller, params, query: preloadQuery }) : null,
           })
         : undefined;
     const loaded = await authenticateRequest(deps.authenticator, req, res, riders);

@@ -10,6 +10,7 @@
  * under src/data/) and an entry in RESOURCES.
  */
 import { account } from './account.js';
+import { apiKey } from './api-key.js';
 import { conversation } from './conversation.js';
 import { integration } from './integration.js';
 import { invitation } from './invitation.js';
@@ -18,9 +19,10 @@ import type { Resource } from './policy.js';
 import { teamMember } from './team-member.js';
 import { workspace } from './workspace.js';
 
-export { account, conversation, integration, invitation, memory, teamMember, workspace };
+export { account, apiKey, conversation, integration, invitation, memory, teamMember, workspace };
 export { type Actor, authorize, authorizeOn, decide, onDecision, type Requirement, type Resource, subjectOf } from './policy.js';
 export { invitationStands } from './invitation.js';
+export { API_KEY_SCOPES, type ApiKeyScope, type KeyGrant, workspaceLimitOf } from './scopes.js';
 export { type Role, roleFrom } from './membership.js';
 export type { ConversationSubject } from './conversation.js';
 export type { MemorySubject } from './memory.js';
@@ -28,7 +30,7 @@ export type { TeamMemberSubject } from './team-member.js';
 export type { WorkspaceSubject } from './workspace.js';
 
 /** Every resource with a rule table. */
-export const RESOURCES: readonly Resource<unknown, string, string>[] = [account, workspace, teamMember, conversation, memory, integration, invitation] as never;
+export const RESOURCES: readonly Resource<unknown, string, string>[] = [account, workspace, teamMember, conversation, memory, integration, invitation, apiKey] as never;
 
 /** Every action as `resource: action`, e.g. `workspace: update`. */
 export const ALL_ACTIONS: readonly string[] = RESOURCES.flatMap((r) => Object.keys(r.rules).map((action) => `${r.name}: ${action}`));
