@@ -3,7 +3,7 @@ import type { AppDeps } from '../app-deps.js';
 import type { MemoryRow } from '../data/memories.js';
 import type { Db } from '../data/sql.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { account, authorizeOn, memory, workspace } from '../policies/index.js';
+import { account, authorizeOn, memory, workspace, workspaceLimitOf } from '../policies/index.js';
 import { presentMemory, presentSearchHit } from '../presenters/memory.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
 import { MessageResult } from '../schemas/responses/common.js';
@@ -52,7 +52,8 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
         if (workspaceId) await authorizeOn(deps.db, user, workspace.can('read-memories'), { workspaceId });
         const found = await searchMemories(deps.db, searchEngineOf(deps), {
           userId: user.id,
-          workspaceIds: workspaceId ? [workspaceId] : undefined,
+          // Without a workspace: every readable one, or an API key's own.
+          workspaceIds: workspaceId ? [workspaceId] : (workspaceLimitOf(user) ?? undefined),
           query: body.query ?? '',
           topK: body.top_k ?? 10,
           tags: body.tags,
