@@ -75,10 +75,13 @@ export function mcpRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/mcp', root: true, operationId: 'mcp', tag: 'mcp', access: 'user', policy: account.can('use-tools'), raw: true,
+      // Clients authenticate with a personal API key; no OAuth flow is offered, so none is advertised.
+      realm: { name: 'mcp', hint: 'Send a personal API key (create one with POST /api/auth/api-keys) as Authorization: Bearer chm_...' },
       requestDoc: McpRequest,
       response: { description: 'The JSON-RPC response (or batch of responses)', content: { 'application/json': McpResponse } },
-      summary: 'Model Context Protocol server (Streamable HTTP, JSON-RPC): tools remember, search_memories, list_memories, get_memory, inject_memories',
+      summary: 'Model Context Protocol server (Streamable HTTP, JSON-RPC): tools remember, search_memories, list_memories, get_memory, update_memory, delete_memory, inject_memories, list_workspaces',
       description: 'JSON-RPC 2.0 over Streamable HTTP, stateless (no session id): send Accept: application/json, text/event-stream; answers are JSON. A notification alone gets 202 without a body. ' +
+        'Authenticate with a personal API key (Authorization: Bearer chm_…; a session\'s access token works too): each tool needs its scope (remember, update_memory, delete_memory: memories:write; list_workspaces: workspaces:read; the others: memories:read), and a tool refused by it answers a tool error naming the scope. Without credentials: 401 with WWW-Authenticate: Bearer realm="mcp". ' +
         'DNS-rebinding protection: the Host header must name this server (HOST, localhost, 127.0.0.1, [::1] or PUBLIC_HOSTS, any port), and an Origin header, when sent, must be one of CORS_ORIGINS or the server itself; otherwise 403.',
       before: [requireOwnHostAndOrigin(deps.config)],
       responses: {
