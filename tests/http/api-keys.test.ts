@@ -130,7 +130,7 @@ describeEachStorage(
       expect(list.body.data.workspaces.map((w: { id: string }) => w.id)).toEqual([home]);
       expect(list.body.data.total).toBe(1);
       const search = await app.http.post('/api/memories/search').set(bearer(key)).send({ query: 'rockets' });
-      expect(search.body.data.results.map((r: { memory: { workspaceId: string } }) => r.memory.workspaceId)).toEqual([home]);
+      expect(search.body.data.results.map((r: { workspace_id: string }) => r.workspace_id)).toEqual([home]);
       const written = await app.http.post(`/api/workspaces/${home}/memories`).set(bearer(key)).send({ title: 'T', content: 'C' });
       expect(written.status).toBe(403);
       expect(written.body.error).toBe('This API key lacks the scope "memories:write"');
