@@ -155,7 +155,7 @@ describeEachStorage(
       const client = await mcpClient(owner);
       try {
         const { tools } = await client.listTools();
-        expect(tools.map((t) => t.name).sort()).toEqual(['get_memory', 'inject_memories', 'list_memories', 'remember', 'search_memories']);
+        expect(tools.map((t) => t.name).sort()).toEqual(['delete_memory', 'get_memory', 'inject_memories', 'list_memories', 'list_workspaces', 'remember', 'search_memories', 'update_memory']);
         const saved = await client.callTool({ name: 'remember', arguments: { text: 'the rocket launch to mars', tags: ['space'] } });
         const memory = (saved.structuredContent as { id: string; workspace_id: string });
         expect(memory.workspace_id).toBe(ws);
@@ -175,6 +175,14 @@ describeEachStorage(
         expect(JSON.stringify(denied.content)).toContain('Access denied');
         const foreign = await client.callTool({ name: 'remember', arguments: { text: 'x', workspace_id: await defaultWorkspace(app, stranger) } });
         expect(foreign.isError).toBe(true);
+        const workspaces = await client.callTool({ name: 'list_workspaces', arguments: {} });
+        expect(workspaces.structuredContent).toMatchObject({ total: 1, workspaces: [{ id: ws, role: 'owner', memory_count: 1 }] });
+        for (const name of ['update_memory', 'delete_memory']) {
+          const refused = await client.callTool({ name, arguments: { memory_id: secret.id, ...(name === 'update_memory' && { title: 'Mine now' }) } });
+          expect(refused.isError, name).toBe(true);
+          expect(JSON.stringify(refused.content)).toContain('Access denied');
+        }
+        expect(await app.deps.prisma.memory.findUnique({ where: { id: secret.id } })).toMatchObject({ title: 'Theirs' });
       } finally {
         await client.close();
       }
