@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
+import { connectMcp, listenForMcp } from '../support/mcp.js';
 import { addMember, addMemory, defaultWorkspace, tinyModelEnv } from '../support/memories.js';
 
 const run = promisify(execFile);
@@ -17,17 +16,7 @@ const KEY_LIMIT = 60;
 describeEachStorage(
   'api keys',
   (ctx) => {
-    let baseUrl: string;
-    let close: () => Promise<void>;
-    beforeAll(async () => {
-      ctx().deps.embeddings.start();
-      await ctx().deps.embeddings.embedder.load();
-      const server = ctx().app.listen(0, '127.0.0.1');
-      await new Promise((r) => server.once('listening', r));
-      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      close = () => new Promise((r) => server.close(() => r()));
-    });
-    afterAll(() => close?.());
+    const baseUrl = listenForMcp(ctx);
 
     async function createKey(app: TestApp, session: Session, body: Record<string, unknown>) {
       const res = await app.http.post('/api/auth/api-keys').set(session.auth).send({ name: 'Script', ...body });
@@ -36,11 +25,7 @@ describeEachStorage(
     }
     const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
-    async function mcpClient(key: string) {
-      const client = new Client({ name: 'chimera-key-test', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: bearer(key) } }));
-      return client;
-    }
+    const mcpClient = (key: string) => connectMcp(baseUrl(), bearer(key));
     const textOf = (result: Awaited<ReturnType<Client['callTool']>>) => (result.content as { text: string }[])[0]!.text;
 
     it('a memories:read + memories:write key drives /mcp through the official client, is refused chat (403), and once revoked is refused (401)', async () => {

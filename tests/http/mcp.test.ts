@@ -1,26 +1,14 @@
-import type { AddressInfo } from 'node:net';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { describeEachStorage } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
+import { connectMcp, listenForMcp } from '../support/mcp.js';
 import { addMember, addMemory, defaultWorkspace, tinyModelEnv } from '../support/memories.js';
 
 describeEachStorage(
   'mcp',
   (ctx) => {
-    let baseUrl: string;
-    let close: () => Promise<void>;
-    beforeAll(async () => {
-      ctx().deps.embeddings.start();
-      await ctx().deps.embeddings.embedder.load();
-      const server = ctx().app.listen(0, '127.0.0.1');
-      await new Promise((r) => server.once('listening', r));
-      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      close = () => new Promise((r) => server.close(() => r()));
-    });
-    afterAll(() => close?.());
+    const baseUrl = listenForMcp(ctx);
 
     async function conversationIn(workspaceId: string) {
       return ctx().deps.prisma.conversation.create({ data: { id: newId('conv'), workspaceId, modelId: 'model-echo' } });
@@ -116,7 +104,7 @@ describeEachStorage(
         for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
         return req.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
       };
-      const port = new URL(baseUrl).port;
+      const port = new URL(baseUrl()).port;
       for (const headers of [{ Host: `rebound.example:${port}` }, { Host: 'rebound.example' }, { Host: `127.0.0.1.nip.example:${port}` }, { Host: `rebound.example@127.0.0.1:${port}` }, { Host: '127.0.0.1/x' }]) {
         const res = await listTools(headers);
         expect([res.status, res.body], JSON.stringify(headers)).toEqual([403, { ok: false, data: null, error: 'Host not allowed' }]);
@@ -139,12 +127,7 @@ describeEachStorage(
       }
     });
 
-    async function mcpClient(session: Session) {
-      const client = new Client({ name: 'chimera-test', version: '1.0.0' });
-      const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: session.auth } });
-      await client.connect(transport);
-      return client;
-    }
+    const mcpClient = (session: Session) => connectMcp(baseUrl(), session.auth);
 
     it('/mcp answers the SDK client: tools, remember → search → get, scoped to the token\'s user', async () => {
       const app = ctx();
@@ -186,8 +169,7 @@ describeEachStorage(
       } finally {
         await client.close();
       }
-      const bad = new Client({ name: 'chimera-test', version: '1.0.0' });
-      await expect(bad.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: { Authorization: 'Bearer nope' } } }))).rejects.toThrow();
+      await expect(connectMcp(baseUrl(), { Authorization: 'Bearer nope' })).rejects.toThrow();
     });
   },
   tinyModelEnv(),
