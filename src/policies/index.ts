@@ -3,8 +3,9 @@
  * declare `policy: <resource>.can('<action>')` and the route pipeline enforces it, services
  * that address a subject from a request body call `authorizeOn`.
  *
- * A new action is a new line in its resource's rule table (and a matrix row that exercises
- * it: the matrix fails on an action no row decides). A new resource is a file here with
+ * A new action is a new line in its resource's rule table, with the API-key scope it needs in
+ * the resource's `keys` table (null: keys are refused), and a matrix row that exercises it
+ * (the matrix fails on an action no row decides). A new resource is a file here with
  * `defineResource` (its loader: one SQL fragment yielding the subject as JSON, with the
  * caller's role from `roleIn` where membership matters, kept in the resource's data module
  * under src/data/) and an entry in RESOURCES.

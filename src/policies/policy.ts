@@ -5,7 +5,9 @@
  * `policy: workspace.can('update')`; the route pipeline (http/route.ts) then loads the
  * subject (404), authorizes (403) and only then validates the input. Services that address
  * a subject named in a request body (the MCP tools, search) call `authorizeOn`, which runs
- * the same load and rule.
+ * the same load and rule. A caller with an API key is first checked against the resource's
+ * `keys` table (the scope the action needs) and the key's workspaces, then by the same rule:
+ * a key acts with its user's role, capped by its scopes.
  */
 import type { Database } from '../db/client.js';
 import { queryValue } from '../db/client.js';
