@@ -94,6 +94,13 @@ describeEachStorage(
         expect(stdout).not.toContain(created.key); // …but not the key
         expect(stdout).not.toContain(created.key.slice(12));
       }
+      const exported = await app.http.get('/api/export').set(owner.auth).buffer(true).parse((res, done) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => done(null, text));
+      });
+      expect(exported.status).toBe(200);
+      expect(exported.body as string).not.toContain(created.key.slice(12));
       expect(app.logs.join('')).not.toContain(created.key.slice(12));
     });
 
