@@ -3,7 +3,8 @@ import type { Config } from './config/env.js';
 import type { Database, PrismaClient } from './db/client.js';
 import type { Authenticator } from './http/authenticate.js';
 import type { RateLimitStoreFactory } from './http/middleware/rate-limit.js';
-import type { AuthUser, TokenClaims } from './services/auth/tokens.js';
+import type { Credential } from './services/auth/authenticate.js';
+import type { AuthUser } from './services/auth/tokens.js';
 import type { EmbeddingService } from './services/embeddings/index.js';
 import type { ExtractionQueue } from './services/extraction/queue.js';
 import type { HealthRegistry } from './services/health.js';
@@ -18,7 +19,7 @@ export interface AppDeps {
   logger: Logger;
   health: HealthRegistry;
   /** Verifies access tokens and loads their caller: the route pipeline's first step. */
-  authenticator: Authenticator<TokenClaims, AuthUser>;
+  authenticator: Authenticator<Credential, AuthUser>;
   rateLimitStore: RateLimitStoreFactory;
   /** Work started outside a request (embedding, scheduled jobs); awaited on shutdown. */
   background: Set<Promise<unknown>>;

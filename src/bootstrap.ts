@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config/env.js';
 import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js';
-import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
+import { createRateLimitStoreFactory, requestCounter } from './http/middleware/rate-limit.js';
 import { bearerAuthenticator } from './services/auth/authenticate.js';
 import { EmbeddingService } from './services/embeddings/index.js';
 import { ExtractionQueue } from './services/extraction/queue.js';
@@ -18,7 +18,7 @@ export const packageVersion: string = JSON.parse(readFileSync(new URL('../packag
 
 /** Paths whose values are secrets; pino replaces them wherever they appear in a log object. */
 export const REDACT_PATHS = [
-  'password', '*.password', 'currentPassword', '*.currentPassword', 'newPassword', '*.newPassword', 'token', '*.token', 'refresh', '*.refresh', 'apiKey', '*.apiKey', 'api_key', '*.api_key',
+  'password', '*.password', 'currentPassword', '*.currentPassword', 'newPassword', '*.newPassword', 'token', '*.token', 'refresh', '*.refresh', 'apiKey', '*.apiKey', 'api_key', '*.api_key', 'key', '*.key',
   'authorization', '*.authorization', 'req.headers.authorization', 'headers.authorization', 'jwtSecret', '*.jwtSecret',
 ];
 
@@ -36,6 +36,8 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   const health = new HealthRegistry(db, config.version, config.databaseTimeoutMs);
   const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);
   health.register('embeddings', () => embeddings.health());
+  const rateLimitStore = createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger);
+  const countKeyRequest = requestCounter(rateLimitStore, 'api-key', config.apiKeyRateLimit);
   const vectorIndex = new InMemoryVectorIndex(db);
   const track = (p: Promise<unknown>) => {
     background.add(p);
@@ -51,8 +53,8 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     prisma: db.prisma,
     logger,
     health,
-    authenticator: bearerAuthenticator(config, db),
-    rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
+    authenticator: bearerAuthenticator(config, db, { countKeyRequest, background }),
+    rateLimitStore,
     background,
     embeddings,
     extractions,

@@ -101,6 +101,8 @@ const schema = z.object({
   AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(100),
   AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
   AUTH_RATE_LIMIT_MAX_DELAY: duration.default(parseDuration('10s')),
+  API_KEY_RATE_LIMIT: z.coerce.number().int().min(1).default(600),
+  API_KEY_RATE_LIMIT_WINDOW: duration.default(parseDuration('1m')),
   /** How long after a password sign-in the email may be changed without the current password. */
   REAUTH_WINDOW: duration.default(parseDuration('15m')),
   /** Host names (besides HOST and the loopback names) by which clients reach this server; /mcp refuses others. */
@@ -182,6 +184,8 @@ export interface Config {
    * failures per account from every address slow it down from `perEmail` on, up to `maxDelayMs`.
    */
   authRateLimit: { windowMs: number; perIp: number; perEmail: number; maxDelayMs: number };
+  /** Requests one API key may make per window, across instances when Redis is configured. */
+  apiKeyRateLimit: { windowMs: number; limit: number };
   trustProxy: string;
   /** Host names this server answers to, without ports (the /mcp DNS-rebinding check). */
   publicHosts: string[];
@@ -342,6 +346,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: e.REDIS_URL ?? null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     authRateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW, perIp: e.AUTH_RATE_LIMIT_PER_IP, perEmail: e.AUTH_RATE_LIMIT_PER_EMAIL, maxDelayMs: e.AUTH_RATE_LIMIT_MAX_DELAY },
+    apiKeyRateLimit: { windowMs: e.API_KEY_RATE_LIMIT_WINDOW, limit: e.API_KEY_RATE_LIMIT },
     trustProxy: e.TRUST_PROXY,
     publicHosts: ownHosts(e.HOST, list.parse(e.PUBLIC_HOSTS)),
     shutdownGraceMs: e.SHUTDOWN_GRACE,

@@ -10,6 +10,7 @@ import type { Database } from '../db/client.js';
 import { type ChatMessage, type Integration, type Memory, Prisma, type Workspace } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
 import { conversationsBefore } from './conversations.js';
+import type { UserRef } from './membership.js';
 import { type ChildCursor, childrenOfList, columns, type Db, type RowOf } from './sql.js';
 import type { Owners } from './workspaces.js';
 
@@ -47,7 +48,7 @@ export interface ReplyContext {
  * leaves out failed questions and replies cut short with the predicate of the partial index
  * `chat_messages_context_idx`, written the same way so the planner can use that index.
  */
-export const replyContextSql = (userId: string, conversationId: string, historyLength: number) => Prisma.sql`
+export const replyContextSql = (userId: UserRef, conversationId: string, historyLength: number) => Prisma.sql`
   SELECT json_build_object(
     'integrations',
       (SELECT coalesce(json_agg(json_build_object('id', i."id", 'provider', i."provider", 'modelId', i."model_id", 'apiKey', i."api_key", 'status', i."status")

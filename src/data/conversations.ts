@@ -4,7 +4,7 @@
  */
 import { type Conversation, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
-import { roleIn } from './membership.js';
+import { roleIn, type UserRef } from './membership.js';
 import { type ChildCursor, childrenById, columns, type Db, type RowOf } from './sql.js';
 import { type Owners, ownedBy } from './workspaces.js';
 
@@ -16,7 +16,7 @@ export type ConversationSubjectRow = Pick<Conversation, 'id' | 'workspaceId' | '
  * as one JSON value (null when there is none). Raw: a fragment that rides along with the
  * authentication statement (no round trip of its own), and the membership rule is SQL.
  */
-export const conversationSubjectSql = (actorId: string, conversationId: string) => Prisma.sql`
+export const conversationSubjectSql = (actorId: UserRef, conversationId: string) => Prisma.sql`
   SELECT json_build_object('id', c."id", 'workspaceId', c."workspace_id", 'title', c."title", 'modelId', c."model_id",
                            'role', ${roleIn(Prisma.sql`c."workspace_id"`, actorId)})
     FROM "conversations" c WHERE c."id" = ${conversationId}`;

@@ -6,7 +6,7 @@
 import type { Database } from '../db/client.js';
 import { type Memory, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
-import { roleIn } from './membership.js';
+import { roleIn, type UserRef } from './membership.js';
 import { type ChildCursor, childrenById, columns, type Db, type RowOf } from './sql.js';
 import { type Owners, ownedBy } from './workspaces.js';
 
@@ -35,7 +35,7 @@ type Pool = Pick<Database, 'query'>;
  * value (null when there is none). Raw: a fragment that rides along with the authentication
  * statement, and the membership rule is SQL.
  */
-export const memorySubjectSql = (actorId: string, memoryId: string) => Prisma.sql`
+export const memorySubjectSql = (actorId: UserRef, memoryId: string) => Prisma.sql`
   SELECT json_build_object('id', m."id", 'workspaceId', m."workspace_id", 'role', ${roleIn(Prisma.sql`m."workspace_id"`, actorId)})
     FROM "memories" m WHERE m."id" = ${memoryId}`;
 

@@ -9,7 +9,7 @@
  */
 import { type MemoryVersion, Prisma } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
-import { roleIn } from './membership.js';
+import { roleIn, type UserRef } from './membership.js';
 import type { Db } from './sql.js';
 import { type Owners, ownedBy } from './workspaces.js';
 
@@ -26,7 +26,7 @@ export type NewVersionRow = Pick<MemoryVersion, 'memoryId' | 'workspaceId' | 've
  * caller's role in its workspace, as one JSON value; `deleted` tells which. Raw: a fragment
  * that rides along with the authentication statement, and the membership rule is SQL.
  */
-export const memoryHistorySubjectSql = (actorId: string, memoryId: string) => Prisma.sql`
+export const memoryHistorySubjectSql = (actorId: UserRef, memoryId: string) => Prisma.sql`
   SELECT json_build_object('id', h."id", 'workspaceId', h."workspace_id", 'deleted', h."deleted",
                            'role', ${roleIn(Prisma.sql`h."workspace_id"`, actorId)})
     FROM (SELECT m."id", m."workspace_id", false AS "deleted" FROM "memories" m WHERE m."id" = ${memoryId}

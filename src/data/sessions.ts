@@ -1,11 +1,12 @@
 /**
  * Sessions: every statement of signing in and of authenticating a request beyond the user's
- * own row (data/users.ts): the session cut-off, refresh tokens (one family per session), and the two
+ * own row (data/users.ts): the session cut-off, refresh tokens (one family per session), the two
  * deny-lists the authentication statement probes: revoked access tokens (tokens from before
- * sessions were tracked) and revoked sessions (token families).
+ * sessions were tracked) and revoked sessions (token families), and the lookup of an API key.
  */
 import type { Database } from '../db/client.js';
-import { Prisma, type PrismaClient, type RefreshToken, type User } from '../generated/prisma/client.js';
+import { type ApiKey, Prisma, type PrismaClient, type RefreshToken, type User } from '../generated/prisma/client.js';
+import type { UserRef, WorkspaceLimit } from './membership.js';
 import { columns, type Db, type RowOf } from './sql.js';
 
 /** What a refresh needs of the user: whether the account is active and its session cut-off. */
@@ -77,8 +78,18 @@ export interface Riders {
  */
 export interface Preload<T, K extends string = string, Q = unknown> {
   name: string;
-  sql: (input: { userId: string; params: Readonly<Record<K, string>>; query: Q }) => Prisma.Sql;
+  sql: (input: RiderCaller & { params: Readonly<Record<K, string>>; query: Q }) => Prisma.Sql;
   check: (value: unknown) => value is T;
+}
+
+/**
+ * The caller as the riders see it: the user (its id, or for an API key the column of the
+ * key's row that holds it, since the key's user is known only inside the statement) and the
+ * workspaces the caller is limited to (an API key's).
+ */
+export interface RiderCaller {
+  userId: UserRef;
+  limit?: WorkspaceLimit;
 }
 
 /** The caller's columns the authentication statement selects. */
@@ -131,5 +142,45 @@ export async function authenticationRow(db: Pick<Database, 'query'>, token: Toke
            ${riders?.preload ? Prisma.sql`, (${riders.preload}) AS preloaded` : Prisma.empty}
       FROM users u WHERE u.id = ${token.userId}::uuid`;
   const rows = await db.query<AuthenticationRow>(statement.text, statement.values, riders ? `auth-user+${riders.name}` : 'auth-user');
+  return rows[0];
+}
+
+/** The alias of the key's row in its authentication statement; riders reach the key's user through it. */
+const KEY = 'authenticating_key';
+
+/** The caller of an API key, inside its authentication statement. */
+export const keyRiderCaller: RiderCaller = { userId: Prisma.raw(`${KEY}."user_id"`), limit: Prisma.raw(`${KEY}."workspace_ids"`) };
+
+const keyColumns = columns('ApiKey', KEY, { keyHash: 'key_hash', scopes: 'scopes', workspaceIds: 'workspace_ids' });
+
+export interface KeyAuthenticationRow extends CallerRow, RowOf<typeof keyColumns> {
+  /** The key's id (the caller's is `id`). */
+  keyId: ApiKey['id'];
+  revoked: boolean;
+  expired: boolean;
+  /** A use was recorded less than a minute ago (last_used_at needs no update). */
+  usedRecently: boolean;
+  subject?: unknown;
+  preloaded?: unknown;
+}
+
+/**
+ * The authentication statement of an API key: the key found by its hash, with its user,
+ * whether it is revoked or expired (by the database clock), and the riders' values, which
+ * reach the key's user through `keyRiderCaller`: one round trip, like a session's token.
+ * Undefined when no key has this hash (or its user was deleted: keys go with their user).
+ * Raw and prepared, on the plain query path, for the same reason as `authenticationRow`.
+ */
+export async function keyAuthenticationRow(db: Pick<Database, 'query'>, keyHash: string, riders?: Riders): Promise<KeyAuthenticationRow | undefined> {
+  const statement = Prisma.sql`
+    SELECT ${Prisma.raw(callerColumns.sql)}, ${Prisma.raw(KEY)}."id" AS "keyId", ${Prisma.raw(keyColumns.sql)},
+           ${Prisma.raw(KEY)}."revoked_at" IS NOT NULL AS revoked,
+           coalesce(${Prisma.raw(KEY)}."expires_at" <= now(), false) AS expired,
+           coalesce(${Prisma.raw(KEY)}."last_used_at" > now() - interval '1 minute', false) AS "usedRecently"
+           ${riders?.subject ? Prisma.sql`, (${riders.subject}) AS subject` : Prisma.empty}
+           ${riders?.preload ? Prisma.sql`, (${riders.preload}) AS preloaded` : Prisma.empty}
+      FROM api_keys ${Prisma.raw(KEY)} JOIN users u ON u.id = ${Prisma.raw(KEY)}."user_id"
+     WHERE ${Prisma.raw(KEY)}."key_hash" = ${keyHash}`;
+  const rows = await db.query<KeyAuthenticationRow>(statement.text, statement.values, riders ? `auth-key+${riders.name}` : 'auth-key');
   return rows[0];
 }

@@ -14,6 +14,7 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type {
   Activity,
+  ApiKey,
   ChatMessage,
   Conversation,
   ConversationExtraction,
@@ -41,6 +42,7 @@ export type Db = PrismaClient | Prisma.TransactionClient;
 /** The schema's models by name, as `columns()` accepts them. */
 export interface Models {
   Activity: Activity;
+  ApiKey: ApiKey;
   ChatMessage: ChatMessage;
   Conversation: Conversation;
   ConversationExtraction: ConversationExtraction;

@@ -4,7 +4,7 @@
  */
 import { Prisma, type TeamMember, type Workspace } from '../generated/prisma/client.js';
 import { isUuid, newId } from '../lib/ids.js';
-import { roleIn } from './membership.js';
+import { roleIn, type UserRef } from './membership.js';
 import type { Db } from './sql.js';
 
 /** What a member is read with: the user it is. */
@@ -27,7 +27,7 @@ export type TeamMemberSubjectRow = Pick<Workspace, 'id' | 'name' | 'ownerId'> & 
  * The subject loader's statement: one JSON value (null without the workspace). A non-UUID
  * user id names no member. Raw: it rides along with the authentication statement.
  */
-export const teamMemberSubject = (actorId: string, workspaceId: string, userId: string) => Prisma.sql`
+export const teamMemberSubject = (actorId: UserRef, workspaceId: string, userId: string) => Prisma.sql`
   SELECT json_build_object('id', w."id", 'name', w."name", 'ownerId', w."owner_id", 'role', ${roleIn(Prisma.sql`w."id"`, actorId)},
            'userId', ${userId}::text,
            'memberUserId', (SELECT t."user_id" FROM "team_members" t WHERE t."workspace_id" = w."id" AND t."user_id" = ${isUuid(userId) ? userId : null}::uuid))

@@ -5,7 +5,7 @@
 import type { Database } from '../db/client.js';
 import { Prisma, type TeamMember, type User, type Workspace } from '../generated/prisma/client.js';
 import { newId } from '../lib/ids.js';
-import { memberWorkspaceIds, roleIn } from './membership.js';
+import { memberWorkspaceIds, roleIn, type UserRef, type WorkspaceLimit } from './membership.js';
 import { columns, type Db, type RowOf } from './sql.js';
 import { joiningOrder, type MemberWithUser, withUser } from './team-members.js';
 import { type StatsColumns, statsColumns, statsFromRow, statsJoins, statsValidUntil, type WorkspaceStats } from './workspace-stats.js';
@@ -40,7 +40,7 @@ export type WorkspaceSubjectRow = Pick<Workspace, 'id' | 'name' | 'ownerId'> & {
  * The subject loader's statement: one JSON value (null without the workspace). Raw: it rides
  * along with the authentication statement.
  */
-export const workspaceSubject = (actorId: string, workspaceId: string) => Prisma.sql`
+export const workspaceSubject = (actorId: UserRef, workspaceId: string) => Prisma.sql`
   SELECT json_build_object('id', w."id", 'name', w."name", 'ownerId', w."owner_id", 'role', ${roleIn(Prisma.sql`w."id"`, actorId)})
     FROM "workspaces" w WHERE w."id" = ${workspaceId}`;
 
@@ -112,12 +112,12 @@ const pageClause = (page: ListPage) => Prisma.sql`
  * value [[id, version, total], …] in page order. Its text never varies (values are
  * parameters), so it can be a prepared statement.
  */
-export const listStampsSql = (userId: string, page: ListPage) => Prisma.sql`
+export const listStampsSql = (userId: UserRef, page: ListPage, limit: WorkspaceLimit) => Prisma.sql`
   SELECT coalesce(json_agg(json_build_array(s."id", s."version", s."total") ORDER BY s."ord"), '[]'::json)
     FROM (SELECT w."id", k."list_version"::text AS "version", (count(*) OVER ())::int AS "total",
                  row_number() OVER (ORDER BY w."updated_at" DESC, w."id") AS "ord"
             FROM "workspaces" w LEFT JOIN "workspace_counters" k ON k."workspace_id" = w."id"
-           WHERE w."id" IN (${memberWorkspaceIds(userId)})
+           WHERE w."id" IN (${memberWorkspaceIds(userId, limit)})
            ${pageClause(page)}) s`;
 
 /** One workspace of the list, with what the list shows of it. */
@@ -175,12 +175,12 @@ function listed(row: ListRow): ListedWorkspace {
 const run = async (db: Pick<Database, 'query'>, statement: Prisma.Sql) => db.query<ListRow>(statement.text, statement.values);
 
 /** A whole page of the user's workspaces in one statement, with the total (null when the page is empty). */
-export async function listPage(db: Pick<Database, 'query'>, userId: string, page: ListPage, now: Date) {
+export async function listPage(db: Pick<Database, 'query'>, userId: string, limit: WorkspaceLimit, page: ListPage, now: Date) {
   const rows = await run(
     db,
     listStatement(
       Prisma.sql`SELECT ${WORKSPACE_COLUMNS}, count(*) OVER () AS "total" FROM "workspaces" w
-                  WHERE w."id" IN (${memberWorkspaceIds(userId)}) ${pageClause(page)}`,
+                  WHERE w."id" IN (${memberWorkspaceIds(userId, limit)}) ${pageClause(page)}`,
       now,
     ),
   );
@@ -205,17 +205,17 @@ export async function listSome(db: Pick<Database, 'query'>, ids: string[], check
 }
 
 /** How many workspaces the user belongs to. */
-export async function countMemberWorkspaces(db: Pick<Database, 'query'>, userId: string): Promise<number> {
-  const statement = Prisma.sql`SELECT count(DISTINCT v."workspace_id")::int AS "n" FROM (${memberWorkspaceIds(userId)}) v`;
+export async function countMemberWorkspaces(db: Pick<Database, 'query'>, userId: string, limit: WorkspaceLimit = null): Promise<number> {
+  const statement = Prisma.sql`SELECT count(DISTINCT v."workspace_id")::int AS "n" FROM (${memberWorkspaceIds(userId, limit)}) v`;
   const [row] = await db.query<{ n: number }>(statement.text, statement.values);
   return row?.n ?? 0;
 }
 
 /** The most recently updated workspace the user belongs to, or null when they belong to none. */
-export async function latestWorkspaceIdOf(db: Db, userId: string): Promise<string | null> {
+export async function latestWorkspaceIdOf(db: Db, userId: string, limit: WorkspaceLimit = null): Promise<string | null> {
   // Raw: the membership rule is an SQL fragment, shared with the policies.
   const rows = await db.$queryRaw<Pick<Workspace, 'id'>[]>(
-    Prisma.sql`SELECT w."id" FROM "workspaces" w WHERE w."id" IN (${memberWorkspaceIds(userId)}) ORDER BY w."updated_at" DESC, w."id" LIMIT 1`,
+    Prisma.sql`SELECT w."id" FROM "workspaces" w WHERE w."id" IN (${memberWorkspaceIds(userId, limit)}) ORDER BY w."updated_at" DESC, w."id" LIMIT 1`,
   );
   return rows[0]?.id ?? null;
 }

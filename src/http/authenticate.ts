@@ -6,12 +6,12 @@
  * is loaded in one statement that also carries the route's subject and preload (the riders).
  */
 import type { Request, Response } from 'express';
-import type { Riders } from '../data/sessions.js';
+import type { RiderCaller, Riders } from '../data/sessions.js';
 import { unauthorized } from '../lib/errors.js';
 import { VerifiedTokens } from '../fast/verified-tokens.js';
 
 /** Builds what rides along for the verified caller, or null when nothing does. */
-export type RidersFor = (userId: string) => Riders | null;
+export type RidersFor = (caller: RiderCaller) => Riders | null;
 
 export interface Authenticated<U> {
   user: U;
@@ -24,6 +24,8 @@ export interface Authenticated<U> {
 export interface Authenticator<C extends { exp: number }, U> {
   /** The claims of a genuine, unexpired access token (no I/O); throws the 401 that refuses any other. */
   verify(token: string): C;
+  /** Credentials verified afresh on every request instead of through the cache of verified tokens. */
+  uncached?(token: string): boolean;
   /** The caller the claims name, loaded with the riders in one statement; throws the 401 of a revoked token or a missing or inactive user. */
   load(claims: C, riders: RidersFor | undefined): Promise<Authenticated<U>>;
 }
@@ -54,7 +56,9 @@ export async function authenticateRequest<C extends { exp: number }, U>(
     const message = 'Authorization header must contain two space-delimited values';
     throw unauthorized(message, { error: 'invalid_request', description: message });
   }
-  const loaded = await authenticator.load(verifiedTokensOf(authenticator).check(parts[1]!), riders);
+  const token = parts[1]!;
+  const claims = authenticator.uncached?.(token) ? authenticator.verify(token) : verifiedTokensOf(authenticator).check(token);
+  const loaded = await authenticator.load(claims, riders);
   res.locals.user = loaded.user;
   return loaded;
 }

@@ -76,6 +76,11 @@ interface RouteBase<P extends string, B, Q> {
   path: P;
   /** Mounted at the server root instead of under /api (the MCP endpoint). */
   root?: boolean;
+  /**
+   * The realm its 401s name in `WWW-Authenticate` (`api` by default), and what the challenge
+   * tells a client that sent no credentials (as error_description: printable ASCII, no quotes).
+   */
+  realm?: { name: string; hint: string };
   /** OpenAPI operation id: a verb and a noun, the method name of generated clients (`listConversations`). */
   operationId: string;
   /** The contract's id of the operation (A1, W3, …), when it has one. */
@@ -148,6 +153,20 @@ export function defineRoute(spec: RouteSpec): RouteSpec {
   return spec;
 }
 
+/** Step 1, its 401 challenge naming the route's realm (RouteSpec.realm) when it declares one. */
+async function inRealm<T>(realm: RouteBase<string, unknown, unknown>['realm'], authenticate: () => Promise<T>): Promise<T> {
+  if (!realm) return authenticate();
+  try {
+    return await authenticate();
+  } catch (error) {
+    const challenge = error instanceof AppError && error.status === 401 ? error.headers['WWW-Authenticate'] : undefined;
+    if (!(error instanceof AppError) || challenge === undefined) throw error;
+    const named = challenge.replace(/^Bearer realm="[^"]*"/, `Bearer realm="${realm.name}"`);
+    const told = named.includes('error=') ? named : `${named}, error_description="${realm.hint}"`;
+    throw new AppError(401, error.error, error.data, { ...error.headers, 'WWW-Authenticate': told });
+  }
+}
+
 /** What the guard (steps 1–3) hands to the rest of the pipeline. */
 interface Guarded {
   user: Caller | undefined;
@@ -208,13 +227,13 @@ function guardOf(deps: Deps, spec: RouteSpec): ((req: Request, res: Response) =>
     const withSubject = load !== null && pathOk;
     const riders: RidersFor | undefined =
       withSubject || withPreload
-        ? (userId): Riders => ({
+        ? (caller): Riders => ({
             name: withSubject && withPreload ? names.both : withSubject ? names.subject : names.preload,
-            subject: withSubject ? load.sql(userId, params) : null,
-            preload: withPreload ? preload.sql({ userId, params, query: preloadQuery }) : null,
+            subject: withSubject ? load.sql(caller.userId, params) : null,
+            preload: withPreload ? preload.sql({ ...caller, params, query: preloadQuery }) : null,
           })
         : undefined;
-    const loaded = await authenticateRequest(deps.authenticator, req, res, riders);
+    const loaded = await inRealm(spec.realm, () => authenticateRequest(deps.authenticator, req, res, riders));
     if (!pathOk) throw new AppError(404, 'Not found');
     const subject = load === null ? loaded.user : subjectOf(requirement.resource, loaded.subject);
     const decision = decide(loaded.user, requirement, subject);
@@ -310,7 +329,7 @@ export function methodNotAllowedOrNotFound(deps: Deps, specs: RouteSpec[]): Requ
     const allowed = [...new Set(same.map((m) => m.spec.method.toUpperCase()))];
     res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
     if (req.method === 'OPTIONS') return sendSuccess(res, 200, { methods: [...allowed, 'OPTIONS'] });
-    if (same.every((m) => m.spec.access === 'user')) await authenticateRequest(deps.authenticator, req, res);
+    if (same.every((m) => m.spec.access === 'user')) await inRealm(same[0]!.spec.realm, () => authenticateRequest(deps.authenticator, req, res));
     next(new AppError(405, `Method "${req.method}" not allowed.`));
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 /** Resource id prefixes of the wire contract: prefix + the first 12 hex digits of a UUIDv4. */
-export type IdPrefix = 'workspace' | 'tm' | 'inv' | 'int' | 'conv' | 'memory' | 'msg' | 'load' | 'activity' | 'memver';
+export type IdPrefix = 'workspace' | 'tm' | 'inv' | 'int' | 'conv' | 'memory' | 'msg' | 'load' | 'activity' | 'memver' | 'key';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 12)}`;

@@ -6,6 +6,7 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { ResponseDoc, RouteSpec } from '../http/route.js';
+import type { KeyAccess } from '../policies/scopes.js';
 import { ErrorEnvelope } from '../schemas/responses/common.js';
 import { exampleOf } from './examples.js';
 import { PATH_PARAMETERS, QUERY_PARAMETERS, REQUEST_EXAMPLES, TAGS } from './vocabulary.js';
@@ -73,15 +74,20 @@ const ref = (kind: 'schemas' | 'responses', name: string) => ({ $ref: `#/compone
 const SHARED_RESPONSES = {
   NotModified: { description: 'Not modified: the If-None-Match header names the current ETag (no body)' },
   Unauthorized: {
-    description: 'Missing, invalid, expired or revoked access token',
+    description: 'Missing, invalid, expired or revoked access token or API key',
     headers: {
       'WWW-Authenticate': {
         description:
           'Bearer realm="api" alone when no token was sent; error="invalid_token" with error_description "The access token expired" (refresh it), ' +
-          '"The access token is invalid" or "The access token was revoked" (sign in again); error="invalid_request" for a malformed Authorization header',
+          '"The access token is invalid" or "The access token was revoked" (sign in again), or "The API key is invalid", "The API key was revoked" or "The API key expired"; error="invalid_request" for a malformed Authorization header',
         schema: { type: 'string' },
       },
     },
+  },
+  KeyRefused: { description: 'Access denied: the caller may not do this, or an API key lacks the scope it needs (the message names it), is limited to other workspaces, or cannot be used here at all' },
+  KeyRateLimited: {
+    description: 'Too many requests with this API key (API_KEY_RATE_LIMIT per API_KEY_RATE_LIMIT_WINDOW)',
+    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
   },
   MalformedBody: { description: 'Malformed request: a JSON parse error, a body that is not the compression it claims, or a broken percent-escape in the URL' },
   TooLarge: { description: 'Request body larger than BODY_LIMIT' },
@@ -98,12 +104,21 @@ const errorContent = (error: string) => ({ 'application/json': { schema: ref('sc
 
 const ERROR_EXAMPLES: Record<string, string> = {
   Unauthorized: 'Authentication credentials were not provided.',
+  KeyRefused: 'This API key lacks the scope "memories:write"',
+  KeyRateLimited: 'Too many requests with this API key. Please try again later.',
   MalformedBody: 'JSON parse error - Unexpected end of JSON input',
   TooLarge: 'Request body too large',
   UnsupportedEncoding: 'Unsupported content encoding',
   ServerError: 'Internal server error',
   Unavailable: 'Database unavailable',
 };
+
+/** What an API key needs on an operation, as its description says it. */
+function keyAccessText(access: KeyAccess): string {
+  if (access === null) return 'API keys are refused (403).';
+  if (access === 'any') return 'Any API key; what each call reaches then needs its own scope.';
+  return `An API key needs the scope \`${access}\`.`;
+}
 
 export function buildOpenApiDocument(specs: RouteSpec[], info: DocumentInfo) {
   const components = new Components();
@@ -177,7 +192,11 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: DocumentInfo) {
     if (spec.method === 'get' && !download) responses['304'] ??= ref('responses', 'NotModified');
     const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
     if (params.length > 0) responses['404'] ??= { description: 'Not found', content: errorContent('Not found') };
-    if (spec.access === 'user') responses['401'] ??= ref('responses', 'Unauthorized');
+    if (spec.access === 'user') {
+      responses['401'] ??= ref('responses', 'Unauthorized');
+      responses['403'] ??= ref('responses', 'KeyRefused');
+      responses['429'] ??= ref('responses', 'KeyRateLimited');
+    }
     if (spec.body || spec.query) responses['400'] ??= { description: 'Invalid input', content: errorContent('This field is required.') };
     responses['400'] ??= ref('responses', 'MalformedBody');
     responses['413'] ??= ref('responses', 'TooLarge');
@@ -193,7 +212,7 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: DocumentInfo) {
 
     const access =
       spec.access === 'user'
-        ? `Requires a bearer token; the caller needs \`${spec.policy.resource.name}: ${spec.policy.action}\`.`
+        ? `Requires a bearer token; the caller needs \`${spec.policy.resource.name}: ${spec.policy.action}\`. ${keyAccessText(spec.policy.resource.keys[spec.policy.action] ?? null)}`
         : 'Public: no token needed.';
     const operation: Record<string, unknown> = {
       operationId: spec.operationId,
@@ -242,7 +261,11 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: DocumentInfo) {
     tags: TAGS.filter((t) => usedTags.has(t.name)),
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from POST /api/auth/login or /api/auth/register' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The access token (JWT) from POST /api/auth/login or /api/auth/register, or a personal API key (chm_…) from POST /api/auth/api-keys',
+        },
       },
       schemas: Object.fromEntries(Object.entries(components.schemas).sort(([a], [b]) => a.localeCompare(b))),
       responses: sharedResponses,

@@ -21,6 +21,7 @@ export const PATH_PARAMETERS: Record<string, string> = {
   userId: "The member's user id (a UUID), not the team-member id",
   integrationId: 'Integration id (int-…)',
   invitationId: 'Invitation id (inv-…)',
+  apiKeyId: 'API key id (key-…)',
 };
 
 export const QUERY_PARAMETERS: Record<string, string> = {
@@ -37,6 +38,7 @@ export const QUERY_PARAMETERS: Record<string, string> = {
 export const REQUEST_EXAMPLES: Record<string, unknown> = {
   register: { name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse battery' },
   login: { email: 'ada@example.com', password: 'correct horse battery' },
+  createApiKey: { name: 'Claude Desktop', scopes: ['memories:read', 'memories:write'], expiresAt: '2027-12-31T00:00:00Z' },
   logout: { refresh: 'eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl' },
   refreshToken: { refresh: 'eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl' },
   updateProfile: { name: 'Ada King', email: 'ada.king@example.com', currentPassword: 'correct horse battery' },

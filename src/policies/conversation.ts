@@ -35,4 +35,6 @@ export const conversation = defineResource({
     /** Pin, unpin and delete messages. */
     'edit-messages': member('researcher'),
   },
+  keys: { read: 'conversations:read', update: 'chat', delete: 'chat', 'send-message': 'chat', extract: 'chat', 'edit-messages': 'chat' },
+  workspaceOf: (subject) => subject.workspaceId,
 });

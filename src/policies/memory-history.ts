@@ -40,4 +40,6 @@ export const memoryHistory = defineResource({
     /** Restore a version: the roles that may edit memories. */
     restore: member('researcher'),
   },
+  keys: { read: 'memories:read', restore: 'memories:write' },
+  workspaceOf: (subject) => subject.workspaceId,
 });

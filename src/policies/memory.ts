@@ -34,4 +34,6 @@ export const memory = defineResource({
     update: member('researcher'),
     delete: member('researcher'),
   },
+  keys: { read: 'memories:read', update: 'memories:write', delete: 'memories:write' },
+  workspaceOf: (subject) => subject.workspaceId,
 });

@@ -5,17 +5,22 @@
  * `policy: workspace.can('update')`; the route pipeline (http/route.ts) then loads the
  * subject (404), authorizes (403) and only then validates the input. Services that address
  * a subject named in a request body (the MCP tools, search) call `authorizeOn`, which runs
- * the same load and rule.
+ * the same load and rule. A caller with an API key is first checked against the resource's
+ * `keys` table (the scope the action needs) and the key's workspaces, then by the same rule:
+ * a key acts with its user's role, capped by its scopes.
  */
 import type { Database } from '../db/client.js';
 import { queryValue } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { AppError } from '../lib/errors.js';
 import { isPlainObject } from '../lib/objects.js';
+import type { UserRef } from '../data/membership.js';
+import type { KeyAccess, KeyGrant } from './scopes.js';
 
-/** Who asks: the authenticated user. */
+/** Who asks: the authenticated user, and the API key they presented (absent or null for a session's token). */
 export interface Actor {
   id: string;
+  key?: KeyGrant | null;
 }
 
 /** A refusal: the status and text the caller gets (403 mostly; 404 where existence must not show). */
@@ -45,7 +50,8 @@ export const hasStrings = <K extends string>(value: unknown, ...keys: K[]): valu
 export interface SubjectLoader<K extends string, Row, S> {
   /** The ids it is loaded by: path params of the routes that declare the resource. */
   keys: readonly K[];
-  sql: (actorId: string, keys: Readonly<Record<K, string>>) => Prisma.Sql;
+  /** `actorId`: the caller's id, or the SQL expression of it inside an API key's authentication statement. */
+  sql: (actorId: UserRef, keys: Readonly<Record<K, string>>) => Prisma.Sql;
   check: (value: unknown) => value is Row;
   subject: (row: Row) => S;
 }
@@ -59,10 +65,15 @@ export interface ResourceDefinition<S, K extends string> {
   notFound: string;
   load: SubjectLoader<K, any, S> | null;
   rules: Readonly<Record<string, Rule<S>>>;
+  /** What an API key needs for each action (see KeyAccess); checked before the rule. */
+  keys: Readonly<Record<string, KeyAccess>>;
+  /** The workspace a subject lies in, for keys limited to some workspaces (absent: none). */
+  workspaceOf?: (subject: S) => string;
 }
 
 export interface Resource<S, A extends string, K extends string> extends ResourceDefinition<S, K> {
   rules: Readonly<Record<A, Rule<S>>>;
+  keys: Readonly<Record<A, KeyAccess>>;
   /** The requirement a route declares: `policy: workspace.can('update')`. */
   can(action: A): Requirement<K, S>;
 }
@@ -81,6 +92,8 @@ export function defineResource<S, A extends string, K extends string = never>(de
   notFound: string;
   load: SubjectLoader<K, any, S> | null;
   rules: Record<A, Rule<S>>;
+  keys: Record<NoInfer<A>, KeyAccess>;
+  workspaceOf?: (subject: S) => string;
 }): Resource<S, A, K> {
   const resource: Resource<S, A, K> = { ...definition, can: (action) => ({ resource, action }) };
   return resource;
@@ -95,12 +108,25 @@ export function onDecision(listener: DecisionListener): () => void {
   return () => listeners.delete(listener);
 }
 
+/**
+ * What an API key may not do, whatever its user's role: an action keys are refused, one
+ * outside its scopes, or a subject outside its workspaces. Null when the key may go on to the rule.
+ */
+function keyRefusal<S>(key: KeyGrant, resource: ResourceDefinition<S, string>, action: string, subject: S): Refusal | null {
+  const needed = resource.keys[action];
+  if (needed === null || needed === undefined) return refuse('API keys cannot be used for this; sign in to the app instead');
+  if (needed !== 'any' && !key.scopes.includes(needed)) return refuse(`This API key lacks the scope "${needed}"`);
+  const workspaceId = key.workspaceIds && resource.workspaceOf ? resource.workspaceOf(subject) : null;
+  if (workspaceId !== null && !key.workspaceIds!.includes(workspaceId)) return refuse('This API key is not allowed in this workspace');
+  return null;
+}
+
 /** The decision of `resource`'s rule for `action`, without throwing. */
 export function decide<S>(actor: Actor, requirement: Requirement<string, S>, subject: S): Decision {
   const { resource, action } = requirement;
   const rule = resource.rules[action as keyof typeof resource.rules];
   if (!rule) throw new Error(`${resource.name} has no rule for "${action}"`);
-  const decision = rule(actor, subject);
+  const decision = (actor.key && keyRefusal(actor.key, resource, action, subject)) || rule(actor, subject);
   if (listeners.size) for (const listener of listeners) listener(resource.name, action, decision);
   return decision;
 }
@@ -165,5 +191,7 @@ export function personalResource<A extends string, K extends string>(definition:
       subject: (row: PersonalSubject) => row,
     },
     rules: Object.fromEntries(definition.actions.map((action) => [action, ownerOnly])) as Record<A, Rule<PersonalSubject>>,
+    // Personal resources are managed in the app: keys are refused.
+    keys: Object.fromEntries(definition.actions.map((action) => [action, null])) as Record<A, KeyAccess>,
   });
 }

@@ -56,4 +56,7 @@ export const teamMember = defineResource({
       return s.member.userId === s.workspace.ownerId ? refuse('Cannot remove workspace owner', 400) : true;
     },
   },
+  // Team management happens in the app.
+  keys: { 'change-role': null, 'update-status': null, remove: null },
+  workspaceOf: (subject) => subject.workspace.id,
 });

@@ -47,4 +47,18 @@ export const workspace = defineResource({
     'write-memories': member('researcher'),
     'import-memories': member('researcher'),
   },
+  keys: {
+    read: 'workspaces:read',
+    update: null,
+    delete: null,
+    'record-load': null,
+    'read-team': 'workspaces:read',
+    invite: null,
+    'read-conversations': 'conversations:read',
+    'create-conversation': 'chat',
+    'read-memories': 'memories:read',
+    'write-memories': 'memories:write',
+    'import-memories': 'memories:write',
+  },
+  workspaceOf: (subject) => subject.id,
 });

@@ -3,6 +3,7 @@
  * the original API did. Both surfaces present the same rows the same way.
  */
 import type { MemoryRow } from '../data/memories.js';
+import type { ListedWorkspace } from '../data/workspaces.js';
 import { snippetOf } from '../lib/snippet.js';
 
 export function presentSaved(m: MemoryRow) {
@@ -82,4 +83,23 @@ export function presentIndexStatus(s: {
     failed: s.failed,
     chunks: s.chunks,
   };
+}
+
+/** delete_memory. */
+export function presentToolDeleted(deleted: { id: string; workspaceId: string }) {
+  return { id: deleted.id, status: 'deleted', workspace_id: deleted.workspaceId };
+}
+
+/** list_workspaces: what a client needs to address a workspace, and the caller's role there. */
+export function presentToolWorkspaces(callerId: string, listed: ListedWorkspace[]) {
+  const workspaces = listed.map(({ workspace: w, stats }) => ({
+    id: w.id,
+    name: w.name,
+    description: w.description,
+    role: w.ownerId === callerId ? 'owner' : (w.members.find((m) => m.userId === callerId)?.role ?? null),
+    memory_count: stats.totalMemories,
+    conversation_count: stats.totalConversations,
+    updated_at: w.updatedAt.toISOString(),
+  }));
+  return { workspaces, total: workspaces.length };
 }

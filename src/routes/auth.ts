@@ -1,11 +1,13 @@
 import type { AppDeps } from '../app-deps.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { authRateLimits, passwordGuessLimits } from '../http/middleware/rate-limit.js';
-import { account } from '../policies/index.js';
+import { account, apiKey } from '../policies/index.js';
+import { presentApiKey, presentCreatedApiKey } from '../presenters/api-key.js';
 import { presentUser } from '../presenters/user.js';
-import { loginBody, logoutBody, passwordChangeBody, PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, refreshBody, registerBody } from '../schemas/auth.js';
+import { createApiKeyBody, loginBody, logoutBody, passwordChangeBody, PROFILE_UPDATE_DESCRIPTION, profileUpdateBody, refreshBody, registerBody } from '../schemas/auth.js';
+import * as apiKeys from '../services/auth/api-keys.js';
 import * as session from '../services/auth/session.js';
-import { AuthSession, PasswordChanged, Tokens, User } from '../schemas/responses/auth.js';
+import { ApiKeyList, AuthSession, CreatedApiKey, PasswordChanged, Tokens, User } from '../schemas/responses/auth.js';
 import { MessageResult } from '../schemas/responses/common.js';
 
 export function authRoutes(deps: AppDeps): RouteSpec[] {
@@ -78,6 +80,33 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       body: passwordChangeBody, bodyErrors: 'fields', before: guesses,
       responses: { 400: 'Field errors, e.g. {"currentPassword":["Current password is incorrect"]}', 429: 'Too many attempts' },
       handler: async ({ deps, user, body }) => ({ message: 'Password changed', ...(await session.changePassword(deps.prisma, deps.config, user, body)) }),
+    }),
+    defineRoute({
+      method: 'post', path: '/auth/api-keys', operationId: 'createApiKey', tag: 'auth', access: 'user', policy: account.can('manage-api-keys'), status: 201, response: CreatedApiKey,
+      summary: 'Create a personal API key (chm_…) for scripts and MCP clients; the answer is the only time the key is shown',
+      description:
+        'Send the key as `Authorization: Bearer chm_…` on the REST routes its scopes allow and on /mcp. Scopes: memories:read, memories:write, conversations:read, chat, workspaces:read. ' +
+        'In a workspace the key acts with its creator\'s role there, capped by its scopes; workspaceIds limits it to some of the creator\'s workspaces. ' +
+        'Anything outside its scopes or workspaces, and every route of account, session, key, settings, integration and team management, answers 403. API keys cannot create keys.',
+      body: createApiKeyBody, bodyErrors: 'fields',
+      responses: { 400: 'Field errors, e.g. {"workspaceIds":["Not a workspace of yours: workspace-…"]}', 403: 'API keys cannot be used for this; sign in to the app instead' },
+      handler: async ({ deps, user, body }) =>
+        presentCreatedApiKey(await apiKeys.createApiKey(deps.db, user.id, { ...body, expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt) })),
+    }),
+    defineRoute({
+      method: 'get', path: '/auth/api-keys', operationId: 'listApiKeys', tag: 'auth', access: 'user', policy: account.can('manage-api-keys'), response: ApiKeyList,
+      summary: 'The caller\'s API keys not revoked, newest first: name, prefix, scopes, workspaces, creation, last use and expiry (never the key)',
+      responses: { 403: 'API keys cannot be used for this; sign in to the app instead' },
+      handler: async ({ deps, user }) => ({ keys: (await apiKeys.listApiKeys(deps.db, user.id)).map(presentApiKey) }),
+    }),
+    defineRoute({
+      method: 'delete', path: '/auth/api-keys/:apiKeyId', operationId: 'revokeApiKey', tag: 'auth', access: 'user', policy: apiKey.can('revoke'), response: MessageResult,
+      summary: 'Revoke one of the caller\'s API keys: it is refused from the next request on, on every instance',
+      responses: { 403: 'API keys cannot be used for this; sign in to the app instead', 404: 'API key not found' },
+      handler: async ({ deps, subject }) => {
+        await apiKeys.revoke(deps.db, subject.id);
+        return { message: 'API key revoked' };
+      },
     }),
   ];
 }

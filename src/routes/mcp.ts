@@ -38,47 +38,50 @@ export function mcpRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'post', path: '/mcp/remember', operationId: 'mcpRemember', contractId: 'L3', response: SavedMemory, tag: 'mcp', access: 'user', policy: account.can('use-tools'), status: 201, body: rememberBody,
       summary: 'Store a memory in the caller\'s scoped workspace', responses: scoped,
-      handler: async ({ deps, user, body }) => presentSaved(await remember(deps.db, deps.embeddings, user.id, body)),
+      handler: async ({ deps, user, body }) => presentSaved(await remember(deps.db, deps.embeddings, user, body)),
     }),
     defineRoute({
       method: 'post', path: '/mcp/batch-remember', operationId: 'mcpBatchRemember', contractId: 'L4', response: SavedMemories, tag: 'mcp', access: 'user', policy: account.can('use-tools'), status: 201, body: batchRememberBody,
       summary: 'Store up to 100 memories in the caller\'s scoped workspace', responses: scoped,
       handler: async ({ deps, user, body }) => {
         const { memories, ...scope } = body;
-        return presentSavedMany(await rememberMany(deps.db, deps.embeddings, user.id, scope, memories));
+        return presentSavedMany(await rememberMany(deps.db, deps.embeddings, user, scope, memories));
       },
     }),
     defineRoute({
       method: 'post', path: '/mcp/search', operationId: 'mcpSearch', contractId: 'L5', response: ToolSearchResults, tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: searchBody,
       summary: 'Hybrid search in the caller\'s scoped workspace (top_k default 5)', responses: scoped,
-      handler: async ({ deps, user, body }) => presentToolSearch(await search(deps.db, searchEngineOf(deps), user.id, body)),
+      handler: async ({ deps, user, body }) => presentToolSearch(await search(deps.db, searchEngineOf(deps), user, body)),
     }),
     defineRoute({
       method: 'post', path: '/mcp/inject', operationId: 'mcpInject', contractId: 'L6', response: InjectedContext, tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: injectBody,
       summary: 'The newest memories of the scoped workspace as a context block', responses: scoped,
-      handler: async ({ deps, user, body }) => presentInjected(await inject(deps.db, user.id, body)),
+      handler: async ({ deps, user, body }) => presentInjected(await inject(deps.db, user, body)),
     }),
     defineRoute({
       method: 'get', path: '/mcp/listMemories', operationId: 'mcpListMemories', contractId: 'L7', response: ToolMemoryPage, tag: 'mcp', access: 'user', policy: account.can('use-tools'), query: listQuery,
       summary: 'Page through the scoped workspace\'s memories (limit default 20, max 100)', responses: scoped,
-      handler: async ({ deps, user, query }) => presentToolPage(await list(deps.db, user.id, query)),
+      handler: async ({ deps, user, query }) => presentToolPage(await list(deps.db, user, query)),
     }),
     defineRoute({
       method: 'post', path: '/mcp/index/rebuild', operationId: 'mcpRebuildIndex', contractId: 'L8', response: IndexRebuild, tag: 'mcp', access: 'user', policy: account.can('use-tools'), body: scopeBody,
       summary: 'Queue every memory of the scoped workspace for re-embedding', responses: scoped,
-      handler: async ({ deps, user, body }) => presentRebuild(await rebuildIndex(deps.db, deps.embeddings, user.id, body)),
+      handler: async ({ deps, user, body }) => presentRebuild(await rebuildIndex(deps.db, deps.embeddings, user, body)),
     }),
     defineRoute({
       method: 'get', path: '/mcp/index/status', operationId: 'mcpIndexStatus', contractId: 'L9', response: IndexStatus, tag: 'mcp', access: 'user', policy: account.can('use-tools'), query: scopeQuery,
       summary: 'Embedding state of the scoped workspace (model, ready/pending/failed, chunks)', responses: scoped,
-      handler: async ({ deps, user, query }) => presentIndexStatus(await indexStatus(deps.db, deps.embeddings.embedder, user.id, query)),
+      handler: async ({ deps, user, query }) => presentIndexStatus(await indexStatus(deps.db, deps.embeddings.embedder, user, query)),
     }),
     defineRoute({
       method: 'post', path: '/mcp', root: true, operationId: 'mcp', tag: 'mcp', access: 'user', policy: account.can('use-tools'), raw: true,
+      // Clients authenticate with a personal API key; no OAuth flow is offered, so none is advertised.
+      realm: { name: 'mcp', hint: 'Send a personal API key (create one with POST /api/auth/api-keys) as Authorization: Bearer chm_...' },
       requestDoc: McpRequest,
       response: { description: 'The JSON-RPC response (or batch of responses)', content: { 'application/json': McpResponse } },
-      summary: 'Model Context Protocol server (Streamable HTTP, JSON-RPC): tools remember, search_memories, list_memories, get_memory, inject_memories',
+      summary: 'Model Context Protocol server (Streamable HTTP, JSON-RPC): tools remember, search_memories, list_memories, get_memory, update_memory, delete_memory, inject_memories, list_workspaces',
       description: 'JSON-RPC 2.0 over Streamable HTTP, stateless (no session id): send Accept: application/json, text/event-stream; answers are JSON. A notification alone gets 202 without a body. ' +
+        'Authenticate with a personal API key (Authorization: Bearer chm_…; a session\'s access token works too): each tool needs its scope (remember, update_memory, delete_memory: memories:write; list_workspaces: workspaces:read; the others: memories:read), and a tool refused by it answers a tool error naming the scope. Without credentials: 401 with WWW-Authenticate: Bearer realm="mcp". ' +
         'DNS-rebinding protection: the Host header must name this server (HOST, localhost, 127.0.0.1, [::1] or PUBLIC_HOSTS, any port), and an Origin header, when sent, must be one of CORS_ORIGINS or the server itself; otherwise 403.',
       before: [requireOwnHostAndOrigin(deps.config)],
       responses: {

@@ -4,7 +4,7 @@ import type { MemoryRow } from '../data/memories.js';
 import type { Db } from '../data/sql.js';
 import { sendVersioned, sendVersionedJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { account, authorizeOn, memory, memoryHistory as history, workspace } from '../policies/index.js';
+import { account, authorizeOn, memory, memoryHistory as history, workspace, workspaceLimitOf } from '../policies/index.js';
 import { presentMemory, presentMemoryHistory, presentMemoryText, presentSearchHit } from '../presenters/memory.js';
 import { createMemoryBody, listMemoriesQuery, searchMemoriesBody, updateMemoryBody } from '../schemas/memories.js';
 import { MessageResult } from '../schemas/responses/common.js';
@@ -74,7 +74,8 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
         if (workspaceId) await authorizeOn(deps.db, user, workspace.can('read-memories'), { workspaceId });
         const found = await searchMemories(deps.db, searchEngineOf(deps), {
           userId: user.id,
-          workspaceIds: workspaceId ? [workspaceId] : undefined,
+          // Without a workspace: every readable one, or an API key's own.
+          workspaceIds: workspaceId ? [workspaceId] : (workspaceLimitOf(user) ?? undefined),
           query: body.query ?? '',
           topK: body.top_k ?? 10,
           tags: body.tags,

@@ -1,7 +1,7 @@
 import type { AppDeps } from '../app-deps.js';
 import { sendSuccessJson } from '../http/envelope.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { account, workspace } from '../policies/index.js';
+import { account, workspace, workspaceLimitOf } from '../policies/index.js';
 import { presentActivity } from '../presenters/activity.js';
 import { presentDashboard, presentStats, presentWorkspace } from '../presenters/workspace.js';
 import { activityQuery, createWorkspaceBody, updateWorkspaceBody, workspaceListQuery } from '../schemas/workspaces.js';
@@ -22,14 +22,14 @@ export function workspaceRoutes(deps: AppDeps): RouteSpec[] {
   const list = new WorkspaceListCache(deps.db, present);
   return [
     defineRoute({
-      method: 'get', path: '/workspaces', operationId: 'listWorkspaces', contractId: 'W1', tag: 'workspaces', access: 'user', policy: account.can('read'), response: WorkspaceList,
+      method: 'get', path: '/workspaces', operationId: 'listWorkspaces', contractId: 'W1', tag: 'workspaces', access: 'user', policy: account.can('list-workspaces'), response: WorkspaceList,
       summary: 'Workspaces the caller owns or belongs to, newest update first, each with members and stats',
       query: workspaceListQuery,
       // Sent from the cached entries' serialized text (the same bytes as the envelope of the value).
       raw: true,
       preload: listStamps,
       handler: async ({ user, query, res, preloaded }) => {
-        const result = await list.list(user.id, query, preloaded);
+        const result = await list.list(user.id, query, preloaded, workspaceLimitOf(user));
         sendSuccessJson(res, 200, result.json, result.etag);
       },
     }),

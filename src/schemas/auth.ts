@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { email, text } from './common.js';
+import { API_KEY_SCOPES } from '../policies/index.js';
+import { email, msg, text } from './common.js';
 
 // Passwords are trimmed like DRF does; the upper bound keeps hashing cheap.
 const password = () => text({ min: 8, max: 1024 });
@@ -42,4 +43,16 @@ export const profileUpdateBody = z.object({
 export const passwordChangeBody = z.object({
   currentPassword: text({ max: 1024 }),
   newPassword: password(),
+});
+
+/** POST /auth/api-keys. */
+export const createApiKeyBody = z.object({
+  name: text({ max: 100 }),
+  scopes: z
+    .array(z.enum(API_KEY_SCOPES, { error: (issue) => msg.choice(issue.input) }), { error: 'Expected a list of scopes.' })
+    .min(1, { error: 'Give the key at least one scope.' })
+    .max(API_KEY_SCOPES.length * 2),
+  /** Limits the key to these workspaces (the caller's own); every workspace of the caller when absent. */
+  workspaceIds: z.array(text({ max: 50 }), { error: 'Expected a list of workspace ids.' }).min(1, { error: 'Leave it out for every workspace.' }).max(100).optional(),
+  expiresAt: z.iso.datetime({ offset: true, error: 'Expected an ISO 8601 date-time.' }).optional(),
 });

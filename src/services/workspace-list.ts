@@ -35,6 +35,7 @@ import {
   type StampTuple,
 } from '../data/workspaces.js';
 import type { Database } from '../db/client.js';
+import type { WorkspaceLimit } from '../data/membership.js';
 import type { Preload } from '../data/sessions.js';
 
 /** A rendered workspace with its serialized form and that form's digest. */
@@ -64,7 +65,7 @@ export interface WorkspaceList<T> {
 export const listStamps: Preload<StampTuple[], never, ListPage> = {
   name: 'workspace-list-stamps',
   check: isStampList,
-  sql: ({ userId, query: page }) => listStampsSql(userId, page),
+  sql: ({ userId, limit, query: page }) => listStampsSql(userId, page, limit ?? null),
 };
 
 /** Entries are shared by every request that reads them: frozen so none can alter another's answer. */
@@ -97,13 +98,14 @@ export class WorkspaceListCache<T> {
   ) {}
 
   /**
-   * W1: the caller's workspaces, newest update first, with members and stats; the full list
-   * unless paged (D21). `step1`: the page's stamps as `listStamps` read them.
+   * W1: the caller's workspaces (inside `limit`, an API key's workspaces), newest update first,
+   * with members and stats; the full list unless paged (D21). `step1`: the page's stamps as
+   * `listStamps` read them.
    */
-  async list(userId: string, page: ListPage, step1: StampTuple[]): Promise<WorkspaceList<T>> {
+  async list(userId: string, page: ListPage, step1: StampTuple[], limit: WorkspaceLimit = null): Promise<WorkspaceList<T>> {
     const now = new Date();
     const stamps = step1.map(([id, version, total]) => ({ id, version, total }));
-    const total = stamps[0]?.total ?? (await this.emptyPageTotal(userId, page));
+    const total = stamps[0]?.total ?? (await this.emptyPageTotal(userId, limit, page));
     const found = new Map<string, Item<T>>();
     const missing: string[] = [];
     for (const { id, version } of stamps) {
@@ -119,17 +121,17 @@ export class WorkspaceListCache<T> {
     if (missing.length > 0) {
       const { workspaces, versions } = await listSome(this.db, missing, stamps.map((s) => s.id), now);
       const unchanged = workspaces.length === missing.length && versions !== null && stamps.every((s) => (versions[s.id] ?? null) === s.version);
-      if (!unchanged) return this.computePage(userId, page, now);
+      if (!unchanged) return this.computePage(userId, limit, page, now);
       for (const listed of workspaces) found.set(listed.workspace.id, this.store(listed, now));
     }
     return assemble(stamps.map((s) => found.get(s.id)!), total);
   }
 
   /** The page in one statement (a write raced the request): its rows refresh the cache. */
-  private async computePage(userId: string, page: ListPage, now: Date) {
-    const { workspaces, total } = await listPage(this.db, userId, page, now);
+  private async computePage(userId: string, limit: WorkspaceLimit, page: ListPage, now: Date) {
+    const { workspaces, total } = await listPage(this.db, userId, limit, page, now);
     const items = workspaces.map((listed) => this.store(listed, now));
-    return assemble(items, total ?? (await this.emptyPageTotal(userId, page)));
+    return assemble(items, total ?? (await this.emptyPageTotal(userId, limit, page)));
   }
 
   private store(listed: ListedWorkspace, now: Date): Item<T> {
@@ -150,8 +152,8 @@ export class WorkspaceListCache<T> {
   }
 
   /** An empty page says nothing of the total: a page past the end counts separately. */
-  private async emptyPageTotal(userId: string, page: ListPage) {
+  private async emptyPageTotal(userId: string, limit: WorkspaceLimit, page: ListPage) {
     if (page.limit === undefined && page.offset === undefined) return 0;
-    return countMemberWorkspaces(this.db, userId);
+    return countMemberWorkspaces(this.db, userId, limit);
   }
 }

@@ -5,7 +5,7 @@
 import { newId } from '../../src/lib/ids.js';
 import type { TestApp } from '../support/app.js';
 import { registerUser } from '../support/factories.js';
-import { ACTORS, type Actor, type MatrixFixture } from './types.js';
+import { ACTORS, type Actor, KEY_SCOPES, type MatrixFixture } from './types.js';
 
 type Member = Exclude<Actor, 'anonymous' | 'stranger' | 'owner'>;
 const MEMBER_ROLES: Member[] = ['observer', 'researcher', 'admin'];
@@ -14,9 +14,18 @@ export async function createMatrixFixture(app: TestApp): Promise<MatrixFixture> 
   const users = ACTORS.filter((a): a is Exclude<Actor, 'anonymous'> => a !== 'anonymous');
   const entries = await Promise.all(users.map(async (actor) => [actor, await registerUser(app, { name: `Matrix ${actor}` })] as const));
   const sessions = Object.fromEntries(entries) as unknown as MatrixFixture['sessions'];
+  const keys = Object.fromEntries(
+    await Promise.all(
+      KEY_SCOPES.map(async (scope) => {
+        const res = await app.http.post('/api/auth/api-keys').set(sessions.owner.auth).send({ name: `Matrix ${scope}`, scopes: [scope] }).expect(201);
+        return [scope, { Authorization: `Bearer ${res.body.data.key}` }] as const;
+      }),
+    ),
+  ) as unknown as MatrixFixture['keys'];
   return {
     app,
     sessions,
+    keys,
     async freshWorkspace() {
       const owner = sessions.owner.user.id;
       const workspace = await app.deps.prisma.workspace.create({

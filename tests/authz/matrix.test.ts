@@ -13,7 +13,8 @@ import { ALL_ACTIONS, onDecision, RESOURCES } from '../../src/policies/index.js'
 import { describeEachStorage } from '../support/app.js';
 import { contractKey, mountedRoutes } from '../support/routes.js';
 import { createMatrixFixture } from './fixture.js';
-import { ACTORS, type Actor, type MatrixFixture, type MatrixRow, type PreparedRequest } from './types.js';
+import type { ApiKeyScope } from '../../src/policies/index.js';
+import { ACTORS, type Actor, KEY_SCOPES, type MatrixFixture, type MatrixRow, type PreparedRequest } from './types.js';
 
 const modules = import.meta.glob<{ rows: MatrixRow[] }>('./rows/*.ts', { eager: true });
 const rows = Object.entries(modules).flatMap(([file, mod]) => mod.rows.map((row) => ({ row, file: file.replace('./rows/', '') })));
@@ -21,7 +22,7 @@ const rows = Object.entries(modules).flatMap(([file, mod]) => mod.rows.map((row)
 const routeKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 
 /** Resource ids appearing in a path (workspace-…, conv-…, inv-…), which a refusal must not echo back with data. */
-const idsIn = (path: string) => path.match(/\b(?:workspace|tm|inv|int|conv|memory|msg|load|activity)-[0-9a-f]{12}\b/g) ?? [];
+const idsIn = (path: string) => path.match(/\b(?:workspace|tm|inv|int|conv|memory|msg|load|activity|key)-[0-9a-f]{12}\b/g) ?? [];
 
 describeEachStorage('authorization matrix', (ctx) => {
   let fixture: MatrixFixture;
@@ -62,11 +63,13 @@ describeEachStorage('authorization matrix', (ctx) => {
     expect(rows.filter((r) => !specs.has(r.row.operationId)).map((r) => `${r.file}: ${r.row.operationId}`), 'rows naming no route').toEqual([]);
   });
 
-  async function send(spec: RouteSpec, actor: Actor, req: PreparedRequest) {
+  /** Sends the request as `actor`, or as the key holder of `key` (with the key in place of any Authorization). */
+  async function send(spec: RouteSpec, actor: Actor, req: PreparedRequest, key?: ApiKeyScope) {
     const app = ctx();
     let call = app.http[spec.method](spec.root ? req.path : `/api${req.path}`);
     if (req.query) call = call.query(req.query);
-    const headers = req.headers ?? (actor === 'anonymous' ? {} : fixture.sessions[actor].auth);
+    const given = req.headers ?? (actor === 'anonymous' ? {} : fixture.sessions[actor].auth);
+    const headers = key ? { ...Object.fromEntries(Object.entries(given).filter(([k]) => k.toLowerCase() !== 'authorization')), ...fixture.keys[key] } : given;
     for (const [k, v] of Object.entries(headers)) call = call.set(k, v);
     if (req.attach) {
       for (const [k, v] of Object.entries(req.fields ?? {})) call = call.field(k, v);
@@ -79,23 +82,30 @@ describeEachStorage('authorization matrix', (ctx) => {
     it(`${row.operationId} (${file})`, async () => {
       const spec = specs.get(row.operationId);
       expect(spec, `no route for ${row.operationId}`).toBeDefined();
-      // Actors are independent (each row prepares its own data per actor), so they run in parallel.
-      const problems = await Promise.all(
-        ACTORS.map(async (actor) => {
-          const req = await row.prepare(fixture, actor);
-          const res = await send(spec!, actor, req);
-          const wanted = ([] as number[]).concat(row.expect[actor]);
-          const issues: string[] = [];
-          if (!wanted.includes(res.status)) issues.push(`${actor}: ${res.status} (expected ${wanted.join('|')}) ${JSON.stringify(res.body).slice(0, 200)}`);
-          if ([401, 403, 404].includes(res.status) && res.type === 'application/json') {
-            if (res.body?.ok !== false || res.body?.data !== null) issues.push(`${actor}: refusal ${res.status} carries data`);
-            const body = JSON.stringify(res.body);
-            for (const id of idsIn(req.path)) if (body.includes(id)) issues.push(`${actor}: refusal echoes ${id}`);
-          }
-          return issues;
-        }),
-      );
-      expect(problems.flat()).toEqual([]);
+      /** Sends one actor's request and says what is wrong with the answer. */
+      const check = async (actor: Actor, key?: ApiKeyScope, prepared?: Promise<PreparedRequest>) => {
+        const req = await (prepared ?? row.prepare(fixture, actor));
+        const res = await send(spec!, actor, req, key);
+        const who = key ? `key ${key}` : actor;
+        const expected = key ? (row.keys?.[key] ?? (spec!.access === 'public' ? row.expect.owner : 403)) : row.expect[actor];
+        const wanted = ([] as number[]).concat(expected);
+        const issues: string[] = [];
+        if (!wanted.includes(res.status)) issues.push(`${who}: ${res.status} (expected ${wanted.join('|')}) ${JSON.stringify(res.body).slice(0, 200)}`);
+        if ([401, 403, 404].includes(res.status) && res.type === 'application/json') {
+          if (res.body?.ok !== false || res.body?.data !== null) issues.push(`${who}: refusal ${res.status} carries data`);
+          const body = JSON.stringify(res.body);
+          for (const id of idsIn(req.path)) if (body.includes(id)) issues.push(`${who}: refusal echoes ${id}`);
+        }
+        return issues;
+      };
+      // Actors are independent (each row prepares its own data per actor), so they run in parallel;
+      // the key holders (prepared as `owner`) first, so that rows sharing one subject per row still find it.
+      // Keys the row expects refused share one request (a refusal changes nothing): less data for the owner's export.
+      const refusing = spec!.access === 'user' ? KEY_SCOPES.filter((scope) => row.keys?.[scope] === undefined) : [];
+      const shared = refusing.length ? Promise.resolve(row.prepare(fixture, 'owner')) : undefined;
+      const byKeys = await Promise.all(KEY_SCOPES.map((scope) => check('owner', scope, refusing.includes(scope) ? shared : undefined)));
+      const byActors = await Promise.all(ACTORS.map((actor) => check(actor)));
+      expect([...byKeys, ...byActors].flat()).toEqual([]);
     });
   }
 

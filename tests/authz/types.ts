@@ -3,16 +3,25 @@
  * status the API must answer. Rows live in tests/authz/rows/<resource>.ts, each exporting
  * `rows: MatrixRow[]`; tests/authz/matrix.test.ts fails for a mounted route without a row.
  */
+import { API_KEY_SCOPES, type ApiKeyScope } from '../../src/policies/index.js';
 import type { TestApp } from '../support/app.js';
 import type { Session } from '../support/factories.js';
 
 export const ACTORS = ['anonymous', 'stranger', 'observer', 'researcher', 'admin', 'owner'] as const;
 export type Actor = (typeof ACTORS)[number];
 
+/**
+ * Key holders: one API key of `owner` per scope, holding that scope alone. Each row is
+ * prepared for them as for `owner` and sent with the key instead of the owner's token.
+ */
+export const KEY_SCOPES = API_KEY_SCOPES;
+
 export interface MatrixFixture {
   app: TestApp;
   /** One user per role; `stranger` is authenticated but belongs to no workspace of the owner. */
   sessions: Record<Exclude<Actor, 'anonymous'>, Session>;
+  /** The key holders' Authorization headers, by the one scope each key holds. */
+  keys: Record<ApiKeyScope, Record<string, string>>;
   /** A fresh workspace owned by `owner` where observer, researcher and admin hold those roles. */
   freshWorkspace(): Promise<{ id: string }>;
 }
@@ -35,6 +44,11 @@ export interface MatrixRow {
   prepare(f: MatrixFixture, actor: Actor): Promise<PreparedRequest> | PreparedRequest;
   /** Expected status per actor (a list where several are acceptable). */
   expect: Record<Actor, number | number[]>;
+  /**
+   * Expected status per key holder, by its scope. A scope left out expects what `owner` gets on
+   * a public route and 403 on any other: keys reach only what some scope grants.
+   */
+  keys?: Partial<Record<ApiKeyScope, number | number[]>>;
 }
 
 /** Shorthand for public routes: the same status for everyone, anonymous included. */

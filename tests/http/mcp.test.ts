@@ -1,26 +1,14 @@
-import type { AddressInfo } from 'node:net';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { describeEachStorage } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
+import { connectMcp, listenForMcp } from '../support/mcp.js';
 import { addMember, addMemory, defaultWorkspace, tinyModelEnv } from '../support/memories.js';
 
 describeEachStorage(
   'mcp',
   (ctx) => {
-    let baseUrl: string;
-    let close: () => Promise<void>;
-    beforeAll(async () => {
-      ctx().deps.embeddings.start();
-      await ctx().deps.embeddings.embedder.load();
-      const server = ctx().app.listen(0, '127.0.0.1');
-      await new Promise((r) => server.once('listening', r));
-      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      close = () => new Promise((r) => server.close(() => r()));
-    });
-    afterAll(() => close?.());
+    const baseUrl = listenForMcp(ctx);
 
     async function conversationIn(workspaceId: string) {
       return ctx().deps.prisma.conversation.create({ data: { id: newId('conv'), workspaceId, modelId: 'model-echo' } });
@@ -116,7 +104,7 @@ describeEachStorage(
         for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
         return req.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
       };
-      const port = new URL(baseUrl).port;
+      const port = new URL(baseUrl()).port;
       for (const headers of [{ Host: `rebound.example:${port}` }, { Host: 'rebound.example' }, { Host: `127.0.0.1.nip.example:${port}` }, { Host: `rebound.example@127.0.0.1:${port}` }, { Host: '127.0.0.1/x' }]) {
         const res = await listTools(headers);
         expect([res.status, res.body], JSON.stringify(headers)).toEqual([403, { ok: false, data: null, error: 'Host not allowed' }]);
@@ -139,12 +127,7 @@ describeEachStorage(
       }
     });
 
-    async function mcpClient(session: Session) {
-      const client = new Client({ name: 'chimera-test', version: '1.0.0' });
-      const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: session.auth } });
-      await client.connect(transport);
-      return client;
-    }
+    const mcpClient = (session: Session) => connectMcp(baseUrl(), session.auth);
 
     it('/mcp answers the SDK client: tools, remember → search → get, scoped to the token\'s user', async () => {
       const app = ctx();
@@ -155,7 +138,7 @@ describeEachStorage(
       const client = await mcpClient(owner);
       try {
         const { tools } = await client.listTools();
-        expect(tools.map((t) => t.name).sort()).toEqual(['get_memory', 'inject_memories', 'list_memories', 'remember', 'search_memories']);
+        expect(tools.map((t) => t.name).sort()).toEqual(['delete_memory', 'get_memory', 'inject_memories', 'list_memories', 'list_workspaces', 'remember', 'search_memories', 'update_memory']);
         const saved = await client.callTool({ name: 'remember', arguments: { text: 'the rocket launch to mars', tags: ['space'] } });
         const memory = (saved.structuredContent as { id: string; workspace_id: string });
         expect(memory.workspace_id).toBe(ws);
@@ -175,11 +158,18 @@ describeEachStorage(
         expect(JSON.stringify(denied.content)).toContain('Access denied');
         const foreign = await client.callTool({ name: 'remember', arguments: { text: 'x', workspace_id: await defaultWorkspace(app, stranger) } });
         expect(foreign.isError).toBe(true);
+        const workspaces = await client.callTool({ name: 'list_workspaces', arguments: {} });
+        expect(workspaces.structuredContent).toMatchObject({ total: 1, workspaces: [{ id: ws, role: 'owner', memory_count: 1 }] });
+        for (const name of ['update_memory', 'delete_memory']) {
+          const refused = await client.callTool({ name, arguments: { memory_id: secret.id, ...(name === 'update_memory' && { title: 'Mine now' }) } });
+          expect(refused.isError, name).toBe(true);
+          expect(JSON.stringify(refused.content)).toContain('Access denied');
+        }
+        expect(await app.deps.prisma.memory.findUnique({ where: { id: secret.id } })).toMatchObject({ title: 'Theirs' });
       } finally {
         await client.close();
       }
-      const bad = new Client({ name: 'chimera-test', version: '1.0.0' });
-      await expect(bad.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: { Authorization: 'Bearer nope' } } }))).rejects.toThrow();
+      await expect(connectMcp(baseUrl(), { Authorization: 'Bearer nope' })).rejects.toThrow();
     });
   },
   tinyModelEnv(),

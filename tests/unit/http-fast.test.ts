@@ -95,7 +95,7 @@ describe('verified tokens', () => {
     // verify() runs no query: the authenticator's database is never reached here.
     const { verify } = bearerAuthenticator(verifyConfig, { query: () => Promise.reject(new Error('no query expected')) });
     const calls: string[] = [];
-    const tokens = new VerifiedTokens<TokenClaims>((token) => (calls.push(token), verify(token)), capacity);
+    const tokens = new VerifiedTokens<TokenClaims>((token) => (calls.push(token), verify(token) as TokenClaims), capacity);
     return { tokens, calls };
   };
   const refusal = (check: () => unknown) => {

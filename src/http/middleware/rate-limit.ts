@@ -264,3 +264,19 @@ export function passwordGuessLimits(factory: RateLimitStoreFactory, options: Aut
   guessLimits.set(factory, limits);
   return limits;
 }
+
+/**
+ * Counts requests per key (an API key's id) in fixed windows, in the same stores as the other
+ * limits (shared through Redis when configured): the seconds to wait once a key is past
+ * `limit` in the current window, else null.
+ */
+export function requestCounter(factory: RateLimitStoreFactory, name: string, options: { windowMs: number; limit: number }): (key: string) => Promise<number | null> {
+  const store = factory.create(name) ?? new MemoryStore();
+  // The stores read only the window from express-rate-limit's options.
+  void store.init?.({ windowMs: options.windowMs } as Options);
+  return async (key) => {
+    const { totalHits, resetTime } = await store.increment(key);
+    if (totalHits <= options.limit) return null;
+    return Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + options.windowMs) - Date.now()) / 1000));
+  };
+}

@@ -17,7 +17,7 @@ import { Prisma, type PrismaClient, type User } from '../../generated/prisma/cli
 import { AppError, badRequest, forbidden, unauthorized } from '../../lib/errors.js';
 import { createWorkspaceTx } from '../workspaces.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
-import { type AuthUser, type SessionClaims, signToken, type TokenClaims, verifyToken } from './tokens.js';
+import { type AuthUser, type SessionClaims, type SessionToken, signToken, type TokenClaims, verifyToken } from './tokens.js';
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
@@ -100,18 +100,25 @@ export async function refresh(prisma: PrismaClient, config: Config, logger: Logg
   return issueTokens(prisma, config, user.id, { family: claims.fam ?? randomUUID(), authTime: claims.auth_time, notBefore: user.sessionsValidAfter });
 }
 
+/** The session's token of the caller; the policies refuse API keys on session routes, so none gets here. */
+function sessionTokenOf(user: AuthUser): SessionToken {
+  if (!user.token) throw forbidden('API keys cannot be used for this; sign in to the app instead');
+  return user.token;
+}
+
 /** Ends the session of the presented access token and, when sent, the session of a refresh token of the caller's. */
 export async function logout(prisma: PrismaClient, config: Config, user: AuthUser, refreshToken: string | undefined) {
+  const token = sessionTokenOf(user);
   const now = new Date();
   if (refreshToken !== undefined) {
     const claims = verifyToken(config, refreshToken, 'refresh');
     if (!claims || claims.user_id !== user.id) throw badRequest('Token is invalid or expired');
     const family = (await data.findRefreshToken(prisma, claims.jti))?.familyId ?? claims.fam;
-    if (family && family !== user.token.family) await endSession(prisma, config, family, now);
+    if (family && family !== token.family) await endSession(prisma, config, family, now);
   }
-  if (user.token.family) await endSession(prisma, config, user.token.family, now);
+  if (token.family) await endSession(prisma, config, token.family, now);
   // A token from before sessions were tracked: only this token can be named.
-  else await data.revokeAccessToken(prisma, user.token.jti, new Date(user.token.exp * 1000));
+  else await data.revokeAccessToken(prisma, token.jti, new Date(token.exp * 1000));
 }
 
 /** Ends every session of the caller, this one included. */
@@ -152,7 +159,7 @@ async function requireRecentSignIn(db: Db, config: Config, user: AuthUser, curre
     if (!(await passwordMatches(db, user.id, currentPassword))) throw forbidden(WRONG_PASSWORD);
     return;
   }
-  const { authTime } = user.token;
+  const { authTime } = sessionTokenOf(user);
   if (authTime === null || Date.now() - authTime * 1000 > config.reauthWindowMs) throw forbidden(SIGN_IN_AGAIN);
 }
 

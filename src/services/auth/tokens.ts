@@ -9,6 +9,7 @@ import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../config/env.js';
 import type { CallerRow } from '../../data/sessions.js';
+import type { KeyGrant } from '../../policies/index.js';
 
 export type TokenType = 'access' | 'refresh';
 
@@ -24,9 +25,21 @@ export interface TokenClaims {
   auth_time?: number;
 }
 
-/** The authenticated caller: the user row the authentication statement read, and the token that authenticated the request. */
+/** The session's access token that authenticated a request. */
+export interface SessionToken {
+  jti: string;
+  exp: number;
+  family: string | null;
+  authTime: number | null;
+}
+
+/**
+ * The authenticated caller: the user row the authentication statement read, and what
+ * authenticated the request: a session's access token, or an API key (then `token` is null).
+ */
 export interface AuthUser extends CallerRow {
-  token: { jti: string; exp: number; family: string | null; authTime: number | null };
+  token: SessionToken | null;
+  key: KeyGrant | null;
 }
 
 // A KeyObject, not the string: given a string, jsonwebtoken first tries (and fails) to parse

@@ -22,7 +22,7 @@ export type MatchType = 'semantic' | 'lexical' | 'both';
 export interface SearchInput {
   userId: string;
   /** Restrict to these workspaces (ignored where the user may not read). Default: all readable. */
-  workspaceIds?: string[];
+  workspaceIds?: readonly string[];
   query: string;
   topK: number;
   /** Any-of tag filter. */

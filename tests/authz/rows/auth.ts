@@ -30,6 +30,18 @@ export const rows: MatrixRow[] = [
   { operationId: 'A4', prepare: () => ({ path: '/auth/refresh', body: {} }), expect: everyone(400) },
   { operationId: 'A5', prepare: () => ({ path: '/auth/profile' }), expect: everyUser(200) },
   { operationId: 'A6', prepare: () => ({ path: '/auth/profile/update', body: {} }), expect: everyUser(200) },
+  { operationId: 'createApiKey', prepare: () => ({ path: '/auth/api-keys', body: { name: 'Matrix', scopes: ['memories:read'] } }), expect: everyUser(201) },
+  { operationId: 'listApiKeys', prepare: () => ({ path: '/auth/api-keys' }), expect: everyUser(200) },
+  {
+    operationId: 'revokeApiKey',
+    // each actor revokes a key of their own; the stranger tries one of the owner's
+    prepare: async (f, actor) => {
+      const holder = actor === 'anonymous' || actor === 'stranger' ? f.sessions.owner : f.sessions[actor];
+      const created = await f.app.http.post('/api/auth/api-keys').set(holder.auth).send({ name: 'Matrix', scopes: ['chat'] }).expect(201);
+      return { path: `/auth/api-keys/${created.body.data.id}` };
+    },
+    expect: { ...everyUser(200), stranger: 404 },
+  },
   { operationId: 'U1', prepare: () => ({ path: '/health' }), expect: everyone(200) },
   { operationId: 'getOpenApiDocument', prepare: () => ({ path: '/openapi.json' }), expect: everyone(200) },
   { operationId: 'getOpenApiYaml', prepare: () => ({ path: '/openapi.yaml' }), expect: everyone(200) },

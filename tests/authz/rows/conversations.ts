@@ -14,17 +14,20 @@ async function scene(f: MatrixFixture) {
 }
 
 const write = byRole('researcher', 200);
+/** What a key needs to change a conversation or write in it. */
+const chat = { chat: 200 };
 
 export const rows: MatrixRow[] = [
-  { operationId: 'C1', prepare: async (f) => ({ path: `/workspaces/${(await scene(f)).workspaceId}/conversations` }), expect: byRole('observer', 200) },
-  { operationId: 'C2', prepare: async (f) => ({ path: `/workspaces/${(await scene(f)).workspaceId}/conversations`, body: { modelId: 'model-echo' } }), expect: byRole('researcher', 201) },
-  { operationId: 'C3', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}` }), expect: byRole('observer', 200) },
-  { operationId: 'C4', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}`, body: { title: 'Renamed' } }), expect: write },
-  { operationId: 'C5', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}` }), expect: write },
+  { operationId: 'C1', prepare: async (f) => ({ path: `/workspaces/${(await scene(f)).workspaceId}/conversations` }), expect: byRole('observer', 200), keys: { 'conversations:read': 200 } },
+  { operationId: 'C2', prepare: async (f) => ({ path: `/workspaces/${(await scene(f)).workspaceId}/conversations`, body: { modelId: 'model-echo' } }), expect: byRole('researcher', 201), keys: { chat: 201 } },
+  { operationId: 'C3', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}` }), expect: byRole('observer', 200), keys: { 'conversations:read': 200 } },
+  { operationId: 'C4', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}`, body: { title: 'Renamed' } }), expect: write, keys: chat },
+  { operationId: 'C5', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}` }), expect: write, keys: chat },
   {
     operationId: 'C6',
     prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/messages`, body: { content: 'hi', getAiResponse: false } }),
     expect: byRole('researcher', 201),
+    keys: { chat: 201 },
   },
   {
     operationId: 'C7',
@@ -33,6 +36,7 @@ export const rows: MatrixRow[] = [
       return { path: `/conversations/${s.conversationId}/messages/${s.messageId}`, body: { isPinned: true } };
     },
     expect: write,
+    keys: chat,
   },
   {
     operationId: 'C8',
@@ -41,6 +45,7 @@ export const rows: MatrixRow[] = [
       return { path: `/conversations/${s.conversationId}/messages/${s.messageId}` };
     },
     expect: write,
+    keys: chat,
   },
   {
     operationId: 'C9',
@@ -49,6 +54,7 @@ export const rows: MatrixRow[] = [
       return { path: `/conversations/${s.conversationId}/inject-memory`, body: { memoryId: s.spareMemoryId } };
     },
     expect: write,
+    keys: chat,
   },
   {
     operationId: 'C10',
@@ -57,6 +63,7 @@ export const rows: MatrixRow[] = [
       return { path: `/conversations/${s.conversationId}/inject-memory/${s.memoryId}` };
     },
     expect: write,
+    keys: chat,
   },
   {
     operationId: 'C11',
@@ -65,8 +72,14 @@ export const rows: MatrixRow[] = [
       return { path: `/conversations/${s.conversationId}/inject-memory/${s.memoryId}/toggle` };
     },
     expect: write,
+    keys: chat,
   },
-  { operationId: 'C12', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/close` }), expect: write },
-  { operationId: 'C13', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/reopen` }), expect: write },
-  { operationId: 'extractConversation', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/extract` }), expect: byRole('researcher', 202) },
+  { operationId: 'C12', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/close` }), expect: write, keys: chat },
+  { operationId: 'C13', prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/reopen` }), expect: write, keys: chat },
+  {
+    operationId: 'extractConversation',
+    prepare: async (f) => ({ path: `/conversations/${(await scene(f)).conversationId}/extract` }),
+    expect: byRole('researcher', 202),
+    keys: { chat: 202 },
+  },
 ];

@@ -6,6 +6,7 @@ export const rows: MatrixRow[] = [
     operationId: 'M8',
     prepare: async (f) => ({ path: `/workspaces/${(await f.freshWorkspace()).id}/memories/import-url`, body: { url: 'file:///etc/passwd' } }),
     expect: byRole('researcher', 400),
+    keys: { 'memories:write': 400 },
   },
   {
     operationId: 'M9',
@@ -14,5 +15,6 @@ export const rows: MatrixRow[] = [
       attach: ['file', Buffer.from('Matrix import content, long enough to keep.'), 'matrix.txt'],
     }),
     expect: byRole('researcher', 201),
+    keys: { 'memories:write': 201 },
   },
 ];

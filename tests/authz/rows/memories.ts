@@ -23,18 +23,29 @@ async function deletedMemory(f: MatrixFixture): Promise<string> {
 }
 
 export const rows: MatrixRow[] = [
-  { operationId: 'M1', prepare: async (f) => ({ path: `/workspaces/${(await f.freshWorkspace()).id}/memories` }), expect: byRole('observer', 200) },
+  { operationId: 'M1', prepare: async (f) => ({ path: `/workspaces/${(await f.freshWorkspace()).id}/memories` }), expect: byRole('observer', 200), keys: { 'memories:read': 200 } },
   {
     operationId: 'M2',
     prepare: async (f) => ({ path: `/workspaces/${(await f.freshWorkspace()).id}/memories`, body: { title: 'T', content: 'C' } }),
     expect: byRole('researcher', 201),
+    keys: { 'memories:write': 201 },
   },
-  { operationId: 'M3', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}` }), expect: byRole('observer', 200) },
-  { operationId: 'M4', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}`, body: { title: 'New' } }), expect: byRole('researcher', 200) },
-  { operationId: 'M5', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}` }), expect: byRole('researcher', 200) },
-  { operationId: 'M6', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}/re-embed` }), expect: byRole('researcher', 200) },
-  { operationId: 'getMemoryHistory', prepare: async (f) => ({ path: `/memories/${await deletedMemory(f)}/history` }), expect: byRole('observer', 200) },
-  { operationId: 'restoreMemoryVersion', prepare: async (f) => ({ path: `/memories/${await deletedMemory(f)}/history/1/restore` }), expect: byRole('researcher', 200) },
+  { operationId: 'M3', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}` }), expect: byRole('observer', 200), keys: { 'memories:read': 200 } },
+  { operationId: 'M4', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}`, body: { title: 'New' } }), expect: byRole('researcher', 200), keys: { 'memories:write': 200 } },
+  { operationId: 'M5', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}` }), expect: byRole('researcher', 200), keys: { 'memories:write': 200 } },
+  { operationId: 'M6', prepare: async (f) => ({ path: `/memories/${(await freshMemory(f)).id}/re-embed` }), expect: byRole('researcher', 200), keys: { 'memories:write': 200 } },
+  {
+    operationId: 'getMemoryHistory',
+    prepare: async (f) => ({ path: `/memories/${await deletedMemory(f)}/history` }),
+    expect: byRole('observer', 200),
+    keys: { 'memories:read': 200 },
+  },
+  {
+    operationId: 'restoreMemoryVersion',
+    prepare: async (f) => ({ path: `/memories/${await deletedMemory(f)}/history/1/restore` }),
+    expect: byRole('researcher', 200),
+    keys: { 'memories:write': 200 },
+  },
   // Without a workspace the search covers what the caller may read: never a refusal.
-  { operationId: 'M7', prepare: () => ({ path: '/memories/search', body: { query: 'matrix' } }), expect: everyUser(200) },
+  { operationId: 'M7', prepare: () => ({ path: '/memories/search', body: { query: 'matrix' } }), expect: everyUser(200), keys: { 'memories:read': 200 } },
 ];

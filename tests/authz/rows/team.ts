@@ -15,6 +15,7 @@ export const rows: MatrixRow[] = [
     operationId: 'T1',
     prepare: async (f) => ({ path: `/workspaces/${(await readOnlyWorkspace(f)).id}/team` }),
     expect: byRole('observer', 200),
+    keys: { 'workspaces:read': 200 },
   },
   {
     operationId: 'T2',

@@ -5,10 +5,11 @@ const read = (operationId: string, suffix: string): MatrixRow => ({
   operationId,
   prepare: async (f) => ({ path: `/workspaces/${(await readOnlyWorkspace(f)).id}${suffix}` }),
   expect: byRole('observer', 200),
+  keys: { 'workspaces:read': 200 },
 });
 
 export const rows: MatrixRow[] = [
-  { operationId: 'W1', prepare: () => ({ path: '/workspaces' }), expect: everyUser(200) },
+  { operationId: 'W1', prepare: () => ({ path: '/workspaces' }), expect: everyUser(200), keys: { 'workspaces:read': 200 } },
   { operationId: 'W2', prepare: () => ({ path: '/workspaces', body: { name: 'Made by the matrix' } }), expect: everyUser(201) },
   read('W3', ''),
   {
