@@ -174,6 +174,7 @@ describeEachStorage('OpenAI-compatible providers', (ctx) => {
     expect(json.body.data.assistantMessage).toMatchObject({ role: 'assistant', content: DEFAULT_REPLY });
     expect(json.body.data.assistantMessage.metadata).toEqual({
       tokens: 33, model_version: 'llama3.2:latest', provider: 'ollama', response_time_ms: expect.any(Number), retrievedMemoryIds: [memory.id],
+      citations: [{ memoryId: memory.id, title: memory.title, score: expect.any(Number), how: 'retrieved' }],
     });
     const [call] = chatsMentioning(asked) as RecordedRequest[];
     expect(call!.headers.authorization).toBeUndefined();
