@@ -46,7 +46,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
     background,
     embeddings,
-    vectorIndex: new InMemoryVectorIndex(db),
+    vectorIndex: new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 }),
     documentParser: new DocumentParser(config.imports, logger),
   };
 }

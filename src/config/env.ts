@@ -109,6 +109,8 @@ const schema = z.object({
   EMBEDDING_POLL_INTERVAL: duration.default(parseDuration('5s')),
   EMBEDDING_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   SEARCH_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.2),
+  /** Megabytes of memory-chunk vectors each process keeps in memory (the `memory` vector backend). */
+  VECTOR_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
 });
 
 export type Env = z.input<typeof schema>;
@@ -172,6 +174,8 @@ export interface Config {
   };
   /** Semantic hits below this cosine similarity are not search results. */
   searchMinSimilarity: number;
+  /** VECTOR_CACHE_MB: the in-memory vector index's budget, least recently used workspaces evicted first. */
+  vectorCacheMb: number;
   version: string;
 }
 
@@ -337,6 +341,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       threads: e.EMBEDDING_THREADS ?? Math.max(1, availableParallelism() - 1),
     }),
     searchMinSimilarity: e.SEARCH_MIN_SIMILARITY,
+    vectorCacheMb: e.VECTOR_CACHE_MB,
     version,
   });
 }

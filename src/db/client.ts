@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { CopyOut } from './copy-binary.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
 import { ConnectionWatchdog } from './watchdog.js';
@@ -36,6 +37,11 @@ export interface Database {
    * connection); the same name must always carry the same SQL text.
    */
   query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
+  /**
+   * The raw output of `COPY (select) TO STDOUT (FORMAT binary)`, in chunks as they arrive:
+   * bulk reads of bytea (see copy-binary.ts). `select` takes no parameters.
+   */
+  copyBinary(select: string): AsyncIterable<Uint8Array>;
   /** Round-trip time of a trivial query in milliseconds; throws when unreachable. */
   ping(): Promise<number>;
   /** Applies pending migrations; returns the names applied. */
@@ -94,6 +100,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: 'pglite',
       prisma,
       query: async <T>(sql: string, params?: unknown[]) => (await lite.query<T>(sql, params)).rows,
+      copyBinary: async function* (select: string) {
+        // PGlite has no client stream: COPY writes to its in-memory blob device.
+        const { blob } = await lite.query(`COPY (${select}) TO '/dev/blob' WITH (FORMAT binary)`);
+        if (blob) yield new Uint8Array(await blob.arrayBuffer());
+      },
       ping: () => timed(() => lite.query('SELECT 1')),
       migrate: () => applyMigrations(pgliteRunner(lite)),
       close: async () => {
@@ -136,6 +147,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     prisma,
     query: async <T>(sql: string, params?: unknown[], name?: string) =>
       (await pool.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[],
+    copyBinary: async function* (select: string) {
+      const client = await pool.connect();
+      let finished = false;
+      try {
+        yield* client.query(new CopyOut(`COPY (${select}) TO STDOUT (FORMAT binary)`));
+        finished = true;
+      } finally {
+        // A stream abandoned or failed half-way leaves the connection mid-COPY: never reuse it.
+        client.release(finished ? undefined : true);
+      }
+    },
     ping: () => timed(() => side.query('SELECT 1')),
     migrate: async () => {
       const client = await side.connect();

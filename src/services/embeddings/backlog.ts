@@ -116,6 +116,9 @@ export class EmbeddingBacklog {
       const ids = new Set(await claimEmbedded(tx, modelId, done.map((d) => d.memory)));
       if (ids.size === 0) return;
       const stored = done.filter((d) => ids.has(d.memory.id));
+      // Stamps first, in workspace order: concurrent sweepers lock them in the same order
+      // (the chunk writes below bump them again, from the change-log trigger).
+      for (const workspaceId of [...new Set(stored.map((d) => d.memory.workspaceId))].sort()) await bumpIndexStamp(tx, workspaceId);
       await replaceChunks(
         tx,
         [...ids],
@@ -131,8 +134,6 @@ export class EmbeddingBacklog {
           })),
         ),
       );
-      // Sorted, so that concurrent sweepers lock stamps in the same order.
-      for (const workspaceId of [...new Set(stored.map((d) => d.memory.workspaceId))].sort()) await bumpIndexStamp(tx, workspaceId);
     });
   }
 
