@@ -10,7 +10,7 @@ import { EmbeddingService } from './services/embeddings/index.js';
 import { processEventLoop } from './services/event-loop.js';
 import { HealthRegistry } from './services/health.js';
 import { DocumentParser } from './services/imports/parser-pool.js';
-import { InMemoryVectorIndex } from './services/memories/vector-index.js';
+import { InMemoryVectorIndex, type VectorIndex } from './services/memories/vector-index.js';
 
 export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -36,6 +36,9 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   health.register('embeddings', () => embeddings.health());
   const eventLoop = processEventLoop();
   health.register('eventLoop', () => eventLoop.health());
+  const vectorIndex = new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 });
+  health.register('vectorIndex', () => ({ status: 'ok', ...vectorIndex.stats() }));
+  health.register('memory', () => memoryReport(db, vectorIndex, embeddings));
   return {
     config,
     db,
@@ -46,7 +49,23 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     rateLimitStore: createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger),
     background,
     embeddings,
-    vectorIndex: new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 }),
+    vectorIndex,
     documentParser: new DocumentParser(config.imports, logger),
+  };
+}
+
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+/** Where this process's memory goes: the health report's `memory` component. */
+function memoryReport(db: Database, vectorIndex: VectorIndex, embeddings: EmbeddingService) {
+  const usage = process.memoryUsage();
+  return {
+    status: 'ok',
+    rssMb: mb(usage.rss),
+    heapMb: mb(usage.heapUsed),
+    vectorsMb: vectorIndex.stats().cachedMb,
+    buffersMb: mb(usage.arrayBuffers),
+    embeddingModel: embeddings.embedder.state === 'ready' ? 'loaded' : 'not loaded',
+    database: db.kind === 'pglite' ? 'in process' : 'separate server',
   };
 }

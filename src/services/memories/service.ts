@@ -3,7 +3,6 @@
  * memory `pending` and nudge the embedding backlog (D4). `version` is incremented in SQL,
  * so concurrent updates never skip or repeat a version.
  */
-import { bumpIndexStamp } from '../../data/index-stamps.js';
 import {
   countWorkspaceMemories,
   deleteMemoryRow,
@@ -94,12 +93,12 @@ export async function reEmbedMemory(db: Db, backlog: Backlog, id: string) {
   return memory;
 }
 
-/** M5: deletes the memory (chunks and injection links cascade) and invalidates the vector index. */
+/**
+ * M5: deletes the memory; its chunks and injection links cascade, and the chunks' delete
+ * logs the change for every loaded vector index (the memory_chunks trigger).
+ */
 export async function deleteMemory(db: PrismaClient, memory: { id: string; workspaceId: string }) {
-  await db.$transaction(async (tx) => {
-    await deleteMemoryRow(tx, memory.id);
-    await bumpIndexStamp(tx, memory.workspaceId);
-  });
+  await deleteMemoryRow(db, memory.id);
 }
 
 /** The first chunk's vector of each ready memory, in one query. */
