@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config/env.js';
+import { estimatedChunkCount, pgvectorAvailable } from './data/chunk-embeddings.js';
 import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js';
 import { createRateLimitStoreFactory } from './http/middleware/rate-limit.js';
 import { bearerAuthenticator } from './services/auth/authenticate.js';
@@ -10,6 +11,7 @@ import { EmbeddingService } from './services/embeddings/index.js';
 import { processEventLoop } from './services/event-loop.js';
 import { HealthRegistry } from './services/health.js';
 import { DocumentParser } from './services/imports/parser-pool.js';
+import { PgVectorIndex } from './services/memories/pgvector-index.js';
 import { InMemoryVectorIndex, type VectorIndex } from './services/memories/vector-index.js';
 
 export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -36,7 +38,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   health.register('embeddings', () => embeddings.health());
   const eventLoop = processEventLoop();
   health.register('eventLoop', () => eventLoop.health());
-  const vectorIndex = new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 });
+  const vectorIndex = await chooseVectorIndex(config, db, logger);
   health.register('vectorIndex', () => ({ status: 'ok', ...vectorIndex.stats() }));
   health.register('memory', () => memoryReport(db, vectorIndex, embeddings));
   return {
@@ -68,4 +70,27 @@ function memoryReport(db: Database, vectorIndex: VectorIndex, embeddings: Embedd
     embeddingModel: embeddings.embedder.state === 'ready' ? 'loaded' : 'not loaded',
     database: db.kind === 'pglite' ? 'in process' : 'separate server',
   };
+}
+
+/** `auto` takes pgvector from this many chunks on the embedded database (where one process holds them all). */
+export const PGVECTOR_AUTO_FROM = 200_000;
+
+/**
+ * VECTOR_BACKEND: `memory` or `pgvector` as asked (pgvector refuses to start without the
+ * extension); `auto` takes pgvector when the extension is available and either the database is
+ * a PostgreSQL server (which several instances may share: one index in the database instead of
+ * a copy per instance) or the embedded bank holds at least PGVECTOR_AUTO_FROM chunks.
+ */
+async function chooseVectorIndex(config: Config, db: Database, logger: Logger): Promise<VectorIndex> {
+  const memory = () => new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 });
+  if (config.vectorBackend === 'memory') return memory();
+  const available = await pgvectorAvailable(db);
+  if (config.vectorBackend === 'pgvector') {
+    if (!available) throw new Error('VECTOR_BACKEND=pgvector, but the database has no pgvector extension (CREATE EXTENSION vector)');
+    return new PgVectorIndex(db);
+  }
+  const large = db.kind === 'postgres' || (await estimatedChunkCount(db)) >= PGVECTOR_AUTO_FROM;
+  const chosen = available && large ? new PgVectorIndex(db) : memory();
+  logger.info({ vectorBackend: chosen.stats().backend, pgvectorAvailable: available }, 'vector index chosen');
+  return chosen;
 }

@@ -111,6 +111,8 @@ const schema = z.object({
   SEARCH_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.2),
   /** Megabytes of memory-chunk vectors each process keeps in memory (the `memory` vector backend). */
   VECTOR_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
+  /** memory: exact scan in this process; pgvector: HNSW index in the database; auto: see README. */
+  VECTOR_BACKEND: z.enum(['auto', 'memory', 'pgvector']).default('auto'),
 });
 
 export type Env = z.input<typeof schema>;
@@ -176,6 +178,8 @@ export interface Config {
   searchMinSimilarity: number;
   /** VECTOR_CACHE_MB: the in-memory vector index's budget, least recently used workspaces evicted first. */
   vectorCacheMb: number;
+  /** VECTOR_BACKEND. */
+  vectorBackend: 'auto' | 'memory' | 'pgvector';
   version: string;
 }
 
@@ -342,6 +346,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     }),
     searchMinSimilarity: e.SEARCH_MIN_SIMILARITY,
     vectorCacheMb: e.VECTOR_CACHE_MB,
+    vectorBackend: e.VECTOR_BACKEND,
     version,
   });
 }
