@@ -3,7 +3,7 @@
  * their vectors (little-endian float32 bytes, see lib/vectors.ts).
  */
 import type { Database } from '../db/client.js';
-import { copyBinaryTuples, sqlLiteral } from '../db/copy-binary.js';
+import { decodeCopyBinary, sqlLiteral } from '../db/copy-binary.js';
 import type { MemoryChunk } from '../generated/prisma/client.js';
 import { columns, type Db, type RowOf } from './sql.js';
 
@@ -20,16 +20,18 @@ export type NewChunk = Pick<MemoryChunk, 'memoryId' | 'workspaceId' | 'chunkInde
 
 /**
  * Every chunk vector of the workspace embedded by `model` at `dimensions`, in no particular
- * order, streamed: the vector index's cold load (10^5 rows in one workspace; bench `memories`,
+ * order, streamed in: the vector index's cold load (10^5 rows in one workspace; bench `memories`,
  * `cold load 100k`). The vectors are views into the received chunks.
  */
-export async function* workspaceChunkVectors(db: Pick<Database, 'copyBinary'>, workspaceId: string, model: string, dimensions: number): AsyncGenerator<ChunkVectorView> {
-  // Raw: a binary COPY moves bytea about three times faster than rows of hex text, and COPY takes no parameters.
+export async function workspaceChunkVectors(db: Pick<Database, 'copyBinary'>, workspaceId: string, model: string, dimensions: number): Promise<ChunkVectorView[]> {
+  // Raw: a binary COPY moves bytea several times faster than rows of hex text, and COPY takes no parameters.
   const select = `SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = ${sqlLiteral(workspaceId)} AND model = ${sqlLiteral(model)} AND dimensions = ${Math.trunc(dimensions)}`;
+  const rows: ChunkVectorView[] = [];
   const decoder = new TextDecoder();
-  for await (const [memoryId, vector] of copyBinaryTuples(db.copyBinary(select))) {
-    if (memoryId && vector) yield { memoryId: decoder.decode(memoryId), vector };
-  }
+  await decodeCopyBinary(db.copyBinary(select), ([memoryId, vector]) => {
+    if (memoryId && vector) rows.push({ memoryId: decoder.decode(memoryId), vector });
+  });
+  return rows;
 }
 
 /** The chunk vectors of these memories embedded by `model` at `dimensions` (a loaded index catching up). */

@@ -11,46 +11,53 @@ const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0
 
 export type CopyField = Uint8Array | null;
 
-/** Yields each tuple's fields from the byte chunks of a `COPY … (FORMAT binary)` output. */
-export async function* copyBinaryTuples(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<CopyField[]> {
-  let buffer: Uint8Array = new Uint8Array(0);
-  let at = 0;
-  let headerRead = false;
-  for await (const chunk of chunks) {
-    // Keep only the unread tail of the previous chunk; join it to the new one.
-    if (at < buffer.length) {
-      const joined = new Uint8Array(buffer.length - at + chunk.length);
-      joined.set(buffer.subarray(at));
-      joined.set(chunk, buffer.length - at);
-      buffer = joined;
-    } else buffer = chunk;
-    at = 0;
+/**
+ * Decodes a `COPY … (FORMAT binary)` output chunk by chunk, calling `onTuple` with each
+ * tuple's fields (synchronously: no promise per row). Fields are views into the chunks.
+ */
+export class CopyBinaryDecoder {
+  private buffer: Uint8Array = new Uint8Array(0);
+  private headerRead = false;
+  private ended = false;
+
+  constructor(private readonly onTuple: (fields: CopyField[]) => void) {}
+
+  push(chunk: Uint8Array): void {
+    if (this.ended) return;
+    // Only the unread tail of the previous chunk is joined to the new one.
+    let buffer = chunk;
+    if (this.buffer.length) {
+      buffer = new Uint8Array(this.buffer.length + chunk.length);
+      buffer.set(this.buffer);
+      buffer.set(chunk, this.buffer.length);
+    }
     const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    if (!headerRead) {
-      if (buffer.length < 19) continue;
+    let at = 0;
+    if (!this.headerRead) {
+      if (buffer.length < 19 || buffer.length < 19 + view.getInt32(15)) {
+        this.buffer = buffer;
+        return;
+      }
       if (SIGNATURE.some((b, i) => buffer[i] !== b)) throw new Error('not a binary COPY stream');
-      const extension = view.getInt32(15);
-      if (buffer.length < 19 + extension) continue;
-      at = 19 + extension;
-      headerRead = true;
+      at = 19 + view.getInt32(15);
+      this.headerRead = true;
     }
     for (;;) {
       if (buffer.length - at < 2) break;
       const count = view.getInt16(at);
-      if (count === -1) return;
-      // The whole tuple must be in the buffer before any field is handed out.
+      if (count === -1) {
+        this.ended = true;
+        at = buffer.length;
+        break;
+      }
+      // The whole tuple must be here before any field is handed out.
       let end = at + 2;
       let complete = true;
-      for (let f = 0; f < count; f++) {
-        if (buffer.length - end < 4) {
-          complete = false;
-          break;
-        }
-        const length = view.getInt32(end);
-        end += 4 + Math.max(0, length);
-        if (end > buffer.length) {
-          complete = false;
-          break;
+      for (let f = 0; f < count && complete; f++) {
+        if (buffer.length - end < 4) complete = false;
+        else {
+          end += 4 + Math.max(0, view.getInt32(end));
+          if (end > buffer.length) complete = false;
         }
       }
       if (!complete) break;
@@ -63,74 +70,26 @@ export async function* copyBinaryTuples(chunks: AsyncIterable<Uint8Array>): Asyn
         p += Math.max(0, length);
       }
       at = end;
-      yield fields;
+      this.onTuple(fields);
     }
+    this.buffer = at < buffer.length ? buffer.slice(at) : new Uint8Array(0);
   }
-  if (!headerRead || at < buffer.length) throw new Error('binary COPY stream ended early');
+
+  /** Throws unless the stream ended with its trailer. */
+  finish(): void {
+    if (!this.ended) throw new Error('binary COPY stream ended early');
+  }
+}
+
+/** Decodes a whole `COPY … (FORMAT binary)` output into `onTuple` calls. */
+export async function decodeCopyBinary(chunks: AsyncIterable<Uint8Array>, onTuple: (fields: CopyField[]) => void): Promise<void> {
+  const decoder = new CopyBinaryDecoder(onTuple);
+  for await (const chunk of chunks) decoder.push(chunk);
+  decoder.finish();
 }
 
 /** A string as an SQL literal (COPY takes no parameters); standard_conforming_strings is on in both storages. */
 export function sqlLiteral(value: string): string {
   if (value.includes('\u0000')) throw new Error('NUL in an SQL literal');
   return `'${value.replace(/'/g, "''")}'`;
-}
-
-/**
- * A node-postgres submittable that runs a `COPY … TO STDOUT` and hands out its data as it
- * arrives (client.query(copy) sends it; iterate the result). The driver's copyData messages
- * are views into a buffer it reuses, so each is copied out.
- */
-export class CopyOut implements AsyncIterable<Uint8Array> {
-  /** Called by the driver's query timeout wrapper; set by client.query. */
-  callback: (error?: Error | null) => void = () => {};
-  private chunks: Uint8Array[] = [];
-  private finished = false;
-  private error: Error | null = null;
-  private wake: (() => void) | null = null;
-
-  constructor(private readonly text: string) {}
-
-  submit(connection: { query(text: string): void }): void {
-    connection.query(this.text);
-  }
-
-  handleCopyData(message: { chunk: Uint8Array }): void {
-    this.chunks.push(new Uint8Array(message.chunk));
-    this.notify();
-  }
-
-  handleCommandComplete(): void {}
-
-  handleReadyForQuery(): void {
-    this.finished = true;
-    this.callback(null);
-    this.notify();
-  }
-
-  handleError(error: Error): void {
-    this.error ??= error;
-    this.finished = true;
-    this.callback(error);
-    this.notify();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if (this.chunks.length) {
-        const ready = this.chunks;
-        this.chunks = [];
-        yield* ready;
-        continue;
-      }
-      if (this.error) throw this.error;
-      if (this.finished) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
-  }
 }

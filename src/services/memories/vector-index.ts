@@ -10,7 +10,7 @@
  * used when the budget is full) is loaded in one binary COPY stream.
  */
 import { chunkChangesSince, indexStamps } from '../../data/index-stamps.js';
-import { memoriesChunkVectors, workspaceChunkVectors, type ChunkVectorView } from '../../data/memory-chunks.js';
+import { memoriesChunkVectors, workspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
 import type { KernelKind } from './kernel/kernel.js';
 import { applyChanges, buildMatrix, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
@@ -151,8 +151,7 @@ export class InMemoryVectorIndex implements VectorIndex {
     }
     if (!next) {
       // Read after the stamp: a concurrent write can only make the next search catch up again.
-      const chunks: ChunkVectorView[] = [];
-      for await (const chunk of workspaceChunkVectors(this.db, workspaceId, model, dimensions)) chunks.push(chunk);
+      const chunks = await workspaceChunkVectors(this.db, workspaceId, model, dimensions);
       next = buildMatrix(chunks, { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
     }
     this.matrices.delete(workspaceId);
