@@ -9,8 +9,10 @@
  *  3. `1M chunks`: 100 workspaces × 10,000 chunks searched in a skewed mix (80 % on 5 hot
  *     workspaces, the rest spread over the other 95) with the default VECTOR_CACHE_MB;
  *     p50/p95 and RSS, targets p95 ≤ 50 ms and RSS ≤ 1.5 GB;
- *  4. idle RSS and first start / restart of the built server on both storages.
- * BENCH_VECTORS=cold|writes|million|footprint runs one part.
+ *  4. pgvector on PGlite: fill + HNSW build time, p50/p95 and `recall@10 pgvector vs exact`
+ *     (target ≥ 0.98) at BENCH_PGVECTOR_CHUNKS chunks (default 100,000);
+ *  5. idle RSS and first start / restart of the built server on both storages.
+ * BENCH_VECTORS=cold|writes|million|pgvector|footprint runs one part.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +25,7 @@ import { openDatabase } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
 import { vectorToBytes } from '../../src/lib/vectors.js';
 import { retrieve, searchEngineOf } from '../../src/services/memories/search.js';
+import { PgVectorIndex } from '../../src/services/memories/pgvector-index.js';
 import { InMemoryVectorIndex } from '../../src/services/memories/vector-index.js';
 import { createWorkspaceTx } from '../../src/services/workspaces.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
@@ -238,6 +241,45 @@ async function million(modelName: string) {
   }
 }
 
+/** pgvector on PGlite: HNSW build time, p50/p95 and recall@10 against the exact scan. */
+async function pgvectorOnPglite(modelName: string) {
+  const chunks = Number(process.env.BENCH_PGVECTOR_CHUNKS ?? 100_000);
+  const db = await openDatabase({ kind: 'pglite', dir: null });
+  try {
+    await db.migrate();
+    const owner = await db.prisma.user.create({ data: { email: `pgv-${Date.now()}@bench.test`, name: 'Bench', passwordHash: 'x' } });
+    const workspace = await db.prisma.$transaction((tx) => createWorkspaceTx(tx, owner, { name: 'Bench' }));
+    await seed(db, workspace.id, chunks, modelName, 4);
+    const pgvector = new PgVectorIndex(db);
+    const exact = new InMemoryVectorIndex(db, { budgetBytes: 2 ** 30 });
+    const rand = prng(13);
+    const query = () => ({ workspaceIds: [workspace.id], vector: unitVector(rand), model: modelName, limit: 10, minScore: -1 });
+    let t = performance.now();
+    await pgvector.search(query());
+    const buildS = (performance.now() - t) / 1000;
+    const times: number[] = [];
+    let found = 0;
+    let wanted = 0;
+    for (let i = 0; i < 100; i++) {
+      const q = query();
+      t = performance.now();
+      const approx = await pgvector.search(q);
+      times.push(performance.now() - t);
+      const truth = await exact.search(q);
+      const got = new Set(approx.map((h) => h.memoryId));
+      wanted += truth.length;
+      found += truth.filter((h) => got.has(h.memoryId)).length;
+    }
+    console.log(`pgvector on PGlite (${chunks.toLocaleString('en')} chunks, one workspace, hnsw m=16 ef_construction=64, ef_search=100; load average ${load()}):`);
+    table([{
+      chunks, 'fill + HNSW build s': fmt(buildS, 1), 'p50 ms': fmt(percentile(sorted(times), 50), 1), 'p95 ms': fmt(percentile(sorted(times), 95), 1),
+      'recall@10 pgvector vs exact (target ≥ 0.98)': fmt(found / wanted, 3),
+    }]);
+  } finally {
+    await db.close();
+  }
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
@@ -274,5 +316,6 @@ export default async function run() {
   if (!only || only === 'cold') await coldLoad(modelName);
   if (!only || only === 'writes') await searchUnderWrites(modelDir, modelName);
   if (!only || only === 'million') await million(modelName);
+  if (!only || only === 'pgvector') await pgvectorOnPglite(modelName);
   if (!only || only === 'footprint') await footprint();
 }
