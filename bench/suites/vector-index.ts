@@ -61,7 +61,7 @@ const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 async function benchDeps(label: string, env: Record<string, string> = {}) {
   const database = await freshPostgresDatabase(label);
-  const db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 10 });
+  const db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 10, timeoutMs: 60_000 });
   await db.migrate();
   const config = loadConfig({ NODE_ENV: 'development', DATA_DIR: mkdtempSync(join(tmpdir(), 'chimera-bench-vec-')), JWT_SECRET: 'b'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), LOG_LEVEL: 'warn', BCRYPT_COST: '10', ...env });
   const deps = await createDeps(config, { db, logger: createLogger(config) });

@@ -35,10 +35,18 @@ export async function ensureEmbeddingColumn(db: Pick<Database, 'query'>): Promis
 }
 
 /** An HNSW index (cosine) over the chunks of one dimension count; built over the rows present. */
-export async function ensureHnswIndex(db: Pick<Database, 'query'>, dimensions: number): Promise<void> {
+export async function ensureHnswIndex(db: Pick<Database, 'prisma'>, dimensions: number): Promise<void> {
   const d = Math.trunc(dimensions);
-  // Raw DDL: an expression index per dimension count (an HNSW index needs a fixed one).
-  await db.query(`CREATE INDEX IF NOT EXISTS memory_chunks_embedding_hnsw_${d} ON memory_chunks USING hnsw ((embedding::vector(${d})) vector_cosine_ops) WHERE dimensions = ${d}`);
+  // Raw DDL: an expression index per dimension count (an HNSW index needs a fixed one). The
+  // build gets more memory than the embedded database's small default (the graph in memory
+  // builds many times faster), for this transaction only.
+  await db.prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRawUnsafe("SET LOCAL maintenance_work_mem = '512MB'");
+      await tx.$executeRawUnsafe(`CREATE INDEX IF NOT EXISTS memory_chunks_embedding_hnsw_${d} ON memory_chunks USING hnsw ((embedding::vector(${d})) vector_cosine_ops) WHERE dimensions = ${d}`);
+    },
+    { timeout: 3_600_000, maxWait: 60_000 },
+  );
 }
 
 /** Chunks of the workspace (or of these memories) whose `embedding` is not filled yet. */

