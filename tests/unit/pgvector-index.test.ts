@@ -13,19 +13,7 @@ import { deleteMemory } from '../../src/services/memories/service.js';
 import { PgVectorIndex } from '../../src/services/memories/pgvector-index.js';
 import { InMemoryVectorIndex, type VectorIndex, type VectorQuery } from '../../src/services/memories/vector-index.js';
 import { createTestDatabase, storages, type TestDatabase } from '../support/db.js';
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 4294967296;
-  };
-}
-
-function unit(rand: () => number, dims: number): Float32Array {
-  const v = Float32Array.from({ length: dims }, () => rand() * 2 - 1);
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
+import { prng, unit } from '../support/vectors.js';
 
 const DIMS = 16;
 

@@ -13,19 +13,7 @@ import { vectorToBytes } from '../../src/lib/vectors.js';
 import { deleteMemory } from '../../src/services/memories/service.js';
 import { applyChanges, buildMatrix, InMemoryVectorIndex, matrixBytes, matrixContents, searchMatrix, type VectorQuery, type WorkspaceMatrix } from '../../src/services/memories/vector-index.js';
 import { createTestDatabase, storages, type TestDatabase } from '../support/db.js';
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 4294967296;
-  };
-}
-
-function unit(rand: () => number, dims: number): Float32Array {
-  const v = Float32Array.from({ length: dims }, () => rand() * 2 - 1);
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
+import { prng, unit } from '../support/vectors.js';
 
 /** A matrix's memories and their chunk vectors, in a form where layout does not matter. */
 function contents(m: WorkspaceMatrix | undefined): Record<string, string[]> {
