@@ -97,7 +97,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const lock = options.dir && !options.instance ? lockDataDir(options.dir) : null;
     let lite: PGlite;
     try {
-      lite = options.instance ?? (await PGlite.create(options.dir ?? undefined, { extensions: { vector }, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] }));
+      // The options-object form: given a separate data directory argument, PGlite loads no extension.
+      lite = options.instance ?? (await PGlite.create({ dataDir: options.dir ?? undefined, extensions: { vector }, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] }));
     } catch (error) {
       lock?.release();
       throw error;
