@@ -53,7 +53,8 @@ async function benchDeps(label: string, env: Record<string, string> = {}) {
 
 /**
  * `chunks` chunks (10 per memory) in the workspace, ready under `model`, generated in the
- * database (random unit-ish vectors): fast enough for a million rows.
+ * database (random vectors of norm about 1, float4send's big-endian bytes turned little-endian as
+ * the index stores them): fast enough for a million rows.
  */
 async function seed(db: Awaited<ReturnType<typeof openDatabase>>, workspaceId: string, chunks: number, model: string, seedNo: number) {
   const rand = prng(seedNo);
@@ -68,7 +69,7 @@ async function seed(db: Awaited<ReturnType<typeof openDatabase>>, workspaceId: s
     );
     await db.query(
       `INSERT INTO memory_chunks (id, memory_id, workspace_id, chunk_index, content, vector, dimensions, model)
-       SELECT gen_random_uuid(), m, $2, k, '', (SELECT string_agg(float4send(((random() * 2 - 1) / 11.3)::float4), ''::bytea) FROM generate_series(1, $4) WHERE k >= 0), $4, $3
+       SELECT gen_random_uuid(), m, $2, k, '', (SELECT string_agg(substr(b, 4, 1) || substr(b, 3, 1) || substr(b, 2, 1) || substr(b, 1, 1), ''::bytea) FROM (SELECT float4send(((random() * 2 - 1) / 11.3)::float4) AS b FROM generate_series(1, $4) WHERE k >= 0) s), $4, $3
          FROM unnest($1::varchar[]) AS m, generate_series(0, 9) AS k`,
       [ids, workspaceId, model, DIMS],
     );
