@@ -153,14 +153,15 @@ async function searchUnderWrites(modelDir: string, modelName: string) {
       if (res.status !== 201) throw new Error(`create failed ${res.status}`);
       const created = performance.now();
       const id = ((await res.json()) as { data: { id: string } }).data.id;
-      for (let tries = 0; tries < 400; tries++) {
+      for (let tries = 0; tries < 150; tries++) {
         // Only this memory may match (the tag-filter path): many notes embed alike with the tiny model.
         const hits = await deps.vectorIndex.search({ workspaceIds: [workspace.id], vector, model: modelName, limit: 1, minScore: -1, allowed: new Set([id]) });
         if (hits.some((h) => h.memoryId === id)) {
           findable.push(performance.now() - created);
           return;
         }
-        await new Promise((r) => setTimeout(r, 25));
+        // Every poll is a full scan of the workspace in this same process: poll no faster.
+        await new Promise((r) => setTimeout(r, 100));
       }
     };
     const writer = (async () => {
