@@ -1,6 +1,7 @@
 /**
- * The pgvector backend against the exact in-memory scan over the same database: the same
- * memories, best chunk first, with tag filters and workspace scoping, before and after
+ * The pgvector backend against the exact in-memory scan over the same database: hits with their
+ * exact scores, in order, nearly all of the exact top-k (HNSW is approximate), with tag filters
+ * and workspace scoping, before and after
  * random writes and deletes (its embeddings caught up through the change log). On PostgreSQL
  * it runs only where the server has the extension (Debian's has not: skipped, with the reason).
  */
@@ -56,7 +57,14 @@ for (const storage of storages()) {
             allowed: i % 3 === 1 ? third : undefined,
           };
           const got = await rounded(pgvector, q);
-          expect(got).toEqual(await rounded(exact, q));
+          const expected = await rounded(exact, q);
+          // HNSW is approximate: every hit carries its exact score (so no stale or deleted vector
+          // answers), in order, and nearly all of the exact top-k are found.
+          const all = new Map((await rounded(exact, { ...q, limit: 1000, minScore: -1 })).map((h) => [h.memoryId, h.score]));
+          for (const h of got) expect(h.score).toBeCloseTo(all.get(h.memoryId)!, 3);
+          expect(got.map((h) => h.score)).toEqual([...got.map((h) => h.score)].sort((a, b) => b - a));
+          const found = expected.filter((h) => got.some((g) => g.memoryId === h.memoryId)).length;
+          expect(found).toBeGreaterThanOrEqual(Math.floor(expected.length * 0.8));
           for (const h of got) {
             expect(q.workspaceIds.some((w) => h.memoryId.startsWith(w))).toBe(true);
             if (q.allowed) expect(q.allowed.has(h.memoryId)).toBe(true);
