@@ -190,3 +190,24 @@ export function median(values: number[]): number {
 export function medianRun(runs: LoadResult[]): LoadResult {
   return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
 }
+
+/** A deterministic generator of numbers in [0, 1). */
+export function prng(seed: number): () => number {
+  return () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+}
+
+/** A random unit vector of `dims` dimensions (384 by default, as MiniLM). */
+export function unitVector(rand: () => number, dims = 384): Float32Array {
+  const v = new Float32Array(dims);
+  let n = 0;
+  for (let i = 0; i < dims; i++) {
+    v[i] = rand() * 2 - 1;
+    n += v[i]! * v[i]!;
+  }
+  n = Math.sqrt(n);
+  for (let i = 0; i < dims; i++) v[i]! /= n;
+  return v;
+}

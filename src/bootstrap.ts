@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config/env.js';
+import { estimatedChunkCount, pgvectorAvailable } from './data/chunk-embeddings.js';
 import { type Database, databaseOptionsFrom, openDatabase } from './db/client.js';
 import { createRateLimitStoreFactory, requestCounter } from './http/middleware/rate-limit.js';
 import { bearerAuthenticator } from './services/auth/authenticate.js';
@@ -11,8 +12,9 @@ import { ExtractionQueue } from './services/extraction/queue.js';
 import { processEventLoop } from './services/event-loop.js';
 import { HealthRegistry } from './services/health.js';
 import { DocumentParser } from './services/imports/parser-pool.js';
+import { PgVectorIndex } from './services/memories/pgvector-index.js';
 import { searchEngineOf } from './services/memories/search.js';
-import { InMemoryVectorIndex } from './services/memories/vector-index.js';
+import { InMemoryVectorIndex, type VectorIndex } from './services/memories/vector-index.js';
 
 export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -38,7 +40,7 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   health.register('embeddings', () => embeddings.health());
   const rateLimitStore = createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger);
   const countKeyRequest = requestCounter(rateLimitStore, 'api-key', config.apiKeyRateLimit);
-  const vectorIndex = new InMemoryVectorIndex(db);
+  const vectorIndex = await chooseVectorIndex(config, db, logger);
   const track = (p: Promise<unknown>) => {
     background.add(p);
     void p.finally(() => background.delete(p));
@@ -47,6 +49,8 @@ export async function createDeps(config: Config, options: { db?: Database; logge
   const extractions = new ExtractionQueue({ config, db, engine, logger }, () => embeddings.nudge(), config.embeddings.pollIntervalMs, track);
   const eventLoop = processEventLoop();
   health.register('eventLoop', () => eventLoop.health());
+  health.register('vectorIndex', () => ({ status: 'ok', ...vectorIndex.stats() }));
+  health.register('memory', () => memoryReport(db, vectorIndex, embeddings));
   return {
     config,
     db,
@@ -61,4 +65,43 @@ export async function createDeps(config: Config, options: { db?: Database; logge
     vectorIndex,
     documentParser: new DocumentParser(config.imports, logger),
   };
+}
+
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+/** Where this process's memory goes: the health report's `memory` component. */
+function memoryReport(db: Database, vectorIndex: VectorIndex, embeddings: EmbeddingService) {
+  const usage = process.memoryUsage();
+  return {
+    status: 'ok',
+    rssMb: mb(usage.rss),
+    heapMb: mb(usage.heapUsed),
+    vectorsMb: vectorIndex.stats().cachedMb,
+    buffersMb: mb(usage.arrayBuffers),
+    embeddingModel: embeddings.embedder.state === 'ready' ? 'loaded' : 'not loaded',
+    database: db.kind === 'pglite' ? 'in process' : 'separate server',
+  };
+}
+
+/** `auto` takes pgvector from this many chunks on the embedded database (where one process holds them all). */
+export const PGVECTOR_AUTO_FROM = 200_000;
+
+/**
+ * VECTOR_BACKEND: `memory` or `pgvector` as asked (pgvector refuses to start without the
+ * extension); `auto` takes pgvector when the extension is available and either the database is
+ * a PostgreSQL server (which several instances may share: one index in the database instead of
+ * a copy per instance) or the embedded bank holds at least PGVECTOR_AUTO_FROM chunks.
+ */
+async function chooseVectorIndex(config: Config, db: Database, logger: Logger): Promise<VectorIndex> {
+  const memory = () => new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 });
+  if (config.vectorBackend === 'memory') return memory();
+  const available = await pgvectorAvailable(db);
+  if (config.vectorBackend === 'pgvector') {
+    if (!available) throw new Error('VECTOR_BACKEND=pgvector, but the database has no pgvector extension (CREATE EXTENSION vector)');
+    return new PgVectorIndex(db);
+  }
+  const large = db.kind === 'postgres' || (await estimatedChunkCount(db)) >= PGVECTOR_AUTO_FROM;
+  const chosen = available && large ? new PgVectorIndex(db) : memory();
+  logger.info({ vectorBackend: chosen.stats().backend, pgvectorAvailable: available }, 'vector index chosen');
+  return chosen;
 }

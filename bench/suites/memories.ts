@@ -26,32 +26,12 @@ import { retrieve, searchEngineOf } from '../../src/services/memories/search.js'
 import { buildMatrix, type ScanStats, searchMatrix } from '../../src/services/memories/vector-index.js';
 import { createWorkspaceTx } from '../../src/services/workspaces.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
-import { fmt, freshPostgresDatabase, percentile, table } from '../lib.js';
+import { fmt, freshPostgresDatabase, percentile, prng, table, unitVector } from '../lib.js';
 
 const ort = ortModule as typeof import('onnxruntime-node');
 const DIMS = 384;
 /** A 5,000-word pseudo-vocabulary, so a query matches a realistic share of memories lexically. */
 const WORDS = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}x${(i * 7919 % 997).toString(36)}`);
-
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 4294967296;
-  };
-}
-
-function unitVector(rand: () => number): Float32Array {
-  const v = new Float32Array(DIMS);
-  let n = 0;
-  for (let i = 0; i < DIMS; i++) {
-    v[i] = rand() * 2 - 1;
-    n += v[i]! * v[i]!;
-  }
-  n = Math.sqrt(n);
-  for (let i = 0; i < DIMS; i++) v[i]! /= n;
-  return v;
-}
 
 /** Words the tiny model's tokenizer knows (for what gets embedded). */
 const KNOWN = 'the cat dog rocket launch moon mars pizza cheese recipe music guitar song weather rain storm python code database index query vector memory embedding project meeting notes alpha beta gamma'.split(' ');

@@ -153,6 +153,10 @@ const schema = z.object({
   EMBEDDING_POLL_INTERVAL: duration.default(parseDuration('5s')),
   EMBEDDING_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   SEARCH_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.2),
+  /** Megabytes of memory-chunk vectors each process keeps in memory (the `memory` vector backend). */
+  VECTOR_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
+  /** memory: exact scan in this process; pgvector: HNSW index in the database; auto: see README. */
+  VECTOR_BACKEND: z.enum(['auto', 'memory', 'pgvector']).default('auto'),
 });
 
 export type Env = z.input<typeof schema>;
@@ -218,6 +222,10 @@ export interface Config {
   };
   /** Semantic hits below this cosine similarity are not search results. */
   searchMinSimilarity: number;
+  /** VECTOR_CACHE_MB: the in-memory vector index's budget, least recently used workspaces evicted first. */
+  vectorCacheMb: number;
+  /** VECTOR_BACKEND. */
+  vectorBackend: 'auto' | 'memory' | 'pgvector';
   version: string;
 }
 
@@ -400,6 +408,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       threads: e.EMBEDDING_THREADS ?? Math.max(1, availableParallelism() - 1),
     }),
     searchMinSimilarity: e.SEARCH_MIN_SIMILARITY,
+    vectorCacheMb: e.VECTOR_CACHE_MB,
+    vectorBackend: e.VECTOR_BACKEND,
     version,
   });
 }

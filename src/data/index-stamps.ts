@@ -1,7 +1,9 @@
 /**
- * Workspace index stamps: every statement on `workspace_index_stamps`. A workspace's stamp is
- * bumped in the same transaction as every change to its chunk set, so each server instance can
- * tell cheaply whether the vector index it holds for that workspace is stale.
+ * Workspace index stamps: every statement on `workspace_index_stamps` and its change log
+ * `memory_chunk_changes`. A workspace's stamp is bumped in the same transaction as every
+ * change to its chunk set (by a trigger on memory_chunks, which also logs the memories
+ * changed), so each server instance can tell cheaply whether the vector index it holds for
+ * that workspace is stale, and catch up on just the changed memories.
  */
 import type { Database } from '../db/client.js';
 import type { WorkspaceIndexStamp } from '../generated/prisma/client.js';
@@ -24,4 +26,16 @@ export async function indexStamps(db: Pick<Database, 'query'>, workspaceIds: str
     [workspaceIds],
   );
   return rows.map((r) => ({ workspaceId: r.workspaceId, version: BigInt(r.version) }));
+}
+
+/** The memories of the workspace whose chunks changed after stamp `version`, and the latest version seen. */
+export async function chunkChangesSince(db: Pick<Database, 'query'>, workspaceId: string, version: bigint): Promise<{ memoryIds: string[]; version: bigint }> {
+  // Plain pool: read on the search path after every write (bench `search under writes`). Versions as text, as above.
+  const rows = await db.query<{ memoryId: string; version: string }>(
+    'SELECT memory_id AS "memoryId", version::text AS version FROM memory_chunk_changes WHERE workspace_id = $1 AND version > $2::bigint',
+    [workspaceId, version.toString()],
+  );
+  let latest = version;
+  for (const r of rows) if (BigInt(r.version) > latest) latest = BigInt(r.version);
+  return { memoryIds: rows.map((r) => r.memoryId), version: latest };
 }

@@ -44,7 +44,7 @@ async function seedWorld(app: TestApp) {
   await p.workspaceInvitation.create({ data: { id: newId('inv'), workspaceId: bHome.id, inviterId: a.user.id, inviteeId: c.user.id } });
   await p.workspaceInvitation.create({ data: { id: newId('inv'), workspaceId: (await p.workspace.findFirstOrThrow({ where: { ownerId: c.user.id } })).id, inviterId: c.user.id, inviteeId: a.user.id } });
   await p.systemLoadSnapshot.create({ data: { id: newId('load'), workspaceId: aHome.id, bucket: new Date(), value: 5 } });
-  await p.workspaceIndexStamp.create({ data: { workspaceId: aHome.id, version: 1n } });
+  await p.workspaceIndexStamp.upsert({ where: { workspaceId: aHome.id }, create: { workspaceId: aHome.id, version: 1n }, update: {} });
   return { a, b, c, aHome, aLabId, bHome, aConv, aInB, aMemory, aMemoryInB };
 }
 

@@ -1,16 +1,15 @@
 import { beforeAll, expect, it } from 'vitest';
 import { loadEmbeddingModel } from '../../src/services/embeddings/model.js';
 import { bytesToVector } from '../../src/lib/vectors.js';
-import { describeEachStorage } from '../support/app.js';
+import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser } from '../support/factories.js';
 import { addMember, addMemory, defaultWorkspace, tinyModelEnv } from '../support/memories.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const env = tinyModelEnv();
 
-describeEachStorage(
-  'memories',
-  (ctx) => {
+/** The same tests over both vector backends (pgvector where the database has it). */
+const memoriesSuite = (ctx: () => TestApp) => {
     beforeAll(async () => {
       ctx().deps.embeddings.start();
       expect(await ctx().deps.embeddings.embedder.load()).toBe(true);
@@ -315,6 +314,7 @@ describeEachStorage(
       const write = await app.http.put(`/api/memories/${secret.id}`).set(stranger.auth).send({ title: 'x' });
       expect(write.status).toBe(403);
     });
-  },
-  env,
-);
+};
+
+describeEachStorage('memories', memoriesSuite, { ...env, VECTOR_BACKEND: 'memory' });
+describeEachStorage('memories on pgvector', memoriesSuite, { ...env, VECTOR_BACKEND: 'pgvector' });

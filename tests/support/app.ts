@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { AppDeps } from '../../src/app-deps.js';
@@ -13,7 +14,7 @@ import { createHttpServer } from '../../src/fast/http-server.js';
 import { loadConfig } from '../../src/config/env.js';
 import type { StorageKind } from '../../src/db/client.js';
 import { captureOutput, lineSource } from './captured-output.js';
-import { createTestDatabase, storages, type TestDatabase } from './db.js';
+import { adminUrl, createTestDatabase, storages, type TestDatabase } from './db.js';
 import { responseChecker } from './openapi-validator.js';
 import { tempDir } from './temp-dirs.js';
 
@@ -30,6 +31,21 @@ export const TEST_ENV: Record<string, string> = {
   // One per test file (removed after it): test files run in parallel and must not share one.
   DATA_DIR: tempDir('chimera-test-data-'),
 };
+
+/** Whether the test PostgreSQL can load pgvector (the pgvector backend's tests skip there without it). */
+const postgresHasPgvector = await (async () => {
+  if (!storages().includes('postgres')) return false;
+  const client = new pg.Client({ connectionString: adminUrl() });
+  try {
+    await client.connect();
+    const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'");
+    return rows[0].n > 0;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+})();
 
 export interface TestApp {
   storage: StorageKind;
@@ -84,6 +100,11 @@ export async function startTestApp(storage: StorageKind, env: Record<string, str
 /** Runs `suite` once per storage (PGlite and PostgreSQL), each with its own fresh database. */
 export function describeEachStorage(name: string, suite: (ctx: () => TestApp) => void, env: Record<string, string> = {}) {
   for (const storage of storages()) {
+    if (env.VECTOR_BACKEND === 'pgvector' && storage === 'postgres' && !postgresHasPgvector) {
+      console.log(`skipped: ${name} [postgres]: the test PostgreSQL has no pgvector extension (PGlite runs these tests)`);
+      describe.skip(`${name} [${storage}]`, () => suite(() => { throw new Error('skipped'); }));
+      continue;
+    }
     describe(`${name} [${storage}]`, () => {
       let current: TestApp | undefined;
       beforeAll(async () => {

@@ -21,6 +21,30 @@ const eventLoop = z
   })
   .meta({ description: "This process's event-loop delay (how late timers fire) and busy share over the last complete 10-second window" });
 
+const vectorIndex = z
+  .object({
+    status: z.enum(['ok', 'error']),
+    backend: z.enum(['memory', 'pgvector']).optional().meta({ description: 'memory: exact scan of cached matrices; pgvector: HNSW index in the database' }),
+    cachedMb: z.number().optional().meta({ description: 'Megabytes of vectors cached in this process' }),
+    cachedWorkspaces: z.int().optional(),
+    budgetMb: z.int().nullable().optional().meta({ description: 'VECTOR_CACHE_MB (memory backend)' }),
+    reason: z.string().optional(),
+  })
+  .meta({ description: 'The vector index in use for semantic search' });
+
+const memory = z
+  .object({
+    status: z.enum(['ok', 'error']),
+    rssMb: z.number().optional().meta({ description: "This process's resident memory" }),
+    heapMb: z.number().optional().meta({ description: 'JavaScript heap in use' }),
+    vectorsMb: z.number().optional().meta({ description: 'Vectors cached by the vector index' }),
+    buffersMb: z.number().optional().meta({ description: 'Buffers and WebAssembly memories outside the heap (vectors, an embedded database)' }),
+    embeddingModel: z.enum(['loaded', 'not loaded']).optional().meta({ description: 'Whether the embedding worker holds a model' }),
+    database: z.enum(['in process', 'separate server']).optional().meta({ description: 'PGlite lives in this process (its memory counts in rssMb); PostgreSQL does not' }),
+    reason: z.string().optional(),
+  })
+  .meta({ description: "Where this process's memory goes" });
+
 export const Health = z
   .object({
     status: z.enum(['healthy', 'unhealthy']),
@@ -32,6 +56,8 @@ export const Health = z
     storage: z.enum(['pglite', 'postgres']),
     embeddings,
     eventLoop,
+    vectorIndex: vectorIndex.optional(),
+    memory: memory.optional(),
   })
   // Further components report under the name they registered with.
   .catchall(z.looseObject({ status: z.string() }).meta({ description: 'A registered component: its status, and what else it reports' }))
@@ -41,6 +67,8 @@ export const Health = z
       status: 'healthy', timestamp: '2025-12-08T06:43:35.123Z', version: '1.0.0', uptimeSeconds: 3600, database: 'connected', databaseLatencyMs: 1.2, storage: 'pglite',
       embeddings: { status: 'ready', model: 'Xenova/all-MiniLM-L6-v2', dimensions: 384, reason: null, backlog: 0 },
       eventLoop: { status: 'ok', windowSeconds: 10, delayMs: { mean: 0.4, p50: 0.2, p99: 3.1, max: 5.6 }, utilization: 0.05 },
+      vectorIndex: { status: 'ok', backend: 'memory', cachedMb: 19.6, cachedWorkspaces: 1, budgetMb: 256 },
+      memory: { status: 'ok', rssMb: 231.4, heapMb: 48.2, vectorsMb: 19.6, buffersMb: 40.3, embeddingModel: 'loaded', database: 'in process' },
     }],
   });
 

@@ -97,6 +97,9 @@ export class EmbeddingBacklog extends Sweeper {
       const ids = new Set(await claimEmbedded(tx, modelId, done.map((d) => d.memory)));
       if (ids.size === 0) return;
       const stored = done.filter((d) => ids.has(d.memory.id));
+      // Stamps first, in workspace order: concurrent sweepers lock them in the same order
+      // (the chunk writes below bump them again, from the change-log trigger).
+      for (const workspaceId of [...new Set(stored.map((d) => d.memory.workspaceId))].sort()) await bumpIndexStamp(tx, workspaceId);
       await replaceChunks(
         tx,
         [...ids],
@@ -112,8 +115,6 @@ export class EmbeddingBacklog extends Sweeper {
           })),
         ),
       );
-      // Sorted, so that concurrent sweepers lock stamps in the same order.
-      for (const workspaceId of [...new Set(stored.map((d) => d.memory.workspaceId))].sort()) await bumpIndexStamp(tx, workspaceId);
     });
   }
 

@@ -4,7 +4,6 @@
  * so concurrent updates never skip or repeat a version. Every change of a memory's text is
  * recorded as a version of its history, with its provenance (services/memories/versions.ts).
  */
-import { bumpIndexStamp } from '../../data/index-stamps.js';
 import {
   countWorkspaceMemories,
   deleteMemoryRow,
@@ -141,12 +140,14 @@ export async function reEmbedMemory(db: Db, backlog: Backlog, id: string) {
   return memory;
 }
 
-/** M5: deletes the memory for good, its history too (chunks and injection links cascade), and invalidates the vector index. */
+/**
+ * M5: deletes the memory for good, its history too; its chunks and injection links cascade,
+ * and the chunks' delete logs the change for every loaded vector index (the memory_chunks trigger).
+ */
 export async function deleteMemory(db: PrismaClient, memory: { id: string; workspaceId: string }) {
   await db.$transaction(async (tx) => {
     await deleteMemoryRow(tx, memory.id);
     await deleteVersionsOf(tx, memory.id);
-    await bumpIndexStamp(tx, memory.workspaceId);
   });
 }
 
@@ -157,7 +158,6 @@ export async function deleteMemory(db: PrismaClient, memory: { id: string; works
 export async function softDeleteMemoryTx(tx: Db, memory: Memory, provenance: Provenance) {
   await recordVersion(tx, memory, 'DELETE', provenance, memory.version + 1);
   await deleteMemoryRow(tx, memory.id);
-  await bumpIndexStamp(tx, memory.workspaceId);
 }
 
 /** The first chunk's vector of each ready memory, in one query. */

@@ -1,14 +1,17 @@
 /**
  * The best k of a stream of (score, id) pairs without sorting the stream: a binary min-heap
- * in typed arrays. Order is score descending, then id ascending, so the kept set and its
- * order do not depend on the order of pushes (ties included).
+ * in typed arrays. Order is score descending, then id ascending (or `tieOrder`'s order), so
+ * the kept set and its order do not depend on the order of pushes (ties included).
  */
 export class TopK {
   private readonly scores: Float64Array;
   private readonly ids: Int32Array;
   private size = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly tieOrder: (a: number, b: number) => number = (a, b) => a - b,
+  ) {
     this.scores = new Float64Array(Math.max(0, capacity));
     this.ids = new Int32Array(Math.max(0, capacity));
   }
@@ -39,13 +42,13 @@ export class TopK {
   /** The kept items, best first. */
   sorted(): { id: number; score: number }[] {
     const out = Array.from({ length: this.size }, (_, i) => ({ id: this.ids[i]!, score: this.scores[i]! }));
-    return out.sort((a, b) => b.score - a.score || a.id - b.id);
+    return out.sort((a, b) => b.score - a.score || this.tieOrder(a.id, b.id));
   }
 
   /** Whether the item at heap slot i ranks below (score, id). */
   private worse(i: number, score: number, id: number): boolean {
     const s = this.scores[i]!;
-    return s < score || (s === score && this.ids[i]! > id);
+    return s < score || (s === score && this.tieOrder(this.ids[i]!, id) > 0);
   }
 
   private swap(i: number, j: number): void {

@@ -1,0 +1,311 @@
+/**
+ * The vector index while the bank grows and changes (PostgreSQL on 127.0.0.1, 384 dimensions):
+ *  1. `cold load 100k`: a workspace of 100,000 chunks loaded by the binary COPY stream, against
+ *     the same rows read as text (the load before it), target ≤ 500 ms;
+ *  2. `search under writes`: hybrid and vector-only p50/p95 at 100,000 chunks while 5 memories
+ *     per second are written to the workspace through the API and embedded (tiny model),
+ *     target p95 ≤ 25 ms; and `write to findable`: from a write's 201 to a semantic search
+ *     returning it, target p95 ≤ 1 s plus the embedding time;
+ *  3. `1M chunks`: 100 workspaces × 10,000 chunks searched in a skewed mix (80 % on 5 hot
+ *     workspaces, the rest spread over the other 95) with the default VECTOR_CACHE_MB;
+ *     p50/p95 and RSS, targets p95 ≤ 50 ms and RSS ≤ 1.5 GB;
+ *  4. pgvector on PGlite: fill + HNSW build time, p50/p95 and `recall@10 pgvector vs exact`
+ *     (target ≥ 0.98) at BENCH_PGVECTOR_CHUNKS chunks (default 100,000);
+ *  5. idle RSS and first start / restart of the built server on both storages.
+ * BENCH_VECTORS=cold|writes|million|pgvector|footprint runs one part.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../src/app.js';
+import { createDeps, createLogger } from '../../src/bootstrap.js';
+import { loadConfig } from '../../src/config/env.js';
+import { openDatabase } from '../../src/db/client.js';
+import { newId } from '../../src/lib/ids.js';
+import { vectorToBytes } from '../../src/lib/vectors.js';
+import { retrieve, searchEngineOf } from '../../src/services/memories/search.js';
+import { PgVectorIndex } from '../../src/services/memories/pgvector-index.js';
+import { InMemoryVectorIndex } from '../../src/services/memories/vector-index.js';
+import { createWorkspaceTx } from '../../src/services/workspaces.js';
+import { writeTinyModel } from '../../tests/support/tiny-model.js';
+import { fmt, freshPostgresDatabase, percentile, prng, startServer, table, unitVector } from '../lib.js';
+
+const DIMS = 384;
+const WORDS = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}x${((i * 7919) % 997).toString(36)}`);
+const KNOWN = 'the cat dog rocket launch moon mars pizza cheese recipe music guitar song weather rain storm python code database index query vector memory embedding project meeting notes alpha beta gamma'.split(' ');
+
+const sentence = (rand: () => number, n: number) => Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
+const known = (rand: () => number, n: number) => Array.from({ length: n }, () => KNOWN[Math.floor(rand() * KNOWN.length)]).join(' ');
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+
+async function benchDeps(label: string, env: Record<string, string> = {}) {
+  const database = await freshPostgresDatabase(label);
+  const db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 10, timeoutMs: 60_000 });
+  await db.migrate();
+  const config = loadConfig({ NODE_ENV: 'development', DATA_DIR: mkdtempSync(join(tmpdir(), 'chimera-bench-vec-')), JWT_SECRET: 'b'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), LOG_LEVEL: 'warn', BCRYPT_COST: '10', ...env });
+  const deps = await createDeps(config, { db, logger: createLogger(config) });
+  const owner = await deps.prisma.user.create({ data: { email: `${label}-${Date.now()}@bench.test`, name: 'Bench', passwordHash: 'x' } });
+  const workspace = await deps.prisma.$transaction((tx) => createWorkspaceTx(tx, owner, { name: 'Bench' }));
+  return { deps, db, owner, workspace, drop: async () => { await deps.embeddings.stop(); await db.close(); await database.drop(); } };
+}
+
+/**
+ * `chunks` chunks (10 per memory) in the workspace, ready under `model`, generated in the
+ * database (random vectors of norm about 1, float4send's big-endian bytes turned little-endian as
+ * the index stores them): fast enough for a million rows.
+ */
+async function seed(db: Awaited<ReturnType<typeof openDatabase>>, workspaceId: string, chunks: number, model: string, seedNo: number) {
+  const rand = prng(seedNo);
+  const memories = chunks / 10;
+  for (let start = 0; start < memories; start += 1000) {
+    const n = Math.min(1000, memories - start);
+    const ids = Array.from({ length: n }, () => newId('memory'));
+    await db.query(
+      `INSERT INTO memories (id, workspace_id, title, content, embedding_status, embedding_model, updated_at)
+       SELECT id, $2, t, c, 'ready', $3, now() FROM unnest($1::varchar[], $4::text[], $5::text[]) AS x(id, t, c)`,
+      [ids, workspaceId, model, ids.map(() => sentence(rand, 4)), ids.map(() => sentence(rand, 40))],
+    );
+    await db.query(
+      `INSERT INTO memory_chunks (id, memory_id, workspace_id, chunk_index, content, vector, dimensions, model)
+       SELECT gen_random_uuid(), m, $2, k, '', (SELECT string_agg(substr(b, 4, 1) || substr(b, 3, 1) || substr(b, 2, 1) || substr(b, 1, 1), ''::bytea) FROM (SELECT float4send(((random() * 2 - 1) / 11.3)::float4) AS b FROM generate_series(1, $4) WHERE k >= 0) s), $4, $3
+         FROM unnest($1::varchar[]) AS m, generate_series(0, 9) AS k`,
+      [ids, workspaceId, model, DIMS],
+    );
+  }
+  await db.query('ANALYZE memories, memory_chunks');
+}
+
+async function coldLoad(modelName: string) {
+  const { db, workspace, drop } = await benchDeps('cold', {});
+  try {
+    await seed(db, workspace.id, 100_000, modelName, 1);
+    const copy: number[] = [];
+    const text: number[] = [];
+    const query = { workspaceIds: [workspace.id], vector: unitVector(prng(3)), model: modelName, limit: 10, minScore: -1 };
+    for (let i = 0; i < 5; i++) {
+      const index = new InMemoryVectorIndex(db, { budgetBytes: 2 ** 30 });
+      let t = performance.now();
+      await index.search(query);
+      copy.push(performance.now() - t);
+      t = performance.now();
+      await db.query('SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = $1 AND model = $2 AND dimensions = $3', [workspace.id, modelName, DIMS]);
+      text.push(performance.now() - t);
+    }
+    console.log(`cold load 100k (load average ${load()}; target ≤ 500 ms):`);
+    table([{
+      chunks: 100_000, 'COPY stream + build p50 ms': fmt(percentile(sorted(copy), 50), 0), 'min ms': fmt(Math.min(...copy), 0),
+      'baseline: rows as hex text, read only, p50 ms': fmt(percentile(sorted(text), 50), 0),
+    }]);
+  } finally {
+    await drop();
+  }
+}
+
+async function searchUnderWrites(modelDir: string, modelName: string) {
+  const { deps, db, owner, workspace, drop } = await benchDeps('writes', { EMBEDDING_MODEL_DIR: modelDir, EMBEDDING_MODEL: modelName, EMBEDDING_POLL_INTERVAL: '1s' });
+  const app = createApp(deps);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    await seed(db, workspace.id, 100_000, modelName, 2);
+    deps.embeddings.start();
+    await deps.embeddings.embedder.load();
+    const engine = searchEngineOf(deps);
+    const rand = prng(7);
+    const queries = Array.from({ length: 50 }, () => ({ text: sentence(rand, 4), vector: unitVector(rand) }));
+    const coldStart = performance.now();
+    await retrieve(db, engine, { workspaceIds: [workspace.id], query: queries[0]!.text, vector: queries[0]!.vector, topK: 10 });
+    // What every search after a write waited for before the index caught up in place: a full reload.
+    const reloadMs = performance.now() - coldStart;
+    const { signToken } = await import('../../src/services/auth/tokens.js');
+    const auth = { Authorization: `Bearer ${signToken(deps.config, 'access', owner.id).token}`, 'Content-Type': 'application/json' };
+
+    const quiet = { hybrid: [] as number[], vector: [] as number[] };
+    const busy = { hybrid: [] as number[], vector: [] as number[] };
+    const searchOnce = async (into: typeof quiet, i: number) => {
+      const q = queries[i % queries.length]!;
+      let t = performance.now();
+      await retrieve(db, engine, { workspaceIds: [workspace.id], query: q.text, vector: q.vector, topK: 10 });
+      into.hybrid.push(performance.now() - t);
+      t = performance.now();
+      await deps.vectorIndex.search({ workspaceIds: [workspace.id], vector: q.vector, model: modelName, limit: 50, minScore: 0.2 });
+      into.vector.push(performance.now() - t);
+    };
+    for (let i = 0; i < 100; i++) await searchOnce(quiet, i);
+
+    // 5 writes per second through the API for 30 s; each write is then polled until a semantic search returns it.
+    const findable: number[] = [];
+    const embedMs: number[] = [];
+    let writing = true;
+    let writes = 0;
+    const pollers: Promise<void>[] = [];
+    // Each write starts on its 200 ms slot, whether or not the ones before have finished.
+    const write = async (n: number) => {
+      const text = known(rand, 30);
+      const title = `note ${n}`;
+      const e = performance.now();
+      const vector = (await deps.embeddings.embedder.embedQuery(`${title}\n\n${text}`))!;
+      embedMs.push(performance.now() - e);
+      const res = await fetch(`${base}/api/workspaces/${workspace.id}/memories`, { method: 'POST', headers: auth, body: JSON.stringify({ title, content: text }) });
+      if (res.status !== 201) throw new Error(`create failed ${res.status}`);
+      const created = performance.now();
+      const id = ((await res.json()) as { data: { id: string } }).data.id;
+      for (let tries = 0; tries < 150; tries++) {
+        // Only this memory may match (the tag-filter path): many notes embed alike with the tiny model.
+        const hits = await deps.vectorIndex.search({ workspaceIds: [workspace.id], vector, model: modelName, limit: 1, minScore: -1, allowed: new Set([id]) });
+        if (hits.some((h) => h.memoryId === id)) {
+          findable.push(performance.now() - created);
+          return;
+        }
+        // Every poll is a full scan of the workspace in this same process: poll no faster.
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const writer = (async () => {
+      const start = performance.now();
+      while (writing) {
+        await new Promise((r) => setTimeout(r, Math.max(0, start + writes * 200 - performance.now())));
+        pollers.push(write(writes++));
+      }
+    })();
+    const searchStart = performance.now();
+    for (let i = 0; performance.now() - searchStart < 30_000; i++) await searchOnce(busy, i);
+    writing = false;
+    await writer;
+    await Promise.all(pollers);
+    const row = (label: string, s: typeof quiet) => ({
+      workload: label, searches: s.hybrid.length,
+      'hybrid p50 ms': fmt(percentile(sorted(s.hybrid), 50), 2), 'hybrid p95 ms': fmt(percentile(sorted(s.hybrid), 95), 2),
+      'vector-only p50 ms': fmt(percentile(sorted(s.vector), 50), 2), 'vector-only p95 ms': fmt(percentile(sorted(s.vector), 95), 2),
+    });
+    console.log(`search under writes (100,000 chunks, one workspace; load average ${load()}; target p95 ≤ 25 ms):`);
+    table([row('quiet (same run)', quiet), row(`${fmt(writes / 30, 1)} writes/s through the API`, busy)]);
+    console.log(`baseline, same run: one full load of the workspace (what the first search after each write waited for before): ${fmt(reloadMs, 0)} ms`);
+    console.log('write to findable (201 → returned by a semantic search; target p95 ≤ 1 s + embedding):');
+    table([{
+      writes, findable: findable.length, 'p50 ms': fmt(percentile(sorted(findable), 50), 0), 'p95 ms': fmt(percentile(sorted(findable), 95), 0),
+      'query embed p50 ms (tiny model)': fmt(percentile(sorted(embedMs), 50), 1), 'vectors cached MB': deps.vectorIndex.stats().cachedMb,
+    }]);
+  } finally {
+    await new Promise((r) => server.close(() => r(null)));
+    await drop();
+  }
+}
+
+async function million(modelName: string) {
+  const { db, owner, workspace, drop } = await benchDeps('million', {});
+  try {
+    // BENCH_MILLION_WORKSPACES scales the bank down (10,000 chunks each) on a slow machine.
+    const workspaces = Number(process.env.BENCH_MILLION_WORKSPACES ?? 100);
+    const spaces = [workspace.id];
+    const started = performance.now();
+    for (let w = 1; w < workspaces; w++) {
+      const ws = await db.prisma.$transaction((tx) => createWorkspaceTx(tx, owner, { name: `Bench ${w}` }));
+      spaces.push(ws.id);
+    }
+    for (const [w, id] of spaces.entries()) await seed(db, id, 10_000, modelName, 100 + w);
+    const seedS = (performance.now() - started) / 1000;
+    const index = new InMemoryVectorIndex(db);
+    const rand = prng(9);
+    const pick = () => (rand() < 0.8 ? spaces[Math.floor(rand() * 5)]! : spaces[5 + Math.floor(rand() * (spaces.length - 5))]!);
+    for (let i = 0; i < 50; i++) await index.search({ workspaceIds: [pick()], vector: unitVector(rand), model: modelName, limit: 10, minScore: -1 }); // warm the hot set
+    const times: number[] = [];
+    let peakRss = 0;
+    for (let i = 0; i < 1000; i++) {
+      const t = performance.now();
+      await index.search({ workspaceIds: [pick()], vector: unitVector(rand), model: modelName, limit: 10, minScore: -1 });
+      times.push(performance.now() - t);
+      if (i % 50 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }
+    const s = index.stats();
+    console.log(`${workspaces === 100 ? '1M chunks' : `${workspaces * 10}k chunks (scaled down)`} (${workspaces} workspaces × 10,000; 80 % of searches on 5 hot workspaces; seeded in ${fmt(seedS, 0)} s; load average ${load()}; target p95 ≤ 50 ms, RSS ≤ 1.5 GB):`);
+    table([{
+      searches: times.length, 'p50 ms': fmt(percentile(sorted(times), 50), 2), 'p95 ms': fmt(percentile(sorted(times), 95), 2), 'p99 ms': fmt(percentile(sorted(times), 99), 1),
+      'VECTOR_CACHE_MB': s.budgetMb ?? '', 'cached MB': s.cachedMb, 'cached workspaces': s.cachedWorkspaces, 'peak RSS MB (bench process)': fmt(peakRss / 2 ** 20, 0),
+    }]);
+  } finally {
+    await drop();
+  }
+}
+
+/** pgvector on PGlite: HNSW build time, p50/p95 and recall@10 against the exact scan. */
+async function pgvectorOnPglite(modelName: string) {
+  const chunks = Number(process.env.BENCH_PGVECTOR_CHUNKS ?? 100_000);
+  const db = await openDatabase({ kind: 'pglite', dir: null });
+  try {
+    await db.migrate();
+    const owner = await db.prisma.user.create({ data: { email: `pgv-${Date.now()}@bench.test`, name: 'Bench', passwordHash: 'x' } });
+    const workspace = await db.prisma.$transaction((tx) => createWorkspaceTx(tx, owner, { name: 'Bench' }));
+    await seed(db, workspace.id, chunks, modelName, 4);
+    const pgvector = new PgVectorIndex(db);
+    const exact = new InMemoryVectorIndex(db, { budgetBytes: 2 ** 30 });
+    const rand = prng(13);
+    const query = () => ({ workspaceIds: [workspace.id], vector: unitVector(rand), model: modelName, limit: 10, minScore: -1 });
+    let t = performance.now();
+    await pgvector.search(query());
+    const buildS = (performance.now() - t) / 1000;
+    const times: number[] = [];
+    let found = 0;
+    let wanted = 0;
+    for (let i = 0; i < 100; i++) {
+      const q = query();
+      t = performance.now();
+      const approx = await pgvector.search(q);
+      times.push(performance.now() - t);
+      const truth = await exact.search(q);
+      const got = new Set(approx.map((h) => h.memoryId));
+      wanted += truth.length;
+      found += truth.filter((h) => got.has(h.memoryId)).length;
+    }
+    console.log(`pgvector on PGlite (${chunks.toLocaleString('en')} chunks, one workspace, hnsw m=16 ef_construction=64, ef_search=100; load average ${load()}):`);
+    table([{
+      chunks, 'fill + HNSW build s': fmt(buildS, 1), 'p50 ms': fmt(percentile(sorted(times), 50), 1), 'p95 ms': fmt(percentile(sorted(times), 95), 1),
+      'recall@10 pgvector vs exact (target ≥ 0.98)': fmt(found / wanted, 3),
+    }]);
+  } finally {
+    await db.close();
+  }
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function footprint() {
+  const rows: Record<string, string | number>[] = [];
+  for (const storage of ['pglite', 'postgres'] as const) {
+    const database = storage === 'postgres' ? await freshPostgresDatabase('footprint') : null;
+    const env: Record<string, string> = database ? { DATABASE_URL: database.url } : {};
+    const dataDir = mkdtempSync(join(tmpdir(), 'chimera-bench-footprint-'));
+    try {
+      const first = await startServer(env, undefined, dataDir);
+      await new Promise((r) => setTimeout(r, 5000));
+      const idle = rssMb(first.process.pid!);
+      await first.stop();
+      const again = await startServer(env, undefined, dataDir);
+      await new Promise((r) => setTimeout(r, 5000));
+      const idleAgain = rssMb(again.process.pid!);
+      await again.stop();
+      rows.push({ storage, 'first start ms': fmt(first.coldStartMs, 0), 'restart ms': fmt(again.coldStartMs, 0), 'idle RSS MB (first)': fmt(idle, 0), 'idle RSS MB (restart)': fmt(idleAgain, 0) });
+    } finally {
+      await database?.drop();
+    }
+  }
+  console.log(`idle RSS and start (built server, no embedding model, 5 s after healthy; load average ${load()}; targets PGlite ≤ 300 MB, first start ≤ 4 s, restart ≤ 2 s; PostgreSQL ≤ 150 MB):`);
+  table(rows);
+}
+
+export default async function run() {
+  const modelDir = mkdtempSync(join(tmpdir(), 'chimera-bench-model-'));
+  const modelName = writeTinyModel(modelDir);
+  const only = process.env.BENCH_VECTORS;
+  if (!only || only === 'cold') await coldLoad(modelName);
+  if (!only || only === 'writes') await searchUnderWrites(modelDir, modelName);
+  if (!only || only === 'million') await million(modelName);
+  if (!only || only === 'pgvector') await pgvectorOnPglite(modelName);
+  if (!only || only === 'footprint') await footprint();
+}

@@ -1,0 +1,398 @@
+/**
+ * One workspace's chunk vectors in memory, and the exact cosine scan over them.
+ *
+ * Rows live in slots of one kernel buffer with room to spare, so a write changes the matrix in
+ * place: a changed memory's rows are freed and its new chunks take free slots (or the buffer is
+ * copied once into a larger or compacted one). Ties break by memory id, so the results do not
+ * depend on where the rows sit.
+ *
+ * The scan runs in two passes when the workspace is large: an int8 copy of the matrix
+ * (one scale per row) against an int16 copy of the query gives every row's score within a
+ * rigorous error bound; only rows whose upper bound can reach the top-k (and the minimum
+ * score) are rescored in float32. The result is exactly the full float32 scan's, at a
+ * quarter of the memory traffic. Both passes are WebAssembly SIMD (kernel/dot.wat), with a
+ * JavaScript fallback that computes the same float32 scores.
+ */
+import type { ChunkVectorView } from '../../data/memory-chunks.js';
+import { bytesToVector } from '../../lib/vectors.js';
+import { align16, createKernel, type Kernel, type KernelKind, paddedStride } from './kernel/kernel.js';
+import { TopK } from './top-k.js';
+import type { VectorHit, VectorQuery } from './vector-index.js';
+
+/** Below this many rows a single float32 pass is as fast as two. */
+export const DEFAULT_QUANTIZE_FROM = 4096;
+export const DEFAULT_WASM_FROM = 1024;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+
+/**
+ * The int8 first pass: per-row scale and error-bound terms. For a row v with scale s and
+ * int8 codes c (v̂ = s·c) and the query q with int16 codes (q̂ = t·k):
+ *   |f32dot(q, v) − s·t·(k·c)| ≤ ‖q‖·(‖v − v̂‖ + ε·‖v‖) + ‖q − q̂‖·‖v̂‖
+ * by Cauchy–Schwarz, where ε bounds float32 summation error relative to ‖q‖·‖v‖.
+ */
+interface Quantized {
+  /** Byte offset of rows × stride int8 codes. */
+  codes: number;
+  /** Byte offset of the int16 query codes. */
+  query16: number;
+  /** Largest query code: int32 sums cannot overflow (stride × 127 × queryCodeMax < 2³¹). */
+  queryCodeMax: number;
+  scale: Float64Array;
+  /** ‖v − v̂‖ + ε·‖v‖ per row (Infinity for rows that cannot be bounded: always rescored). */
+  boundQ: Float64Array;
+  /** ‖v̂‖ per row. */
+  boundE: Float64Array;
+}
+
+
+export interface WorkspaceMatrix {
+  version: bigint;
+  model: string;
+  dimensions: number;
+  stride: number;
+  /** Live rows (chunks). */
+  rows: number;
+  /** Row slots in the buffer: room to add chunks in place. */
+  capacity: number;
+  /** Rows [0, used) are scanned; the free ones among them belong to no memory. */
+  used: number;
+  kernel: Kernel;
+  f32: Float32Array;
+  i32: Int32Array;
+  i16: Int16Array;
+  /** Byte offsets in the kernel buffer. */
+  at: { matrix: number; query: number; out: number; idx: number; rescored: number };
+  quantized: Quantized | null;
+  /** The memory slot of each row slot, −1 when free. */
+  rowMemory: Int32Array;
+  freeRows: number[];
+  /** The memory of each memory slot ('' when free). */
+  memoryIds: string[];
+  rowsOf: number[][];
+  slotOf: Map<string, number>;
+  freeSlots: number[];
+  /** Scratch of a scan: one score per memory slot. */
+  best: Float64Array;
+  options: BuildOptions;
+}
+
+export interface BuildOptions {
+  version: bigint;
+  model: string;
+  dimensions: number;
+  kernel: KernelKind;
+  quantizeFrom: number;
+  /** Default 1024 (see InMemoryVectorIndexOptions). */
+  wasmFrom?: number;
+}
+
+/** Room left for chunks added in place before the buffer is reallocated. */
+const slack = (rows: number) => Math.max(256, rows >> 3);
+
+/** A matrix with room for `capacity` rows, the kernel and the int8 pass chosen for `rows` live ones. */
+function allocate(o: BuildOptions, capacity: number, rows: number): WorkspaceMatrix {
+  const stride = paddedStride(o.dimensions);
+  let bytes = 0;
+  const reserve = (n: number) => {
+    const at = bytes;
+    bytes += align16(n);
+    return at;
+  };
+  const at = { matrix: reserve(capacity * stride * 4), query: reserve(stride * 4), out: reserve(capacity * 4), idx: reserve(capacity * 4), rescored: reserve(capacity * 4) };
+  const kind: KernelKind = o.kernel === 'wasm' && rows >= (o.wasmFrom ?? DEFAULT_WASM_FROM) ? 'wasm' : 'js';
+  // The int8 pass only pays off with the SIMD kernel.
+  const quantize = rows >= o.quantizeFrom && rows > 0 && kind === 'wasm';
+  const codes = quantize ? reserve(capacity * stride) : 0;
+  const query16 = quantize ? reserve(stride * 2) : 0;
+  const kernel = createKernel(Math.max(bytes, 16), kind);
+  const { buffer } = kernel;
+  const quantized: Quantized | null =
+    quantize && kernel.kind === 'wasm'
+      ? {
+          codes,
+          query16,
+          queryCodeMax: Math.min(32767, Math.floor((2 ** 31 - 1) / (127 * stride))),
+          scale: new Float64Array(capacity),
+          boundQ: new Float64Array(capacity),
+          boundE: new Float64Array(capacity),
+        }
+      : null;
+  return {
+    version: o.version, model: o.model, dimensions: o.dimensions, stride, rows: 0, capacity, used: 0, kernel,
+    f32: new Float32Array(buffer), i32: new Int32Array(buffer), i16: new Int16Array(buffer, 0, buffer.byteLength >> 1),
+    at, quantized, rowMemory: new Int32Array(capacity).fill(-1), freeRows: [], memoryIds: [], rowsOf: [], slotOf: new Map(), freeSlots: [],
+    best: new Float64Array(16), options: o,
+  };
+}
+
+/** Bytes a matrix holds (what the cache budget counts). */
+export function matrixBytes(m: WorkspaceMatrix): number {
+  return m.kernel.buffer.byteLength + m.capacity * (4 + (m.quantized ? 24 : 0)) + m.best.byteLength + m.memoryIds.length * 96;
+}
+
+const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/** Vectors grouped by memory, memories in id order (the same layout on every load). */
+function byMemory(chunks: Iterable<ChunkVectorView>): [string, Uint8Array[]][] {
+  const groups = new Map<string, Uint8Array[]>();
+  for (const c of chunks) {
+    const list = groups.get(c.memoryId);
+    if (list) list.push(c.vector);
+    else groups.set(c.memoryId, [c.vector]);
+  }
+  return [...groups.entries()].sort(byKey);
+}
+
+/** Lays the chunks out in one kernel buffer, grouped by memory, with the int8 copy when worth it. */
+export function buildMatrix(chunks: ChunkVectorView[], o: BuildOptions): WorkspaceMatrix {
+  const m = allocate(o, chunks.length + slack(chunks.length), chunks.length);
+  for (const [memoryId, vectors] of byMemory(chunks)) addMemory(m, memoryId, vectors);
+  return m;
+}
+
+/**
+ * Applies a change set: every chunk of `memoryIds` is replaced by theirs in `chunks` (a memory
+ * with none left is gone). Changes the matrix in place and returns it, or returns a compacted
+ * or larger copy when the free room does not fit the change.
+ */
+export function applyChanges(m: WorkspaceMatrix, memoryIds: string[], chunks: ChunkVectorView[]): WorkspaceMatrix {
+  const added = byMemory(chunks);
+  for (const id of memoryIds) removeMemory(m, id);
+  for (const [id] of added) removeMemory(m, id);
+  const room = m.freeRows.length + m.capacity - m.used;
+  // Too little room, or mostly holes: one copy of the live rows into a right-sized buffer.
+  if (chunks.length > room || m.freeRows.length > Math.max(4096, m.used >> 1)) return rebuild(m, added);
+  for (const [memoryId, vectors] of added) addMemory(m, memoryId, vectors);
+  return m;
+}
+
+function rebuild(m: WorkspaceMatrix, added: [string, Uint8Array[]][]): WorkspaceMatrix {
+  const rows = m.rows + added.reduce((n, [, v]) => n + v.length, 0);
+  const next = allocate({ ...m.options, version: m.version }, rows + slack(rows), rows);
+  const live: [string, number | Uint8Array[]][] = [];
+  m.memoryIds.forEach((id, slot) => id && live.push([id, slot]));
+  live.push(...added);
+  for (const [memoryId, source] of live.sort(byKey)) {
+    if (typeof source !== 'number') {
+      addMemory(next, memoryId, source);
+      continue;
+    }
+    const slot = takeSlot(next, memoryId);
+    for (const from of m.rowsOf[source]!) copyRow(m, from, next, takeRow(next, slot));
+  }
+  return next;
+}
+
+function removeMemory(m: WorkspaceMatrix, memoryId: string): void {
+  const slot = m.slotOf.get(memoryId);
+  if (slot === undefined) return;
+  for (const r of m.rowsOf[slot]!) {
+    m.rowMemory[r] = -1;
+    m.freeRows.push(r);
+  }
+  m.rows -= m.rowsOf[slot]!.length;
+  m.rowsOf[slot] = [];
+  m.memoryIds[slot] = '';
+  m.slotOf.delete(memoryId);
+  m.freeSlots.push(slot);
+}
+
+function takeSlot(m: WorkspaceMatrix, memoryId: string): number {
+  const slot = m.freeSlots.pop() ?? m.memoryIds.length;
+  m.memoryIds[slot] = memoryId;
+  m.rowsOf[slot] = [];
+  m.slotOf.set(memoryId, slot);
+  if (m.best.length < m.memoryIds.length) m.best = new Float64Array(Math.max(16, m.memoryIds.length * 2));
+  return slot;
+}
+
+/** A row slot for memory `slot`: a freed one first, so the scanned range stays short. */
+function takeRow(m: WorkspaceMatrix, slot: number): number {
+  const r = m.freeRows.pop() ?? m.used++;
+  m.rowMemory[r] = slot;
+  m.rowsOf[slot]!.push(r);
+  m.rows++;
+  return r;
+}
+
+function addMemory(m: WorkspaceMatrix, memoryId: string, vectors: Uint8Array[]): void {
+  const slot = takeSlot(m, memoryId);
+  for (const vector of vectors) {
+    const r = takeRow(m, slot);
+    writeRow(m, r, vector);
+    if (m.quantized) quantizeRow(m, r);
+  }
+}
+
+function writeRow(m: WorkspaceMatrix, r: number, vector: Uint8Array): void {
+  const base = m.at.matrix + r * m.stride * 4;
+  m.f32.fill(0, base >> 2, (base >> 2) + m.stride);
+  const length = Math.min(vector.byteLength, m.dimensions * 4) & ~3;
+  if (LITTLE_ENDIAN) new Uint8Array(m.kernel.buffer, base, length).set(vector.subarray(0, length));
+  else m.f32.set(bytesToVector(vector).subarray(0, m.dimensions), base >> 2);
+}
+
+function copyRow(from: WorkspaceMatrix, r: number, to: WorkspaceMatrix, t: number): void {
+  const s = from.stride;
+  const a = (from.at.matrix >> 2) + r * s;
+  to.f32.set(from.f32.subarray(a, a + s), (to.at.matrix >> 2) + t * s);
+  const q = to.quantized;
+  const p = from.quantized;
+  if (!q) return;
+  if (!p) return quantizeRow(to, t);
+  new Int8Array(to.kernel.buffer, q.codes + t * s, s).set(new Int8Array(from.kernel.buffer, p.codes + r * s, s));
+  q.scale[t] = p.scale[r]!;
+  q.boundQ[t] = p.boundQ[r]!;
+  q.boundE[t] = p.boundE[r]!;
+}
+
+/** Row r's int8 codes, scale and error-bound terms. */
+function quantizeRow(m: WorkspaceMatrix, r: number): void {
+  const q = m.quantized!;
+  const { f32, stride } = m;
+  const codes = new Int8Array(m.kernel.buffer, q.codes + r * stride, stride);
+  const base = (m.at.matrix >> 2) + r * stride;
+  let max = 0;
+  for (let i = 0; i < stride; i++) max = Math.max(max, Math.abs(f32[base + i]!));
+  if (!Number.isFinite(max)) {
+    // NaN/Infinity: codes 0 and the row is always rescored (and then never matches).
+    codes.fill(0);
+    q.scale[r] = 0;
+    q.boundQ[r] = Infinity;
+    q.boundE[r] = 0;
+    return;
+  }
+  const s = max / 127;
+  // Any codes within ±127 are sound (the bound is measured on the codes chosen).
+  const inv = s === 0 ? 0 : 127 / max;
+  let err = 0, norm = 0, normHat = 0;
+  for (let i = 0; i < stride; i++) {
+    const v = f32[base + i]!;
+    const code = Math.round(v * inv);
+    codes[i] = code;
+    const hat = code * s;
+    err += (v - hat) ** 2;
+    norm += v * v;
+    normHat += hat * hat;
+  }
+  q.scale[r] = s;
+  q.boundQ[r] = Math.sqrt(err) + summationError(stride) * Math.sqrt(norm);
+  q.boundE[r] = Math.sqrt(normHat);
+}
+
+/** Each memory's chunk vectors (tests compare an updated matrix with a fresh load). */
+export function matrixContents(m: WorkspaceMatrix): Map<string, Float32Array[]> {
+  const out = new Map<string, Float32Array[]>();
+  m.memoryIds.forEach((id, slot) => {
+    if (!id) return;
+    const row = (r: number) => (m.at.matrix >> 2) + r * m.stride;
+    out.set(id, m.rowsOf[slot]!.map((r) => m.f32.slice(row(r), row(r) + m.dimensions)));
+  });
+  return out;
+}
+
+/**
+ * An upper bound on |float32 dot − exact dot| relative to ‖q‖·‖v‖ for dot.wat's order:
+ * each of the 16 partial sums adds stride/16 rounded products, then four combining steps
+ * (γ_n ≈ n·u, u = 2⁻²⁴), doubled for margin, plus room for the float64 bound arithmetic.
+ */
+const summationError = (stride: number) => 2 * (stride / 16 + 6) * 2 ** -24 + 1e-12;
+
+/** What one scan did (the benchmark prints it). */
+export interface ScanStats {
+  /** Rows scored in float32: all of them in a single pass, the candidates after an int8 pass. */
+  rescored: number;
+}
+
+/** The best `limit` memories of one workspace matrix with score ≥ minScore, best first. */
+export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: ScanStats): VectorHit[] {
+  const memories = m.memoryIds.length;
+  if (m.rows === 0 || query.limit <= 0 || query.vector.length !== m.dimensions) return [];
+  const { f32, at, stride, kernel, rowMemory, best, used } = m;
+  const q0 = at.query >> 2;
+  f32.fill(0, q0, q0 + stride);
+  f32.set(query.vector, q0);
+  let qNorm = 0;
+  for (let i = 0; i < m.dimensions; i++) qNorm += f32[q0 + i]! ** 2;
+  qNorm = Math.sqrt(qNorm);
+  // One flag per memory slot: free slots and memories the tag filter leaves out are 0.
+  const allowed = new Uint8Array(memories);
+  if (query.allowed) {
+    for (const id of query.allowed) {
+      const slot = m.slotOf.get(id);
+      if (slot !== undefined) allowed[slot] = 1;
+    }
+  } else for (let j = 0; j < memories; j++) allowed[j] = m.memoryIds[j] ? 1 : 0;
+  const ids = m.memoryIds;
+  const top = new TopK(Math.min(query.limit, m.slotOf.size), (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+  best.fill(-Infinity, 0, memories);
+
+  if (!m.quantized || !(qNorm > 0) || !Number.isFinite(qNorm)) {
+    kernel.dotF32(at.matrix, used, stride, at.query, at.out);
+    if (stats) stats.rescored = m.rows;
+    const scores = f32.subarray(at.out >> 2, (at.out >> 2) + used);
+    for (let r = 0; r < used; r++) {
+      const j = rowMemory[r]!;
+      if (j >= 0 && scores[r]! > best[j]!) best[j] = scores[r]!;
+    }
+    for (let j = 0; j < memories; j++) if (allowed[j] && best[j]! >= query.minScore) top.push(best[j]!, j);
+    return hits(m, top);
+  }
+
+  // Pass 1: int8 rows × int16 query, with a per-row error bound.
+  const { codes, query16, scale, boundQ, boundE, queryCodeMax } = m.quantized;
+  let qMax = 0;
+  for (let i = 0; i < m.dimensions; i++) qMax = Math.max(qMax, Math.abs(f32[q0 + i]!));
+  const t = qMax / queryCodeMax;
+  const k0 = query16 >> 1;
+  let qErr = 0;
+  for (let i = 0; i < stride; i++) {
+    const v = f32[q0 + i]!;
+    const code = t === 0 ? 0 : Math.round(v / t);
+    m.i16[k0 + i] = code;
+    qErr += (v - code * t) ** 2;
+  }
+  qErr = Math.sqrt(qErr);
+  kernel.dotI8(codes, used, stride, query16, at.out);
+  const ints = m.i32.subarray(at.out >> 2, (at.out >> 2) + used);
+
+  // The limit-th best lower bound among allowed memories: no memory below it can make the top-k.
+  for (let r = 0; r < used; r++) {
+    const j = rowMemory[r]!;
+    if (j < 0 || !allowed[j]) continue;
+    const low = ints[r]! * scale[r]! * t - (qNorm * boundQ[r]! + qErr * boundE[r]!);
+    if (low > best[j]!) best[j] = low;
+  }
+  const lowers = new TopK(top.capacity);
+  for (let j = 0; j < memories; j++) if (best[j]! > lowers.floor) lowers.push(best[j]!, j);
+  const threshold = Math.max(query.minScore, lowers.floor);
+
+  // Pass 2: exact float32 scores of every row whose upper bound reaches the threshold.
+  const idx = at.idx >> 2;
+  let count = 0;
+  for (let r = 0; r < used; r++) {
+    const j = rowMemory[r]!;
+    if (j < 0 || !allowed[j]) continue;
+    const high = ints[r]! * scale[r]! * t + (qNorm * boundQ[r]! + qErr * boundE[r]!);
+    if (high >= threshold) m.i32[idx + count++] = r;
+  }
+  kernel.dotF32Rows(at.matrix, at.idx, count, stride, at.query, at.rescored);
+  if (stats) stats.rescored = count;
+  const exact = f32.subarray(at.rescored >> 2, (at.rescored >> 2) + count);
+  best.fill(-Infinity, 0, memories);
+  for (let c = 0; c < count; c++) {
+    const j = rowMemory[m.i32[idx + c]!]!;
+    if (exact[c]! > best[j]!) best[j] = exact[c]!;
+  }
+  for (let c = 0; c < count; c++) {
+    const j = rowMemory[m.i32[idx + c]!]!;
+    if (best[j]! >= query.minScore) top.push(best[j]!, j);
+    best[j] = -Infinity; // each memory once
+  }
+  return hits(m, top);
+}
+
+function hits(m: WorkspaceMatrix, top: TopK): VectorHit[] {
+  return top.sorted().map(({ id, score }) => ({ memoryId: m.memoryIds[id]!, score: Math.min(1, score) }));
+}
