@@ -83,14 +83,15 @@ function memoryReport(db: Database, vectorIndex: VectorIndex, embeddings: Embedd
   };
 }
 
-/** `auto` takes pgvector from this many chunks on the embedded database (where one process holds them all). */
+/** `auto` takes pgvector from this many chunks (below it the exact scan is fast and cheap enough). */
 export const PGVECTOR_AUTO_FROM = 200_000;
 
 /**
  * VECTOR_BACKEND: `memory` or `pgvector` as asked (pgvector refuses to start without the
- * extension); `auto` takes pgvector when the extension is available and either the database is
- * a PostgreSQL server (which several instances may share: one index in the database instead of
- * a copy per instance) or the embedded bank holds at least PGVECTOR_AUTO_FROM chunks.
+ * extension); `auto` takes pgvector only when the extension is available and the bank holds at
+ * least PGVECTOR_AUTO_FROM chunks. Its recall has not yet been shown to reach the exact scan's
+ * on real embeddings, and the memory index now follows other instances' writes incrementally,
+ * so a shared PostgreSQL alone is no longer a reason to give up exact results.
  */
 async function chooseVectorIndex(config: Config, db: Database, logger: Logger): Promise<VectorIndex> {
   const memory = () => new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 });
@@ -100,7 +101,7 @@ async function chooseVectorIndex(config: Config, db: Database, logger: Logger): 
     if (!available) throw new Error('VECTOR_BACKEND=pgvector, but the database has no pgvector extension (CREATE EXTENSION vector)');
     return new PgVectorIndex(db);
   }
-  const large = db.kind === 'postgres' || (await estimatedChunkCount(db)) >= PGVECTOR_AUTO_FROM;
+  const large = (await estimatedChunkCount(db)) >= PGVECTOR_AUTO_FROM;
   const chosen = available && large ? new PgVectorIndex(db) : memory();
   logger.info({ vectorBackend: chosen.stats().backend, pgvectorAvailable: available }, 'vector index chosen');
   return chosen;
