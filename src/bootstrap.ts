@@ -96,12 +96,17 @@ export const PGVECTOR_AUTO_FROM = 200_000;
 async function chooseVectorIndex(config: Config, db: Database, logger: Logger): Promise<VectorIndex> {
   const memory = () => new InMemoryVectorIndex(db, { budgetBytes: config.vectorCacheMb * 2 ** 20 });
   if (config.vectorBackend === 'memory') return memory();
-  const available = await pgvectorAvailable(db);
+  // Unreachable at start-up, the database cannot say: auto keeps the exact index, which needs nothing of it.
+  const available = await pgvectorAvailable(db).catch((error: unknown) => {
+    if (config.vectorBackend === 'pgvector') throw error;
+    logger.warn({ err: error }, 'could not check for pgvector; vector index: memory');
+    return false;
+  });
   if (config.vectorBackend === 'pgvector') {
     if (!available) throw new Error('VECTOR_BACKEND=pgvector, but the database has no pgvector extension (CREATE EXTENSION vector)');
     return new PgVectorIndex(db);
   }
-  const large = (await estimatedChunkCount(db)) >= PGVECTOR_AUTO_FROM;
+  const large = available && (await estimatedChunkCount(db)) >= PGVECTOR_AUTO_FROM;
   const chosen = available && large ? new PgVectorIndex(db) : memory();
   logger.info({ vectorBackend: chosen.stats().backend, pgvectorAvailable: available }, 'vector index chosen');
   return chosen;

@@ -36,7 +36,7 @@ export type HostileBody =
   | { kind: 'raw'; text: string; type: string };
 
 /** Placeholders the sender replaces with live ids (own tenant, other tenant) and tokens. */
-export const PLACEHOLDERS = ['workspaceId', 'conversationId', 'messageId', 'memoryId', 'integrationId', 'invitationId', 'userId', 'refresh'] as const;
+export const PLACEHOLDERS = ['workspaceId', 'conversationId', 'messageId', 'memoryId', 'integrationId', 'invitationId', 'userId', 'apiKeyId', 'version', 'refresh'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 export const own = (p: Placeholder) => `{{${p}}}`;
 export const others = (p: Placeholder) => `{{other:${p}}}`;
@@ -50,6 +50,9 @@ export const PARAM_PLACEHOLDER: Record<string, Placeholder> = {
   integrationId: 'integrationId',
   invitationId: 'invitationId',
   userId: 'userId',
+  apiKeyId: 'apiKeyId',
+  /** A memory's version number (its history): the same small number in every tenant. */
+  version: 'version',
 };
 
 /** Body and query keys that carry ids: plausible values point at real rows. */

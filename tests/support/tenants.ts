@@ -26,6 +26,15 @@ export interface OtherTenant {
   allIds: string[];
 }
 
+/** An API key of the user, stored as the API stores one (only its hash). */
+async function apiKeyOf(app: TestApp, userId: string): Promise<string> {
+  const { id } = await app.deps.prisma.apiKey.create({
+    data: { id: newId('key'), userId, name: 'Tenant key', prefix: 'chm_tenant', keyHash: randomBytes(32).toString('base64url'), scopes: ['memories:read'], workspaceIds: [] },
+    select: { id: true },
+  });
+  return id;
+}
+
 async function connectIntegration(app: TestApp, session: Session, provider = 'openai'): Promise<string> {
   const found = await app.deps.prisma.integration.findFirst({ where: { userId: session.user.id, provider }, select: { id: true } });
   if (found) return found.id;
@@ -70,17 +79,22 @@ export async function createTenants(app: TestApp): Promise<Tenants> {
   const invitee = await extraUser(fixture, 'invitee');
   const ws = await app.deps.prisma.workspace.create({ data: { id: newId('workspace'), name: `Workspace ${marker}`, description: marker, ownerId: session.user.id, members: { create: [{ id: newId('tm'), userId: session.user.id, role: 'admin' }] } }, select: { id: true } });
   const rest = await populate(app, ws.id, session.user.id, invitee.id, marker);
-  const ids: TenantIds = { workspaceId: ws.id, ...rest, integrationId: await connectIntegration(app, session), refresh: session.refresh };
-  const other: OtherTenant = { session, ids, marker, allIds: [...Object.values(ids), session.user.id, invitee.id] };
+  const ids: TenantIds = {
+    workspaceId: ws.id, ...rest, integrationId: await connectIntegration(app, session), apiKeyId: await apiKeyOf(app, session.user.id), version: '1', refresh: session.refresh,
+  };
+  // A version number is no id: it is the same small number in every tenant.
+  const allIds = [...Object.entries(ids).filter(([name]) => name !== 'version').map(([, id]) => id), session.user.id, invitee.id];
+  const other: OtherTenant = { session, ids, marker, allIds };
 
   let current: TenantIds | undefined;
   const refresh = async () => {
-    const [populated, integrationId, session] = await Promise.all([
+    const [populated, integrationId, apiKeyId, session] = await Promise.all([
       fixture.freshWorkspace().then(async ({ id }) => ({ workspaceId: id, ...(await populate(app, id, fixture.sessions.owner.user.id, fixture.sessions.stranger.user.id, 'own')) })),
       connectIntegration(app, fixture.sessions.owner),
+      apiKeyOf(app, fixture.sessions.owner.user.id),
       registerUser(app),
     ]);
-    current = { ...populated, integrationId, refresh: session.refresh };
+    current = { ...populated, integrationId, apiKeyId, version: '1', refresh: session.refresh };
     return current;
   };
   await refresh();
