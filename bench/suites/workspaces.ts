@@ -162,11 +162,11 @@ export default async function run() {
     const etag = check.headers.get('etag') ?? '';
     bare = await startBare(database.url, heavy.userId, 18432);
     const runs = await interleaved({
-      api: { url: `${server.url}/api/workspaces`, connections: CONNECTIONS, headers },
-      notModified: { url: `${server.url}/api/workspaces`, connections: CONNECTIONS, headers: { ...headers, 'If-None-Match': etag } },
+      api: { url: `${server.url}/api/workspaces`, connections: CONNECTIONS, headers, pid: server.process.pid },
+      notModified: { url: `${server.url}/api/workspaces`, connections: CONNECTIONS, headers: { ...headers, 'If-None-Match': etag }, pid: server.process.pid },
       // The cheapest authenticated route of the same server (one query), to separate the cost
       // of the workspace list from the per-request cost every route pays.
-      profile: { url: `${server.url}/api/auth/profile`, connections: CONNECTIONS, headers },
+      profile: { url: `${server.url}/api/auth/profile`, connections: CONNECTIONS, headers, pid: server.process.pid },
       baseline: { url: bare.url, connections: CONNECTIONS },
     }, ROUNDS);
     await bare.stop();
@@ -180,10 +180,10 @@ export default async function run() {
     ]);
     const ratio = median(perRound(runs.api, runs.baseline));
     table([
-      { case: `GET /api/workspaces (${WORKSPACES} ws)`, 'req/s': fmt(api.rps), 'p50 ms': api.p50, 'p99 ms': api.p99, errors: api.errors, non2xx: api.non2xx },
-      { case: `  same, If-None-Match → 304`, 'req/s': fmt(notModified.rps), 'p50 ms': notModified.p50, 'p99 ms': notModified.p99, errors: notModified.errors, non2xx: `${notModified.non2xx} (304s)` },
-      { case: 'GET /api/auth/profile (same server)', 'req/s': fmt(profile.rps), 'p50 ms': profile.p50, 'p99 ms': profile.p99, errors: profile.errors, non2xx: profile.non2xx },
-      { case: 'bare node:http + pg, 1-row SELECT', 'req/s': fmt(baseline.rps), 'p50 ms': baseline.p50, 'p99 ms': baseline.p99, errors: baseline.errors, non2xx: baseline.non2xx },
+      { case: `GET /api/workspaces (${WORKSPACES} ws)`, 'req/s': fmt(api.rps), 'p50 ms': api.p50, 'p99 ms': api.p99, 'server CPU µs': fmt(api.cpuUsPerRequest, 0), errors: api.errors, non2xx: api.non2xx },
+      { case: `  same, If-None-Match → 304`, 'req/s': fmt(notModified.rps), 'p50 ms': notModified.p50, 'p99 ms': notModified.p99, 'server CPU µs': fmt(notModified.cpuUsPerRequest, 0), errors: notModified.errors, non2xx: `${notModified.non2xx} (304s)` },
+      { case: 'GET /api/auth/profile (same server)', 'req/s': fmt(profile.rps), 'p50 ms': profile.p50, 'p99 ms': profile.p99, 'server CPU µs': fmt(profile.cpuUsPerRequest, 0), errors: profile.errors, non2xx: profile.non2xx },
+      { case: 'bare node:http + pg, 1-row SELECT', 'req/s': fmt(baseline.rps), 'p50 ms': baseline.p50, 'p99 ms': baseline.p99, 'server CPU µs': '', errors: baseline.errors, non2xx: baseline.non2xx },
     ]);
     console.log(`throughput ratio vs bare baseline: ${fmt(ratio, 2)}× (target ≥ 0.25×) ${ratio >= 0.25 ? 'OK' : 'BELOW TARGET'}; per round ${perRound(runs.api, runs.baseline).map((x) => fmt(x, 2)).join(' / ')} (${ROUNDS} interleaved rounds of 5 s per case; the median round's req/s and latencies above)`);
     console.log(`throughput ratio vs GET /api/auth/profile: ${fmt(median(perRound(runs.api, runs.profile)), 2)}×`);
