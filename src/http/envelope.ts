@@ -1,7 +1,7 @@
 /** The wire envelope: every JSON response has exactly ok, data and error (written by src/fast/json-writer.ts). */
 import type { Response } from 'express';
 import fresh from 'fresh';
-import { sendJsonText } from '../fast/json-writer.js';
+import { acceptsGzip, sendGzipJson, sendJsonText } from '../fast/json-writer.js';
 
 export interface Envelope<T = unknown> {
   ok: boolean;
@@ -39,14 +39,22 @@ export function sendVersioned(res: Response, etag: string, build: () => Promise<
   return sendVersionedJson(res, etag, async () => JSON.stringify(await build()));
 }
 
-/** sendVersioned for a body `build` returns serialized (the `data` of the envelope). */
-export async function sendVersionedJson(res: Response, etag: string, build: () => Promise<string>): Promise<void> {
+/**
+ * sendVersioned for a body `build` returns serialized (the `data` of the envelope).
+ * `gzipped`, when given, may instead return the whole envelope already gzip-coded (or null):
+ * asked only for a GET that accepts gzip.
+ */
+export async function sendVersionedJson(res: Response, etag: string, build: () => Promise<string>, gzipped?: () => Promise<Buffer[] | null>): Promise<void> {
   const { method, headers } = res.req;
   if ((method === 'GET' || method === 'HEAD') && fresh(headers, { etag })) {
     res.statusCode = 304;
     res.setHeader('ETag', etag);
     res.end();
     return;
+  }
+  if (gzipped && method === 'GET' && acceptsGzip(headers['accept-encoding'])) {
+    const parts = await gzipped();
+    if (parts) return sendGzipJson(res, parts, etag);
   }
   sendSuccessJson(res, 200, await build(), etag);
 }
