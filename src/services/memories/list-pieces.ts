@@ -32,6 +32,14 @@ const PIECE_MAX = 4 * PIECE_TARGET;
 /** Below this many memories the list is small enough to compress whole (the JSON writer's path). */
 export const PIECES_MIN_MEMORIES = PIECE_TARGET;
 
+/**
+ * Past this many pieces to compress at once (a list nothing of which is cached: after a
+ * start, or an order first asked), deflate's fastest level: at 50,000 memories it codes the
+ * list in about a third of the CPU time of level 6, for about 15 % more bytes, until the
+ * pieces are next written. A few changed pieces get level 6.
+ */
+const MANY_PIECES = 32;
+
 const OPEN = deflatePieceSync('{"ok":true,"data":{"memories":[');
 const COMMA = deflatePieceSync(',');
 
@@ -141,9 +149,10 @@ export class MemoryListPieces {
       texts.push(parts.join(','));
     }
     const fresh = new Map<string, DeflatedPiece>();
+    const level = missing.length > MANY_PIECES ? 1 : 6;
     await Promise.all(
       missing.map(async ({ key }, i) => {
-        const compressing = deflatePiece(texts[i]!);
+        const compressing = deflatePiece(texts[i]!, level);
         this.pending.set(key, compressing);
         try {
           const piece = await compressing;
