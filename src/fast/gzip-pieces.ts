@@ -47,6 +47,11 @@ export function deflatePieceSync(text: string | Buffer, level = 6): DeflatedPiec
   return { deflated: zlib.deflateRawSync(bytes, { ...SYNC, level }), crc: zlib.crc32(bytes), length: bytes.length };
 }
 
+const inflateRaw = promisify(zlib.inflateRaw);
+
+/** A piece's text again (on libuv's thread pool). */
+export const inflatePiece = (piece: DeflatedPiece): Promise<Buffer> => inflateRaw(piece.deflated, SYNC);
+
 /** gzip's header: deflate, no name or time, unknown OS. */
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
 /** An empty final block, which ends the deflate stream. */

@@ -31,6 +31,7 @@ import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
 import type { Response } from 'express';
 import fresh from 'fresh';
+import { type DeflatedPiece, inflatePiece } from './gzip-pieces.js';
 
 // crypto.hash (one-shot, Node ≥ 20.12) costs a third of createHash().update().digest().
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
@@ -168,6 +169,23 @@ export function sendGzipJson(res: Response, parts: Buffer[], weak: string): void
   res.cork();
   for (const part of parts) res.write(part);
   res.uncork();
+  res.end();
+}
+
+/**
+ * sendGzipJson for a client that takes no coding: the pieces inflated one at a time (off the
+ * loop, on libuv's pool) and written as they come, so the whole text is never held.
+ */
+export async function sendInflatedJson(res: Response, pieces: DeflatedPiece[], weak: string): Promise<void> {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('ETag', weak);
+  res.setHeader('Vary', appendVary(res.getHeader('Vary'), 'Accept-Encoding'));
+  res.setHeader('Content-Length', pieces.reduce((n, p) => n + p.length, 0));
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(await inflatePiece(piece))) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+  }
   res.end();
 }
 

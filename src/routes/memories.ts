@@ -11,7 +11,7 @@ import { MessageResult } from '../schemas/responses/common.js';
 import { Memory, MemoryHistory, MemoryList, SearchResults } from '../schemas/responses/memories.js';
 import { searchEngineOf, searchMemories } from '../services/memories/search.js';
 import { memoryListVersion, pollEtag } from '../services/poll-etags.js';
-import { createMemory, deleteMemory, firstVectors, getMemory, gzippedMemoryList, listMemoryTexts, reEmbedMemory, searchMemoryList, updateMemory } from '../services/memories/service.js';
+import { createMemory, deleteMemory, firstVectors, getMemory, listMemoryTexts, memoryListPieces, reEmbedMemory, searchMemoryList, updateMemory } from '../services/memories/service.js';
 import { MemoryListPieces } from '../services/memories/list-pieces.js';
 import { memoryHistory, restoreVersion, VERSION_NOT_FOUND } from '../services/memories/versions.js';
 import { notFound } from '../lib/errors.js';
@@ -49,7 +49,7 @@ export function memoryRoutes(deps: AppDeps): RouteSpec[] {
           return;
         }
         // The whole list (the polled default) from the text PostgreSQL serialized, vectors filled in here.
-        // A long whole list to a client that takes gzip: from the compressed pieces kept between polls.
+        // A long whole list from the compressed pieces kept between polls, gzip-coded or inflated.
         await sendVersionedJson(
           res,
           etag,
@@ -58,7 +58,7 @@ export function memoryRoutes(deps: AppDeps): RouteSpec[] {
             const vectors = await firstVectors(deps.prisma, memories);
             return `{"memories":[${memories.map((m) => presentMemoryText(m, vectors.get(m.id))).join(',')}],"total":${total}}`;
           },
-          pieces ? () => gzippedMemoryList(pieces, { workspaceId: subject.id, ...query }) : undefined,
+          pieces ? () => memoryListPieces(pieces, { workspaceId: subject.id, ...query }) : undefined,
         );
       },
     }),

@@ -1,11 +1,13 @@
 /**
- * The whole memory list sent gzip-coded from compressed pieces kept between polls
- * (services/memories/list-pieces.ts): after every kind of write, made through this instance,
- * a second instance on the same database, or straight in the database, the gzip answer must
- * decode to exactly the plain answer of the same state, for every sort and filter; and a
+ * The whole memory list sent from compressed pieces kept between polls
+ * (services/memories/list-pieces.ts), gzip-coded or inflated: after every kind of write, made
+ * through this instance, a second instance on the same database, or straight in the database,
+ * both must equal the text built whole of the same state, for every sort and filter; and a
  * write landing between the list's two statements must not mix two states.
  */
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { gzipOf } from '../../src/fast/gzip-pieces.js';
 import { MemoryListPieces } from '../../src/services/memories/list-pieces.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
@@ -49,22 +51,25 @@ describeEachStorage(
         for (const query of n === 0 ? LISTS : ['']) {
           const url = `/api/workspaces/${ws}/memories${query}`;
           const what = `${label}: ${url} on instance ${n}`;
+          // A page (offset=0) is never sent from pieces: the text built whole, the reference.
+          const whole = await http.get(`${url}${query ? '&' : '?'}offset=0`).set(session.auth).set('Accept-Encoding', 'identity');
           const plain = await http.get(url).set(session.auth).set('Accept-Encoding', 'identity');
           const coded = await http.get(url).set(session.auth).set('Accept-Encoding', 'gzip, deflate, br');
-          expect(plain.status, what).toBe(200);
-          expect(coded.status, what).toBe(200);
+          for (const res of [whole, plain, coded]) expect(res.status, what).toBe(200);
           expect(plain.headers['content-encoding'], what).toBeUndefined();
+          expect(Number(plain.headers['content-length']), what).toBe(Buffer.byteLength(plain.text));
           expect(coded.headers['content-encoding'], what).toBe('gzip');
           expect(coded.headers.vary, what).toMatch(/Accept-Encoding/);
           expect(coded.headers.etag, what).toBe(plain.headers.etag);
-          expect(coded.text, what).toBe(plain.text);
+          expect(plain.text, what).toBe(whole.text);
+          expect(coded.text, what).toBe(whole.text);
           if (query === '' && n === 0) first = plain.body.data;
         }
       }
       return first!;
     }
 
-    it('decodes to the plain answer after every kind of write, on both instances', async () => {
+    it('equals the text built whole, gzip-coded and inflated, after every kind of write, on both instances', async () => {
       const app = ctx();
       const owner = await registerUser(app);
       const ws = await defaultWorkspace(app, owner);
@@ -113,14 +118,13 @@ describeEachStorage(
         },
       };
       const pieces = new MemoryListPieces(db, 2 ** 20);
-      expect(await pieces.gzipList(ws, { order: 'updated' })).toBeNull();
+      expect(await pieces.list(ws, { order: 'updated' })).toBeNull();
       expect(raced).toBe(true);
       // The next read sees one state, and caches it.
-      const parts = await pieces.gzipList(ws, { order: 'updated' });
+      const parts = await pieces.list(ws, { order: 'updated' });
       expect(parts).not.toBeNull();
       expect(pieces.usage().pieces).toBeGreaterThan(0);
-      const { gunzipSync } = await import('node:zlib');
-      const body = JSON.parse(gunzipSync(Buffer.concat(parts!)).toString('utf8')) as { data: { memories: { title: string }[]; total: number } };
+      const body = JSON.parse(gunzipSync(Buffer.concat(gzipOf(parts!))).toString('utf8')) as { data: { memories: { title: string }[]; total: number } };
       expect(body.data.total).toBe(200);
       expect(body.data.memories.filter((m) => m.title === 'Raced')).toHaveLength(1);
     });
@@ -132,9 +136,8 @@ describeEachStorage(
       await seed(app, ws, 400);
       const pieces = new MemoryListPieces(app.deps.db, 4096);
       for (let round = 0; round < 2; round++) {
-        const parts = await pieces.gzipList(ws, { order: 'title' });
-        const { gunzipSync } = await import('node:zlib');
-        expect((JSON.parse(gunzipSync(Buffer.concat(parts!)).toString('utf8')) as { data: { total: number } }).data.total).toBe(400);
+        const parts = await pieces.list(ws, { order: 'title' });
+          expect((JSON.parse(gunzipSync(Buffer.concat(gzipOf(parts!))).toString('utf8')) as { data: { total: number } }).data.total).toBe(400);
         expect(pieces.usage().bytes).toBeLessThanOrEqual(4096 + 70_000);
       }
     });

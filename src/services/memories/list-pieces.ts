@@ -1,5 +1,5 @@
 /**
- * The whole memory list (M1, the frontend's poll every 10 s) gzip-coded from pieces kept
+ * The whole memory list (M1, the frontend's poll every 10 s) sent from pieces kept
  * compressed between requests, so that an answer costs the server what changed since the
  * last one rather than the whole list: at 50,000 memories the text is about 45 MB.
  *
@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { type MemoryOrder, memoryTextsByIds, type StampedMemoryText, workspaceMemoryStamps } from '../../data/memories.js';
 import type { Database } from '../../db/client.js';
-import { type DeflatedPiece, deflatePiece, deflatePieceSync, gzipOf } from '../../fast/gzip-pieces.js';
+import { type DeflatedPiece, deflatePiece, deflatePieceSync } from '../../fast/gzip-pieces.js';
 import { bytesToVector } from '../../lib/vectors.js';
 import { presentMemoryText } from '../../presenters/memory.js';
 
@@ -96,10 +96,11 @@ export class MemoryListPieces {
   }
 
   /**
-   * The gzip-coded envelope of the whole list (with any of `tags`) in `order`, as buffers to
-   * send in turn; null when the list is too short to need it or changed while being read.
+   * The envelope of the whole list (with any of `tags`) in `order`, as deflated pieces to send
+   * in turn (gzip-coded, or inflated for a client that takes no coding); null when the list is
+   * too short to need them or changed while being read.
    */
-  async gzipList(workspaceId: string, page: { order: MemoryOrder; tags?: string[] }): Promise<Buffer[] | null> {
+  async list(workspaceId: string, page: { order: MemoryOrder; tags?: string[] }): Promise<DeflatedPiece[] | null> {
     const list = await workspaceMemoryStamps(this.db, workspaceId, page);
     if (list.length < PIECES_MIN_MEMORIES) return null;
     const pieces = cut(list).map((memories) => ({ memories, key: keyOf(memories) }));
@@ -122,7 +123,7 @@ export class MemoryListPieces {
       deflated.push(await found.get(key)!);
     }
     deflated.push(deflatePieceSync(`],"total":${list.length}},"error":null}`));
-    return gzipOf(deflated);
+    return deflated;
   }
 
   /** The cached piece, marked most recently used. */
