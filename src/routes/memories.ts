@@ -26,7 +26,7 @@ const presentedOne = async (db: Db, memory: MemoryRow) => (await presented(db, [
 
 export function memoryRoutes(deps: AppDeps): RouteSpec[] {
   const budget = deps.config.memoryListCacheMb * 2 ** 20;
-  const pieces = budget > 0 ? new MemoryListPieces(deps.db, budget) : null;
+  const pieces = budget > 0 ? new MemoryListPieces(deps.db, budget, presentMemoryText) : null;
   return [
     defineRoute({
       method: 'get', path: '/workspaces/:workspaceId/memories', operationId: 'listMemories', contractId: 'M1', response: MemoryList, tag: 'memories', access: 'user', policy: workspace.can('read-memories'),

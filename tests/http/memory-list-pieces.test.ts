@@ -8,6 +8,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gzipOf } from '../../src/fast/gzip-pieces.js';
+import { presentMemoryText } from '../../src/presenters/memory.js';
 import { MemoryListPieces } from '../../src/services/memories/list-pieces.js';
 import { describeEachStorage, type TestApp } from '../support/app.js';
 import { registerUser, type Session } from '../support/factories.js';
@@ -117,7 +118,7 @@ describeEachStorage(
           return app.deps.db.query<T>(sql, params);
         },
       };
-      const pieces = new MemoryListPieces(db, 2 ** 20);
+      const pieces = new MemoryListPieces(db, 2 ** 20, presentMemoryText);
       expect(await pieces.list(ws, { order: 'updated' })).toBeNull();
       expect(raced).toBe(true);
       // The next read sees one state, and caches it.
@@ -134,7 +135,7 @@ describeEachStorage(
       const owner = await registerUser(app);
       const ws = await defaultWorkspace(app, owner);
       await seed(app, ws, 400);
-      const pieces = new MemoryListPieces(app.deps.db, 4096);
+      const pieces = new MemoryListPieces(app.deps.db, 4096, presentMemoryText);
       for (let round = 0; round < 2; round++) {
         const parts = await pieces.list(ws, { order: 'title' });
           expect((JSON.parse(gunzipSync(Buffer.concat(gzipOf(parts!))).toString('utf8')) as { data: { total: number } }).data.total).toBe(400);

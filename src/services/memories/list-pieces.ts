@@ -19,11 +19,10 @@
  * evicted least recently used beyond the budget (MEMORY_LIST_CACHE_MB).
  */
 import { createHash } from 'node:crypto';
-import { type MemoryOrder, memoryTextsByIds, type StampedMemoryText, workspaceMemoryStamps } from '../../data/memories.js';
+import { type MemoryOrder, type MemoryTextRow, memoryTextsByIds, workspaceMemoryStamps } from '../../data/memories.js';
 import type { Database } from '../../db/client.js';
 import { type DeflatedPiece, deflatePiece, deflatePieceSync } from '../../fast/gzip-pieces.js';
 import { bytesToVector } from '../../lib/vectors.js';
-import { presentMemoryText } from '../../presenters/memory.js';
 
 /** Memories per piece on average: about 60 kB of text at 80 words a memory (deflate's window is 32 kB). */
 const PIECE_TARGET = 64;
@@ -77,8 +76,6 @@ const keyOf = (piece: Stamped[]) => {
   return hash.digest('base64');
 };
 
-const textOf = (m: StampedMemoryText) => presentMemoryText(m, m.embeddingStatus === 'ready' && m.vector ? bytesToVector(m.vector) : null);
-
 export class MemoryListPieces {
   private readonly entries = new Map<string, Entry>();
   /** Pieces being compressed, so that concurrent requests compress each once. */
@@ -88,6 +85,8 @@ export class MemoryListPieces {
   constructor(
     private readonly db: Pick<Database, 'query'>,
     private readonly budgetBytes: number,
+    /** How the route presents one memory from its serialized parts and first vector (presenters/memory.ts). */
+    private readonly render: (memory: MemoryTextRow, firstVector: Float32Array | null) => string,
   ) {}
 
   /** Bytes of compressed pieces held, and how many. */
@@ -145,7 +144,7 @@ export class MemoryListPieces {
       for (const m of memories) {
         const row = byId.get(m.id);
         if (!row || row.stamp !== m.stamp) return null;
-        parts.push(textOf(row));
+        parts.push(this.render(row, row.embeddingStatus === 'ready' && row.vector ? bytesToVector(row.vector) : null));
       }
       texts.push(parts.join(','));
     }
