@@ -10,6 +10,7 @@ import type { ExtractionQueue } from './services/extraction/queue.js';
 import type { HealthRegistry } from './services/health.js';
 import type { DocumentParser } from './services/imports/parser-pool.js';
 import type { VectorIndex } from './services/memories/vector-index.js';
+import type { BackgroundWork } from './lib/background.js';
 
 /** Everything a route or service needs from the running server, passed explicitly. */
 export interface AppDeps {
@@ -22,7 +23,7 @@ export interface AppDeps {
   authenticator: Authenticator<Credential, AuthUser>;
   rateLimitStore: RateLimitStoreFactory;
   /** Work started outside a request (embedding, scheduled jobs); awaited on shutdown. */
-  background: Set<Promise<unknown>>;
+  background: BackgroundWork;
   /** Local embedding model and its backlog sweeper (started by the server, or by a test). */
   embeddings: EmbeddingService;
   /** The durable queue of fact extractions from conversations (started by the server, or by a test). */

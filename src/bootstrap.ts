@@ -15,6 +15,7 @@ import { DocumentParser } from './services/imports/parser-pool.js';
 import { PgVectorIndex } from './services/memories/pgvector-index.js';
 import { searchEngineOf } from './services/memories/search.js';
 import { InMemoryVectorIndex, type VectorIndex } from './services/memories/vector-index.js';
+import { type BackgroundWork, tracker } from './lib/background.js';
 
 export const packageVersion: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -34,17 +35,14 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Nod
 export async function createDeps(config: Config, options: { db?: Database; logger?: Logger } = {}): Promise<AppDeps> {
   const logger = options.logger ?? createLogger(config);
   const db = options.db ?? (await openDatabase(databaseOptionsFrom(config)));
-  const background = new Set<Promise<unknown>>();
+  const background: BackgroundWork = new Set();
   const health = new HealthRegistry(db, config.version, config.databaseTimeoutMs);
   const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);
   health.register('embeddings', () => embeddings.health());
   const rateLimitStore = createRateLimitStoreFactory(config.redisUrl, config.redisKeyPrefix, logger);
   const countKeyRequest = requestCounter(rateLimitStore, 'api-key', config.apiKeyRateLimit);
   const vectorIndex = await chooseVectorIndex(config, db, logger);
-  const track = (p: Promise<unknown>) => {
-    background.add(p);
-    void p.finally(() => background.delete(p));
-  };
+  const track = tracker(background);
   const engine = searchEngineOf({ embeddings, vectorIndex, config });
   const extractions = new ExtractionQueue({ config, db, engine, logger }, () => embeddings.nudge(), config.embeddings.pollIntervalMs, track);
   const eventLoop = processEventLoop();

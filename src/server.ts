@@ -13,6 +13,7 @@ import { Drain } from './http/drain.js';
 import { createHttpServer } from './fast/http-server.js';
 import { pruneExpiredTokens } from './services/auth/session.js';
 import { sweepExpiredContent } from './services/settings/retention.js';
+import { tracker } from './lib/background.js';
 
 async function main() {
   let config;
@@ -53,17 +54,13 @@ async function main() {
 }
 
 function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {
+  const track = tracker(deps.background);
   const run = (name: string, job: () => Promise<unknown>) => {
     let running = false; // a round that outlasts the interval is not joined by the next one
     return () => {
       if (running) return;
       running = true;
-      const p = job().catch((error) => deps.logger.warn({ err: error }, `${name} failed`));
-      deps.background.add(p);
-      void p.finally(() => {
-        running = false;
-        deps.background.delete(p);
-      });
+      track(job().catch((error) => deps.logger.warn({ err: error }, `${name} failed`)).finally(() => (running = false)));
     };
   };
   const hourly = setInterval(run('token pruning', () => pruneExpiredTokens(deps.prisma)), 3_600_000);

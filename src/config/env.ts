@@ -155,6 +155,7 @@ const schema = z.object({
   SEARCH_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.2),
   /** Megabytes of memory-chunk vectors each process keeps in memory (the `memory` vector backend). */
   VECTOR_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
+  MEMORY_LIST_CACHE_MB: z.coerce.number().int().min(0).max(65_536).default(64),
   /** memory: exact scan in this process; pgvector: HNSW index in the database; auto: see README. */
   VECTOR_BACKEND: z.enum(['auto', 'memory', 'pgvector']).default('auto'),
 });
@@ -224,6 +225,8 @@ export interface Config {
   searchMinSimilarity: number;
   /** VECTOR_CACHE_MB: the in-memory vector index's budget, least recently used workspaces evicted first. */
   vectorCacheMb: number;
+  /** MEMORY_LIST_CACHE_MB: compressed pieces of whole memory lists kept between polls (0: none), least recently used evicted first. */
+  memoryListCacheMb: number;
   /** VECTOR_BACKEND. */
   vectorBackend: 'auto' | 'memory' | 'pgvector';
   version: string;
@@ -409,6 +412,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     }),
     searchMinSimilarity: e.SEARCH_MIN_SIMILARITY,
     vectorCacheMb: e.VECTOR_CACHE_MB,
+    memoryListCacheMb: e.MEMORY_LIST_CACHE_MB,
     vectorBackend: e.VECTOR_BACKEND,
     version,
   });

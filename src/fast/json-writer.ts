@@ -31,6 +31,7 @@ import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
 import type { Response } from 'express';
 import fresh from 'fresh';
+import { type DeflatedPiece, inflatePiece } from './gzip-pieces.js';
 
 // crypto.hash (one-shot, Node ≥ 20.12) costs a third of createHash().update().digest().
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
@@ -108,7 +109,17 @@ type Coding = 'br' | 'gzip';
 
 /** The preferred coding the Accept-Encoding header allows (brotli first on a tie), or null. */
 export function codingFor(header: string | string[] | undefined): Coding | null {
-  if (!header) return null;
+  const { br, gzip } = weights(header);
+  if (br <= 0 && gzip <= 0) return null;
+  return br >= gzip ? 'br' : 'gzip';
+}
+
+/** Whether the Accept-Encoding header allows gzip. */
+export const acceptsGzip = (header: string | string[] | undefined): boolean => weights(header).gzip > 0;
+
+/** The q-values Accept-Encoding gives brotli and gzip (-1: not named, nor `*`). */
+function weights(header: string | string[] | undefined): { br: number; gzip: number } {
+  if (!header) return { br: -1, gzip: -1 };
   let br = -1;
   let gzip = -1;
   let star = -1;
@@ -123,8 +134,7 @@ export function codingFor(header: string | string[] | undefined): Coding | null 
   }
   if (br < 0) br = star;
   if (gzip < 0) gzip = star;
-  if (br <= 0 && gzip <= 0) return null;
-  return br >= gzip ? 'br' : 'gzip';
+  return { br, gzip };
 }
 
 function appendVary(current: number | string | string[] | undefined, field: string): string {
@@ -141,6 +151,42 @@ function compress(body: Buffer, coding: Coding, callback: (error: Error | null, 
   } else {
     zlib.gzip(body, { level: large ? 1 : 6 }, callback);
   }
+}
+
+/**
+ * Sends a 200 whose JSON body the caller already gzip-coded, as buffers in order (the whole
+ * memory list, services/memories/list-pieces.ts), with the caller's weak ETag. Only for a GET
+ * whose Accept-Encoding allows gzip, after the caller's own 304 check.
+ */
+export function sendGzipJson(res: Response, parts: Buffer[], weak: string): void {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('ETag', weak);
+  res.setHeader('Vary', appendVary(res.getHeader('Vary'), 'Accept-Encoding'));
+  res.setHeader('Content-Encoding', 'gzip');
+  res.setHeader('Content-Length', parts.reduce((n, p) => n + p.length, 0));
+  // Corked, the parts leave in one writev.
+  res.cork();
+  for (const part of parts) res.write(part);
+  res.uncork();
+  res.end();
+}
+
+/**
+ * sendGzipJson for a client that takes no coding: the pieces inflated one at a time (off the
+ * loop, on libuv's pool) and written as they come, so the whole text is never held.
+ */
+export async function sendInflatedJson(res: Response, pieces: DeflatedPiece[], weak: string): Promise<void> {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('ETag', weak);
+  res.setHeader('Vary', appendVary(res.getHeader('Vary'), 'Accept-Encoding'));
+  res.setHeader('Content-Length', pieces.reduce((n, p) => n + p.length, 0));
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(await inflatePiece(piece))) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+  }
+  res.end();
 }
 
 function sendCompressed(res: Response, text: string, coding: Coding): void {

@@ -1,7 +1,8 @@
 /** The wire envelope: every JSON response has exactly ok, data and error (written by src/fast/json-writer.ts). */
 import type { Response } from 'express';
 import fresh from 'fresh';
-import { sendJsonText } from '../fast/json-writer.js';
+import { type DeflatedPiece, gzipOf } from '../fast/gzip-pieces.js';
+import { acceptsGzip, codingFor, sendGzipJson, sendInflatedJson, sendJsonText } from '../fast/json-writer.js';
 
 export interface Envelope<T = unknown> {
   ok: boolean;
@@ -39,14 +40,27 @@ export function sendVersioned(res: Response, etag: string, build: () => Promise<
   return sendVersionedJson(res, etag, async () => JSON.stringify(await build()));
 }
 
-/** sendVersioned for a body `build` returns serialized (the `data` of the envelope). */
-export async function sendVersionedJson(res: Response, etag: string, build: () => Promise<string>): Promise<void> {
+/**
+ * sendVersioned for a body `build` returns serialized (the `data` of the envelope).
+ * `pieces`, when given, may instead return the whole envelope as deflated pieces (or null),
+ * sent gzip-coded, or inflated to a client that takes no coding; asked only for a GET that
+ * accepts gzip or no coding (one that takes brotli only gets the text built and coded whole).
+ */
+export async function sendVersionedJson(res: Response, etag: string, build: () => Promise<string>, pieces?: () => Promise<DeflatedPiece[] | null>): Promise<void> {
   const { method, headers } = res.req;
   if ((method === 'GET' || method === 'HEAD') && fresh(headers, { etag })) {
     res.statusCode = 304;
     res.setHeader('ETag', etag);
     res.end();
     return;
+  }
+  if (pieces && method === 'GET') {
+    const accepted = headers['accept-encoding'];
+    const gzip = acceptsGzip(accepted);
+    if (gzip || codingFor(accepted) === null) {
+      const deflated = await pieces();
+      if (deflated) return gzip ? sendGzipJson(res, gzipOf(deflated), etag) : sendInflatedJson(res, deflated, etag);
+    }
   }
   sendSuccessJson(res, 200, await build(), etag);
 }

@@ -11,7 +11,8 @@ import { MessageResult } from '../schemas/responses/common.js';
 import { Memory, MemoryHistory, MemoryList, SearchResults } from '../schemas/responses/memories.js';
 import { searchEngineOf, searchMemories } from '../services/memories/search.js';
 import { memoryListVersion, pollEtag } from '../services/poll-etags.js';
-import { createMemory, deleteMemory, firstVectors, getMemory, listMemoryTexts, reEmbedMemory, searchMemoryList, updateMemory } from '../services/memories/service.js';
+import { createMemory, deleteMemory, firstVectors, getMemory, listMemoryTexts, memoryListPieces, reEmbedMemory, searchMemoryList, updateMemory } from '../services/memories/service.js';
+import { MemoryListPieces } from '../services/memories/list-pieces.js';
 import { memoryHistory, restoreVersion, VERSION_NOT_FOUND } from '../services/memories/versions.js';
 import { notFound } from '../lib/errors.js';
 
@@ -23,7 +24,9 @@ async function presented(db: Db, memories: MemoryRow[]) {
 
 const presentedOne = async (db: Db, memory: MemoryRow) => (await presented(db, [memory]))[0]!;
 
-export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
+export function memoryRoutes(deps: AppDeps): RouteSpec[] {
+  const budget = deps.config.memoryListCacheMb * 2 ** 20;
+  const pieces = budget > 0 ? new MemoryListPieces(deps.db, budget, presentMemoryText) : null;
   return [
     defineRoute({
       method: 'get', path: '/workspaces/:workspaceId/memories', operationId: 'listMemories', contractId: 'M1', response: MemoryList, tag: 'memories', access: 'user', policy: workspace.can('read-memories'),
@@ -46,11 +49,17 @@ export function memoryRoutes(_deps: AppDeps): RouteSpec[] {
           return;
         }
         // The whole list (the polled default) from the text PostgreSQL serialized, vectors filled in here.
-        await sendVersionedJson(res, etag, async () => {
-          const { memories, total } = await listMemoryTexts(deps.db, { workspaceId: subject.id, ...query });
-          const vectors = await firstVectors(deps.prisma, memories);
-          return `{"memories":[${memories.map((m) => presentMemoryText(m, vectors.get(m.id))).join(',')}],"total":${total}}`;
-        });
+        // A long whole list from the compressed pieces kept between polls, gzip-coded or inflated.
+        await sendVersionedJson(
+          res,
+          etag,
+          async () => {
+            const { memories, total } = await listMemoryTexts(deps.db, { workspaceId: subject.id, ...query });
+            const vectors = await firstVectors(deps.prisma, memories);
+            return `{"memories":[${memories.map((m) => presentMemoryText(m, vectors.get(m.id))).join(',')}],"total":${total}}`;
+          },
+          pieces ? () => memoryListPieces(pieces, { workspaceId: subject.id, ...query }) : undefined,
+        );
       },
     }),
     defineRoute({

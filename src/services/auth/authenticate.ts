@@ -20,6 +20,7 @@ import { AppError, unauthorized } from '../../lib/errors.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../../policies/index.js';
 import { hashApiKey, looksLikeApiKey } from './api-keys.js';
 import { type AuthUser, checkToken, INVALID_TOKEN, type TokenClaims } from './tokens.js';
+import { type BackgroundWork, tracker } from '../../lib/background.js';
 
 const UUID = /^[0-9a-f-]{36}$/i;
 const invalid = (description: string) => unauthorized(INVALID_TOKEN, { error: 'invalid_token', description });
@@ -50,7 +51,7 @@ export interface AuthenticatorOptions {
    */
   countKeyRequest?: (keyId: string) => Promise<number | null>;
   /** Work started off the request's path (recording a key's last use), awaited on shutdown. */
-  background?: Set<Promise<unknown>>;
+  background?: BackgroundWork;
 }
 
 const isScope = (value: string): value is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(value);
@@ -63,11 +64,8 @@ const callerOf = (row: CallerRow, token: AuthUser['token'], key: AuthUser['key']
 /** The pipeline's authenticator (the shape of http/authenticate.ts's Authenticator). */
 export function bearerAuthenticator(config: Config, db: Pick<Database, 'query'>, options: AuthenticatorOptions = {}) {
   /** Records the key's use at most once a minute, off the request's path; a failure only leaves the time older. */
-  const recordUse = (keyId: string) => {
-    const done = touchApiKey(db, keyId).catch(() => {});
-    options.background?.add(done);
-    void done.finally(() => options.background?.delete(done));
-  };
+  const track = options.background ? tracker(options.background) : () => {};
+  const recordUse = (keyId: string) => track(touchApiKey(db, keyId).catch(() => {}));
 
   async function loadKey(credential: KeyCredential, riders: ((caller: RiderCaller) => Riders | null) | undefined): Promise<AuthenticatedCaller> {
     const row = await keyAuthenticationRow(db, credential.hash, riders?.(keyRiderCaller) ?? undefined);

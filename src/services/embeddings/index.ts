@@ -8,18 +8,15 @@ import type { PrismaClient } from '../../db/client.js';
 import type { ComponentReport } from '../health.js';
 import { EmbeddingBacklog } from './backlog.js';
 import { Embedder } from './embedder.js';
+import { type BackgroundWork, tracker } from '../../lib/background.js';
 
 export class EmbeddingService {
   readonly embedder: Embedder;
   readonly backlog: EmbeddingBacklog;
 
-  constructor(config: Config['embeddings'], prisma: PrismaClient, logger: Logger, background: Set<Promise<unknown>>) {
+  constructor(config: Config['embeddings'], prisma: PrismaClient, logger: Logger, background: BackgroundWork) {
     this.embedder = new Embedder(config, logger);
-    const track = (p: Promise<unknown>) => {
-      background.add(p);
-      void p.finally(() => background.delete(p));
-    };
-    this.backlog = new EmbeddingBacklog(prisma, this.embedder, logger, config.pollIntervalMs, track);
+    this.backlog = new EmbeddingBacklog(prisma, this.embedder, logger, config.pollIntervalMs, tracker(background));
   }
 
   /** Loads the model in the background and starts sweeping; never blocks startup. */

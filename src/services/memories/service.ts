@@ -4,6 +4,8 @@
  * so concurrent updates never skip or repeat a version. Every change of a memory's text is
  * recorded as a version of its history, with its provenance (services/memories/versions.ts).
  */
+import type { DeflatedPiece } from '../../fast/gzip-pieces.js';
+import type { MemoryListPieces } from './list-pieces.js';
 import {
   countWorkspaceMemories,
   deleteMemoryRow,
@@ -193,6 +195,15 @@ export async function listMemoryTexts(db: Database, o: Omit<ListOptions, 'search
   ]);
   // The whole list counts itself.
   return { memories, total: total ?? memories.length };
+}
+
+/**
+ * M1's whole list (no `limit` or `offset`: the polled default) as the deflated pieces kept
+ * between polls (list-pieces.ts); null where the caller builds the text whole.
+ */
+export function memoryListPieces(pieces: MemoryListPieces, o: Omit<ListOptions, 'search' | 'userId'>): Promise<DeflatedPiece[] | null> {
+  if (o.limit !== undefined || o.offset !== undefined) return Promise.resolve(null);
+  return pieces.list(o.workspaceId, { order: orderFor(o.sortBy) ?? 'created', tags: o.tags });
 }
 
 /**
