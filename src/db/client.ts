@@ -13,6 +13,7 @@ import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
+import { initialiseDataDir } from './pglite-template.js';
 import { ConnectionWatchdog } from './watchdog.js';
 
 export type { PrismaClient };
@@ -64,7 +65,7 @@ export interface Database {
 export type StatementObserver = (sql: string) => void;
 
 export type DatabaseOptions =
-  | { kind: 'pglite'; dir: string | null; /** an already opened PGlite (tests) */ instance?: PGlite; onStatement?: StatementObserver }
+  | { kind: 'pglite'; dir: string | null; /** an already opened PGlite (tests) */ instance?: PGlite; onStatement?: StatementObserver; /** told when the data directory could not be initialised from the template */ onInitError?: (error: unknown) => void }
   | { kind: 'postgres'; url: string; poolSize?: number; timeoutMs?: number; onStatement?: StatementObserver };
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
@@ -137,6 +138,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const lock = options.dir && !options.instance ? lockDataDir(options.dir) : null;
     let lite: PGlite;
     try {
+      // A new database is a copy of a template made by initdb in another process: see pglite-template.ts.
+      if (options.dir && !options.instance) {
+        await initialiseDataDir(options.dir).catch((error: unknown) => {
+          // PGlite runs initdb itself below: slower and larger, but the server starts.
+          options.onInitError?.(error);
+        });
+      }
       // The options-object form: given a separate data directory argument, PGlite loads no extension.
       lite = options.instance ?? (await PGlite.create({ dataDir: options.dir ?? undefined, extensions: { vector }, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] }));
     } catch (error) {

@@ -1,0 +1,94 @@
+/**
+ * A new embedded database starts as a copy of a template data directory instead of running
+ * initdb in the server process. initdb inside WebAssembly costs seconds of CPU and leaves the
+ * process a few hundred MB larger for its whole life (its memory, and a second PostgreSQL
+ * instance PGlite starts for it, stay mapped); a copy costs tens of milliseconds, and the
+ * first start then opens the database exactly as a restart does.
+ *
+ * The template is made once per installed PGlite version (`npm install` makes it; a first
+ * start that finds none makes it then), always in a child process, so the server never maps
+ * initdb's memory. Where the template cannot be written (a read-only install), the child
+ * initialises the data directory itself.
+ */
+import { execFile } from 'node:child_process';
+import { constants, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cacheDir = fileURLToPath(new URL('../../.cache/', import.meta.url));
+const initdbEntry = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
+/** initdb under a loaded machine has been seen to take 15 s; past this the child is given up. */
+const INITDB_LIMIT_MS = 120_000;
+
+/** The installed PGlite's version: a data directory is only valid for the PostgreSQL build that made it. */
+function pgliteVersion(): string {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  let dir = dirname(entry);
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Where the template of the installed PGlite version lives. */
+export function templateDir(): string {
+  return join(cacheDir, `pglite-template-${pgliteVersion()}`);
+}
+
+export const isDataDir = (dir: string) => existsSync(join(dir, 'PG_VERSION'));
+
+/** Runs initdb for `dir` in a child process (PGlite creates the database, then closes it cleanly). */
+function initdbInChild(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [initdbEntry, dir], { timeout: INITDB_LIMIT_MS }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`initdb of the embedded database failed: ${stderr.trim().slice(-500) || error.message}`));
+      else if (!isDataDir(dir)) reject(new Error('initdb of the embedded database made no data directory'));
+      else resolve();
+    });
+  });
+}
+
+/**
+ * The template directory, made now if missing; null where it cannot be written. Several
+ * processes may make it at once: each builds its own and the first rename wins.
+ */
+export async function ensureTemplate(): Promise<string | null> {
+  const template = templateDir();
+  if (isDataDir(template)) return template;
+  const building = `${template}.building-${process.pid}-${Date.now()}`;
+  try {
+    mkdirSync(building, { recursive: true });
+  } catch {
+    return null;
+  }
+  try {
+    await initdbInChild(building);
+    try {
+      renameSync(building, template);
+    } catch (error) {
+      if (!isDataDir(template)) throw error;
+    }
+    return template;
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Gives `dir` a freshly initialised database unless it has one: a copy of the template, or
+ * (no template possible) initdb run for it in a child process. PG_VERSION is copied last, so a
+ * copy interrupted half way is not taken for a database: the next start copies again.
+ * Returns how the directory was made, or null when it held a database already.
+ */
+export async function initialiseDataDir(dir: string): Promise<'template' | 'initdb' | null> {
+  if (isDataDir(dir)) return null;
+  const template = await ensureTemplate();
+  if (!template) {
+    await initdbInChild(dir);
+    return 'initdb';
+  }
+  // A copy-on-write clone where the filesystem offers one, a plain copy elsewhere.
+  const copy = { recursive: true, force: true, mode: constants.COPYFILE_FICLONE };
+  cpSync(template, dir, { ...copy, filter: (source) => source !== join(template, 'PG_VERSION') });
+  cpSync(join(template, 'PG_VERSION'), join(dir, 'PG_VERSION'), copy);
+  return 'template';
+}
