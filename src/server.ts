@@ -3,6 +3,7 @@
  * and a graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
  * finish within SHUTDOWN_GRACE, close the database).
  */
+import './v8-flags.js';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
