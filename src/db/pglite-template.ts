@@ -3,18 +3,22 @@
  * initdb in the server process. initdb inside WebAssembly costs seconds of CPU and leaves the
  * process a few hundred MB larger for its whole life (its memory, and a second PostgreSQL
  * instance PGlite starts for it, stay mapped); a copy costs tens of milliseconds, and the
- * first start then opens the database exactly as a restart does.
+ * first start then opens the database exactly as a restart does. The template has the
+ * migrations applied too (creating the schema costs the server as much again).
  *
- * The template is made once per installed PGlite version (`npm install` makes it; a first
- * start that finds none makes it then), always in a child process, so the server never maps
- * initdb's memory. Where the template cannot be written (a read-only install), the child
+ * The template is made once per installed PGlite version and set of migrations (`npm install`
+ * makes it; a first start that finds none makes it then), always in a child process, so the
+ * server never maps initdb's memory. A database copied from it is then migrated as any other
+ * (nothing to do, unless migrations were added since). Where the template cannot be written (a read-only install), the child
  * initialises the data directory itself.
  */
 import { execFile } from 'node:child_process';
-import { constants, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listMigrations } from './migrations.js';
 
 const cacheDir = fileURLToPath(new URL('../../.cache/', import.meta.url));
 const initdbEntry = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
@@ -29,14 +33,25 @@ function pgliteVersion(): string {
   return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Where the template of the installed PGlite version lives. */
+const PREFIX = 'pglite-template-';
+
+/** Where the template of the installed PGlite version and the current migrations lives. */
 export function templateDir(): string {
-  return join(cacheDir, `pglite-template-${pgliteVersion()}`);
+  const migrations = createHash('sha256');
+  for (const m of listMigrations()) migrations.update(`${m.directory} ${m.checksum}\n`);
+  return join(cacheDir, `${PREFIX}${pgliteVersion()}-${migrations.digest('hex').slice(0, 12)}`);
+}
+
+/** Templates of other PGlite versions or migrations are of no further use. */
+function removeStaleTemplates(current: string): void {
+  for (const name of readdirSync(cacheDir)) {
+    if (name.startsWith(PREFIX) && !name.includes('.building-') && join(cacheDir, name) !== current) rmSync(join(cacheDir, name), { recursive: true, force: true });
+  }
 }
 
 export const isDataDir = (dir: string) => existsSync(join(dir, 'PG_VERSION'));
 
-/** Runs initdb for `dir` in a child process (PGlite creates the database, then closes it cleanly). */
+/** Runs initdb and the migrations for `dir` in a child process, which closes the database cleanly. */
 function initdbInChild(dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [initdbEntry, dir], { timeout: INITDB_LIMIT_MS }, (error, _stdout, stderr) => {
@@ -67,6 +82,7 @@ export async function ensureTemplate(): Promise<string | null> {
     } catch (error) {
       if (!isDataDir(template)) throw error;
     }
+    removeStaleTemplates(template);
     return template;
   } finally {
     rmSync(building, { recursive: true, force: true });
@@ -75,7 +91,7 @@ export async function ensureTemplate(): Promise<string | null> {
 
 /**
  * Gives `dir` a freshly initialised database unless it has one: a copy of the template, or
- * (no template possible) initdb run for it in a child process. PG_VERSION is copied last, so a
+ * (no template possible) initdb and the migrations run for it in a child process. PG_VERSION is copied last, so a
  * copy interrupted half way is not taken for a database: the next start copies again.
  * Returns how the directory was made, or null when it held a database already.
  */
