@@ -95,9 +95,9 @@ export async function ensureTemplate(): Promise<string | null> {
  * copy interrupted half way is not taken for a database: the next start copies again.
  * Returns how the directory was made, or null when it held a database already.
  */
-export async function initialiseDataDir(dir: string): Promise<'template' | 'initdb' | null> {
+export async function initialiseDataDir(dir: string, makeTemplate = ensureTemplate): Promise<'template' | 'initdb' | null> {
   if (isDataDir(dir)) return null;
-  const template = await ensureTemplate();
+  const template = await makeTemplate();
   if (!template) {
     await initdbInChild(dir);
     return 'initdb';

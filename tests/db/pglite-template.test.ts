@@ -39,6 +39,18 @@ describe('new embedded databases start from the template data directory', () => 
     expect(await initialiseDataDir(dir)).toBeNull(); // a database is there: left as it is
   }, 120_000);
 
+  it('without a template (a read-only install), initdb and the migrations run for the data directory in a child process', async () => {
+    const dir = join(tempDir('chimera-template-'), 'pglite');
+    expect(await initialiseDataDir(dir, async () => null)).toBe('initdb');
+    const db = await openDatabase({ kind: 'pglite', dir });
+    try {
+      expect(await db.migrate()).toEqual([]);
+      expect(await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users')).toEqual([{ n: 0 }]);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
   it('a copy interrupted before PG_VERSION is not taken for a database: the next start copies again', async () => {
     const dir = join(tempDir('chimera-template-'), 'pglite');
     expect(await initialiseDataDir(dir)).toBe('template');
