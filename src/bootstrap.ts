@@ -34,7 +34,11 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Nod
 
 export async function createDeps(config: Config, options: { db?: Database; logger?: Logger } = {}): Promise<AppDeps> {
   const logger = options.logger ?? createLogger(config);
-  const db = options.db ?? (await openDatabase(databaseOptionsFrom(config)));
+  const dbOptions = databaseOptionsFrom(config);
+  if (dbOptions.kind === 'pglite') {
+    dbOptions.onInitError = (error) => logger.warn({ err: error }, 'new embedded database not copied from its template; PGlite runs initdb in this process');
+  }
+  const db = options.db ?? (await openDatabase(dbOptions));
   const background: BackgroundWork = new Set();
   const health = new HealthRegistry(db, config.version, config.databaseTimeoutMs);
   const embeddings = new EmbeddingService(config.embeddings, db.prisma, logger, background);

@@ -3,6 +3,7 @@
  * and a graceful shutdown on SIGTERM/SIGINT (stop accepting, let in-flight requests
  * finish within SHUTDOWN_GRACE, close the database).
  */
+import './v8-flags.js';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
@@ -27,11 +28,15 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config);
+  const steps = startupSteps();
   const deps = await createDeps(config, { logger });
+  steps.done('database');
   const applied = await deps.db.migrate();
+  steps.done('migrations');
   if (applied.length) logger.info({ applied }, 'migrations applied');
   // The parser processes start now, so the first documents need not wait for them.
   await deps.documentParser.start();
+  steps.done('parsers');
   logger.info({ pids: await deps.documentParser.pids() }, 'document parser processes started');
 
   const app = createApp(deps);
@@ -43,14 +48,36 @@ async function main() {
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  steps.done('listen');
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ url: `http://${config.host}:${port}/api`, storage: deps.db.kind, version: config.version }, 'Chimera API listening');
+  logger.info({ url: `http://${config.host}:${port}/api`, storage: deps.db.kind, version: config.version, startup: steps.report() }, 'Chimera API listening');
 
   deps.embeddings.start();
   deps.extractions.start();
   const timers = startMaintenance(deps);
   installShutdown(server, drain, deps, timers);
+}
+
+/**
+ * Wall and CPU milliseconds of each start-up step, from the process's start (module loading
+ * included in the first step); logged with "listening", so a slow start says where it went.
+ */
+function startupSteps() {
+  const wallMs: Record<string, number> = { modules: Math.round(performance.now()) };
+  const cpuMs = (usage: NodeJS.CpuUsage) => Math.round((usage.user + usage.system) / 1000);
+  const cpu: Record<string, number> = { modules: cpuMs(process.cpuUsage()) };
+  let lastWall = performance.now();
+  let lastCpu = process.cpuUsage();
+  return {
+    done(step: string) {
+      wallMs[step] = Math.round(performance.now() - lastWall);
+      cpu[step] = cpuMs(process.cpuUsage(lastCpu));
+      lastWall = performance.now();
+      lastCpu = process.cpuUsage();
+    },
+    report: () => ({ wallMs, cpuMs: cpu, totalWallMs: Math.round(performance.now()), totalCpuMs: cpuMs(process.cpuUsage()) }),
+  };
 }
 
 function startMaintenance(deps: AppDeps): NodeJS.Timeout[] {

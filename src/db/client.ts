@@ -3,16 +3,15 @@
  * embedded PGlite database, with the same schema and migrations on both.
  */
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite/vector';
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+// The drivers of each storage are loaded by openDatabase: a server on PGlite never loads pg, one
+// on PostgreSQL never loads PGlite.
+import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
 import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
+import { initialiseDataDir } from './pglite-template.js';
 import { ConnectionWatchdog } from './watchdog.js';
 
 export type { PrismaClient };
@@ -64,7 +63,7 @@ export interface Database {
 export type StatementObserver = (sql: string) => void;
 
 export type DatabaseOptions =
-  | { kind: 'pglite'; dir: string | null; /** an already opened PGlite (tests) */ instance?: PGlite; onStatement?: StatementObserver }
+  | { kind: 'pglite'; dir: string | null; /** an already opened PGlite (tests) */ instance?: PGlite; onStatement?: StatementObserver; /** told when the data directory could not be initialised from the template */ onInitError?: (error: unknown) => void }
   | { kind: 'postgres'; url: string; poolSize?: number; timeoutMs?: number; onStatement?: StatementObserver };
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
@@ -112,7 +111,7 @@ function observePglite(lite: PGlite, onStatement: StatementObserver): void {
 }
 
 /** A pg client class that reports every query it is given before sending it. */
-function observedClient(onStatement: StatementObserver): typeof pg.Client {
+function observedClient(pg: typeof import('pg').default, onStatement: StatementObserver): typeof pg.Client {
   const send = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
   class ObservedClient extends pg.Client {}
   // Every overload of query takes the text, or a config holding it, first.
@@ -137,13 +136,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const lock = options.dir && !options.instance ? lockDataDir(options.dir) : null;
     let lite: PGlite;
     try {
+      // A new database is a copy of a template made by initdb in another process: see pglite-template.ts.
+      if (options.dir && !options.instance) {
+        await initialiseDataDir(options.dir).catch((error: unknown) => {
+          // PGlite runs initdb itself below: slower and larger, but the server starts.
+          options.onInitError?.(error);
+        });
+      }
       // The options-object form: given a separate data directory argument, PGlite loads no extension.
+      const { PGlite } = await import('@electric-sql/pglite');
+      const { vector } = await import('@electric-sql/pglite/vector');
       lite = options.instance ?? (await PGlite.create({ dataDir: options.dir ?? undefined, extensions: { vector }, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] }));
     } catch (error) {
       lock?.release();
       throw error;
     }
     if (options.onStatement) observePglite(lite, options.onStatement);
+    const { PrismaPGlite } = await import('pglite-prisma-adapter');
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
     return {
       kind: 'pglite',
@@ -163,6 +172,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       },
     };
   }
+  const { default: pg } = await import('pg');
+  const { PrismaPg } = await import('@prisma/adapter-pg');
+  const { to: copyTo } = await import('pg-copy-streams');
   const timeoutMs = options.timeoutMs ?? 5000;
   // A database that stops answering without closing its connections (frozen host, partition)
   // fails the waiting queries after about `timeoutMs` instead of the query timeout below.
@@ -185,7 +197,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     keepAlive: true,
     stream: watchdog.stream,
   };
-  const pool = new pg.Pool({ ...poolConfig, ...(options.onStatement && { Client: observedClient(options.onStatement) }) });
+  const pool = new pg.Pool({ ...poolConfig, ...(options.onStatement && { Client: observedClient(pg, options.onStatement) }) });
   pool.on('error', () => {}); // an idle client losing its server must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   // A separate connection for health pings and migrations, so they never queue behind requests.

@@ -26,9 +26,14 @@
  * leaves out (redirects, Request objects, statusText: the pinning test then needs more).
  */
 import { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 
-const pool = new Agent({ keepAliveTimeout: 30_000 });
+/** undici and its connection pool, set up by the first provider call (an idle server never loads undici). */
+let undici: { request: typeof import('undici').request; pool: Agent } | null = null;
+async function loadUndici() {
+  const { Agent, request } = await import('undici');
+  return (undici ??= { request, pool: new Agent({ keepAliveTimeout: 30_000 }) });
+}
 
 /** Statuses whose responses have no body (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -40,6 +45,7 @@ export async function providerFetch(input: string | URL | Request, init: Request
   new Headers(init.headers).forEach((value, name) => {
     headers[name] = value;
   });
+  const { request, pool } = undici ?? (await loadUndici());
   const answer = await request(String(input), {
     method: (init.method ?? 'GET') as 'GET',
     headers,

@@ -3,7 +3,6 @@
  * cannot describe a route that does not exist, nor miss one that does, and every response is
  * described by the same schemas that type the presenters.
  */
-import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { ResponseDoc, RouteSpec } from '../http/route.js';
 import type { KeyAccess } from '../policies/scopes.js';
@@ -294,4 +293,8 @@ function queryParameters(components: Components, schema: z.ZodType | undefined) 
 const firstLine = (text: string) => text.split('\n')[0]!;
 
 /** The document as YAML (the committed openapi.yaml and GET /api/openapi.yaml). */
-export const documentYaml = (doc: object) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
+/** YAML, with the yaml package loaded on first use: a server that is never asked for it never loads it. */
+export async function documentYaml(doc: object): Promise<string> {
+  const { stringify } = await import('yaml');
+  return stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
+}

@@ -16,5 +16,5 @@ export function documentRoutes() {
 export const openApiDocument = () => buildOpenApiDocument(documentRoutes(), { version: packageVersion });
 
 export async function renderOpenApiYaml(): Promise<string> {
-  return `# Generated from the route definitions by \`npm run openapi\`; do not edit by hand.\n${documentYaml(openApiDocument())}`;
+  return `# Generated from the route definitions by \`npm run openapi\`; do not edit by hand.\n${await documentYaml(openApiDocument())}`;
 }

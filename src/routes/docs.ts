@@ -57,8 +57,8 @@ export function docsRoutes(deps: AppDeps, allRoutes: () => RouteSpec[]): RouteSp
       method: 'get', path: '/openapi.yaml', operationId: 'getOpenApiYaml', tag, access: 'public', raw: true,
       summary: 'This OpenAPI 3.1 document as YAML (the repository\'s openapi.yaml, its server the one it was fetched from)',
       response: { description: 'The OpenAPI document', content: { 'application/yaml': null } },
-      handler: ({ req, res }) => {
-        res.type('application/yaml').send(documentYaml(documentFor(req)));
+      handler: async ({ req, res }) => {
+        res.type('application/yaml').send(await documentYaml(documentFor(req)));
       },
     }),
     defineRoute({

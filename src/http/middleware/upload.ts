@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Request, RequestHandler } from 'express';
-import multer from 'multer';
+import type Multer from 'multer';
 import { AppError, badRequest, payloadTooLarge } from '../../lib/errors.js';
 
 const MB = 1024 * 1024;
@@ -22,31 +22,43 @@ function removeUploads(req: Request): void {
   for (const dir of uploadDirs.get(req)?.splice(0) ?? []) void rm(dir, { recursive: true, force: true });
 }
 
+/** multer, loaded by the first upload: a server that is never sent a file never loads it. */
+let multerModule: Promise<typeof Multer> | null = null;
+const loadMulter = () => (multerModule ??= import('multer').then((m) => m.default));
+
 export function singleFileUpload(field: string, maxBytes: number): RequestHandler {
-  const parse = multer({
-    storage: multer.diskStorage({
-      // A directory of its own (mode 0700: other local users cannot read the upload).
-      destination: (req, _file, done) => {
-        mkdtemp(join(tmpdir(), 'chimera-upload-')).then(
-          (dir) => {
-            uploadDirs.set(req, [...(uploadDirs.get(req) ?? []), dir]);
-            done(null, dir);
-          },
-          (error: Error) => done(error, ''),
-        );
-      },
-    }),
-    defParamCharset: 'utf8',
-    limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12 },
-  }).single(field);
+  const parser = async () => {
+    const multer = await loadMulter();
+    return multer({
+      storage: multer.diskStorage({
+        // A directory of its own (mode 0700: other local users cannot read the upload).
+        destination: (req, _file, done) => {
+          mkdtemp(join(tmpdir(), 'chimera-upload-')).then(
+            (dir) => {
+              uploadDirs.set(req, [...(uploadDirs.get(req) ?? []), dir]);
+              done(null, dir);
+            },
+            (error: Error) => done(error, ''),
+          );
+        },
+      }),
+      defParamCharset: 'utf8',
+      limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12 },
+    }).single(field);
+  };
+  let parse: Promise<RequestHandler> | null = null;
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) return next(badRequest('No file uploaded'));
     // The upload is removed when the response is over, however it ends (answered, failed, or the client gone).
     res.once('close', () => removeUploads(req));
-    parse(req, res, (error?: unknown) => {
-      if (res.closed) removeUploads(req);
-      next(error ? uploadError(error, field, maxBytes) : undefined);
-    });
+    (parse ??= parser()).then(
+      (handler) =>
+        handler(req, res, (error?: unknown) => {
+          if (res.closed) removeUploads(req);
+          next(error ? uploadError(error, field, maxBytes) : undefined);
+        }),
+      (error: unknown) => next(error),
+    );
   };
 }
 

@@ -10,6 +10,8 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/env.js';
 import type { ModelOptions } from './model.js';
+import { redactPaths } from '../../lib/redact-paths.js';
+import { localModelFile, ModelUnavailableError } from './model-files.js';
 import { type ChunkVector, type FromWorker, modelKey, type ToWorker } from './protocol.js';
 
 export type EmbedderState = 'stopped' | 'loading' | 'ready' | 'unavailable';
@@ -84,7 +86,8 @@ export class Embedder {
   /** Loads the model in the worker; resolves whether it is ready. Concurrent calls share one load. */
   load(): Promise<boolean> {
     if (this.state === 'ready') return Promise.resolve(true);
-    this.loading ??= this.request({ type: 'load', options: this.options })
+    this.loading ??= this.modelFilesMissing()
+      .then((missing) => missing ?? this.request({ type: 'load', options: this.options }))
       .then((message) => {
         if (message.type === 'loaded') {
           this.state = 'ready';
@@ -111,6 +114,22 @@ export class Embedder {
       });
     if (this.state !== 'unavailable') this.state = 'loading';
     return this.loading;
+  }
+
+  /**
+   * The worker's answer when the model files are not there, found without starting the
+   * worker: a server with no model never loads transformers.js and ONNX Runtime (about 40 MB
+   * of idle memory). With downloads allowed only the worker can tell.
+   */
+  private async modelFilesMissing(): Promise<FromWorker | null> {
+    if (this.options.allowDownload) return null;
+    try {
+      localModelFile(this.options);
+      return null;
+    } catch (error) {
+      if (!(error instanceof ModelUnavailableError)) throw error;
+      return { type: 'unavailable', id: 0, reason: redactPaths(error.message), detail: error.detail };
+    }
   }
 
   /** One vector for a search query, or null when the model is not ready or fails. */

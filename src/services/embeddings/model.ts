@@ -3,13 +3,14 @@
  * transformers.js from a local model directory. Used inside the embedding worker thread,
  * and by tests and benchmarks, so every caller runs exactly the same loader and pooling.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { env, pipeline } from '@xenova/transformers';
 import ortModule from 'onnxruntime-node';
 import { redactPaths } from '../../lib/redact-paths.js';
+import { localModelFile, ModelUnavailableError } from './model-files.js';
 
 const ort = ortModule as typeof import('onnxruntime-node');
+
+export { ModelUnavailableError };
 
 export interface ModelOptions {
   /** Directory holding `<modelName>/{config.json, tokenizer.json, onnx/…}`. */
@@ -38,34 +39,6 @@ export interface EmbeddingModel {
   embed(texts: string[]): Promise<Float32Array[]>;
   /** Splits a text into overlapping, token-bounded pieces of the original text. */
   chunk(text: string): string[];
-}
-
-/** Why the model cannot load. The message is shown by the public health report, so it names no path; `detail` (for the log) may. */
-export class ModelUnavailableError extends Error {
-  constructor(
-    message: string,
-    readonly detail: string | null = null,
-  ) {
-    super(message);
-  }
-}
-
-const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
-
-/** Which ONNX file to load, or why none can be: checked before transformers.js is asked. */
-function localModelFile(options: ModelOptions): { quantized: boolean } {
-  const root = join(options.modelDir, options.modelName);
-  const missing = REQUIRED_FILES.filter((f) => !existsSync(join(root, f)));
-  const quantized = existsSync(join(root, 'onnx', 'model_quantized.onnx'));
-  const full = existsSync(join(root, 'onnx', 'model.onnx'));
-  if (!quantized && !full) missing.push('onnx/model_quantized.onnx');
-  if (missing.length) {
-    throw new ModelUnavailableError(
-      `model files of ${options.modelName} not found in the model directory (missing ${missing.join(', ')}); run \`npm run model:download\` or set EMBEDDING_MODEL_DIR`,
-      `looked in ${root}`,
-    );
-  }
-  return { quantized };
 }
 
 type Tensor = { data: ArrayLike<number | bigint>; dims: number[] };

@@ -4,8 +4,11 @@
  * `maxRedirects` hops; one deadline for the whole exchange; the body is capped while it
  * streams; only the content types we can extract are accepted.
  */
-import { Agent, request } from 'undici';
 import { checkFetchUrl, type GuardOptions, pinnedLookup, vetUrl } from '../../lib/ssrf.js';
+
+/** undici, loaded by the first URL import: a server that never fetches a page never loads it. */
+let undici: Promise<typeof import('undici')> | null = null;
+const loadUndici = () => (undici ??= import('undici'));
 
 export class FetchError extends Error {
   constructor(message: string) {
@@ -61,6 +64,7 @@ async function followRedirects(input: URL, limits: FetchLimits, signal: AbortSig
   let url = input;
   for (let hop = 0; ; hop++) {
     const target = await vetUrl(url, limits);
+    const { Agent, request } = await loadUndici();
     const agent = new Agent({ connect: { lookup: pinnedLookup(target) as never }, pipelining: 0 });
     try {
       const response = await request(target.url, {
