@@ -3,7 +3,7 @@
  * their vectors (little-endian float32 bytes, see lib/vectors.ts).
  */
 import type { Database } from '../db/client.js';
-import { decodeCopyBinary, sqlLiteral } from '../db/copy-binary.js';
+import { decodeCopyBinaryTuples, sqlLiteral } from '../db/copy-binary.js';
 import type { MemoryChunk } from '../generated/prisma/client.js';
 import { columns, type Db, type RowOf } from './sql.js';
 
@@ -20,18 +20,38 @@ export type NewChunk = Pick<MemoryChunk, 'memoryId' | 'workspaceId' | 'chunkInde
 
 /**
  * Every chunk vector of the workspace embedded by `model` at `dimensions`, in no particular
- * order, streamed in: the vector index's cold load (10^5 rows in one workspace; bench `memories`,
- * `cold load 100k`). The vectors are views into the received chunks.
+ * order, streamed into `onChunk` as it arrives: the vector index's cold load (10^5 rows in one
+ * workspace; bench `vector-index`, `cold load 100k`). The vector is `source[at, at + length)`,
+ * valid only during the call; no object is made per row, and a memory id is decoded once
+ * for its run of consecutive chunks (the same string is handed out again).
  */
-export async function workspaceChunkVectors(db: Pick<Database, 'copyBinary'>, workspaceId: string, model: string, dimensions: number): Promise<ChunkVectorView[]> {
+export async function streamWorkspaceChunkVectors(
+  db: Pick<Database, 'copyBinary'>,
+  workspaceId: string,
+  model: string,
+  dimensions: number,
+  onChunk: (memoryId: string, source: Uint8Array, at: number, length: number) => void,
+): Promise<void> {
   // Raw: a binary COPY moves bytea several times faster than rows of hex text, and COPY takes no parameters.
   const select = `SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = ${sqlLiteral(workspaceId)} AND model = ${sqlLiteral(model)} AND dimensions = ${Math.trunc(dimensions)}`;
-  const rows: ChunkVectorView[] = [];
   const decoder = new TextDecoder();
-  await decodeCopyBinary(db.copyBinary(select), ([memoryId, vector]) => {
-    if (memoryId && vector) rows.push({ memoryId: decoder.decode(memoryId), vector });
+  let last = new Uint8Array(64);
+  let lastLength = -1;
+  let lastId = '';
+  await decodeCopyBinaryTuples(db.copyBinary(select), (buffer, start, length, count) => {
+    if (count < 2 || length[0]! < 0 || length[1]! < 0) return;
+    const idAt = start[0]!;
+    const idLength = length[0]!;
+    let same = idLength === lastLength;
+    for (let i = 0; same && i < idLength; i++) same = buffer[idAt + i] === last[i];
+    if (!same) {
+      if (idLength > last.length) last = new Uint8Array(idLength);
+      last.set(buffer.subarray(idAt, idAt + idLength));
+      lastLength = idLength;
+      lastId = decoder.decode(buffer.subarray(idAt, idAt + idLength));
+    }
+    onChunk(lastId, buffer, start[1]!, length[1]!);
   });
-  return rows;
 }
 
 /** The chunk vectors of these memories embedded by `model` at `dimensions` (a loaded index catching up). */

@@ -10,12 +10,12 @@
  * used when the budget is full) is loaded in one binary COPY stream.
  */
 import { chunkChangesSince, indexStamps } from '../../data/index-stamps.js';
-import { memoriesChunkVectors, workspaceChunkVectors } from '../../data/memory-chunks.js';
+import { memoriesChunkVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
 import type { KernelKind } from './kernel/kernel.js';
-import { applyChanges, buildMatrix, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+import { applyChanges, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
-export { applyChanges, buildMatrix, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+export { applyChanges, buildMatrix, MatrixLoader, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
 export interface VectorQuery {
   workspaceIds: string[];
@@ -151,8 +151,9 @@ export class InMemoryVectorIndex implements VectorIndex {
     }
     if (!next) {
       // Read after the stamp: a concurrent write can only make the next search catch up again.
-      const chunks = await workspaceChunkVectors(this.db, workspaceId, model, dimensions);
-      next = buildMatrix(chunks, { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
+      const loader = new MatrixLoader({ version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
+      await streamWorkspaceChunkVectors(this.db, workspaceId, model, dimensions, (memoryId, source, at, length) => loader.add(memoryId, source, at, length));
+      next = loader.finish();
     }
     this.matrices.delete(workspaceId);
     this.matrices.set(workspaceId, next);
