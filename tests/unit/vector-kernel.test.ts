@@ -217,7 +217,7 @@ describe('two-pass scan', () => {
         fc.constantFrom(8, 33, 384),
         fc.integer({ min: 1, max: 60 }),
         fc.constantFrom(-1, 0, 0.2, 0.5, 0.9),
-        fc.boolean(),
+        fc.constantFrom('none', 'half', 'few'),
         (seed, memories, dims, limit, minScore, filtered) => {
           const { chunks, centres } = workspace(seed, memories, dims);
           const exact = build(chunks, dims, 'wasm', Infinity);
@@ -231,13 +231,20 @@ describe('two-pass scan', () => {
           const byDefault = buildMatrix(chunks, { version: 1n, model: 'm', dimensions: dims, kernel: 'wasm', quantizeFrom: 0 });
           expect(byDefault.kernel.kind).toBe(chunks.length < 1024 ? 'js' : 'wasm');
           const rand = prng(seed + 1);
-          const allowed = filtered ? new Set(exact.memoryIds.filter(() => rand() < 0.5)) : undefined;
+          // 'few' takes the direct path (only the filter's rows are scored).
+          const allowed =
+            filtered === 'half' ? new Set(exact.memoryIds.filter(() => rand() < 0.5))
+            : filtered === 'few' ? new Set([...exact.memoryIds.filter(() => rand() < 2 / memories), 'memory-unknown'])
+            : undefined;
           for (const vector of [centres[0]!, unit(rand, dims, centres[1], 0.3), unit(rand, dims)]) {
             const query: VectorQuery = { workspaceIds: ['w'], vector, model: 'm', limit, minScore, allowed };
             const expected = searchMatrix(exact, query);
             expect(searchMatrix(twoPass, query)).toEqual(expected);
             expect(searchMatrix(js, query)).toEqual(expected);
             expect(expected.length).toBeLessThanOrEqual(limit);
+            // The filtered top-k is the unfiltered ranking's first `limit` allowed memories.
+            const ranking = searchMatrix(exact, { ...query, allowed: undefined, limit: memories });
+            expect(expected).toEqual(ranking.filter((h) => !allowed || allowed.has(h.memoryId)).slice(0, limit));
             for (const h of expected) {
               expect(h.score).toBeGreaterThanOrEqual(minScore);
               if (allowed) expect(allowed.has(h.memoryId)).toBe(true);

@@ -75,6 +75,8 @@ export interface WorkspaceMatrix {
   freeSlots: number[];
   /** Scratch of a scan: one score per memory slot. */
   best: Float64Array;
+  /** Scratch of a filtered scan: one flag per memory slot (grown, never shrunk). */
+  allowedScratch: Uint8Array;
   options: BuildOptions;
 }
 
@@ -127,7 +129,7 @@ function assemble(o: BuildOptions, capacity: number, l: ReturnType<typeof layout
     version: o.version, model: o.model, dimensions: o.dimensions, stride: l.stride, rows: 0, capacity, used: 0, kernel,
     f32: new Float32Array(buffer), i32: new Int32Array(buffer), i16: new Int16Array(buffer, 0, buffer.byteLength >> 1), i8: new Int8Array(buffer),
     at: l.at, quantized, rowMemory: new Int32Array(capacity).fill(-1), freeRows: [], memoryIds: [], rowsOf: [], slotOf: new Map(), freeSlots: [],
-    best: new Float64Array(16), options: o,
+    best: new Float64Array(16), allowedScratch: new Uint8Array(0), options: o,
   };
 }
 
@@ -400,6 +402,12 @@ export interface ScanStats {
   rescored: number;
 }
 
+/**
+ * A filter whose memories hold at most this share of the rows is scored directly: only its rows,
+ * in float32 (a tag filter on a few memories, a poll for one just written).
+ */
+const DIRECT_SHARE = 1 / 16;
+
 /** The best `limit` memories of one workspace matrix with score ≥ minScore, best first. */
 export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: ScanStats): VectorHit[] {
   const memories = m.memoryIds.length;
@@ -408,21 +416,43 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: Sca
   const q0 = at.query >> 2;
   f32.fill(0, q0, q0 + stride);
   f32.set(query.vector, q0);
-  let qNorm = 0;
-  for (let i = 0; i < m.dimensions; i++) qNorm += f32[q0 + i]! ** 2;
-  qNorm = Math.sqrt(qNorm);
-  // One flag per memory slot: free slots and memories the tag filter leaves out are 0.
-  const allowed = new Uint8Array(memories);
-  if (query.allowed) {
-    for (const id of query.allowed) {
-      const slot = m.slotOf.get(id);
-      if (slot !== undefined) allowed[slot] = 1;
-    }
-  } else for (let j = 0; j < memories; j++) allowed[j] = m.memoryIds[j] ? 1 : 0;
   const ids = m.memoryIds;
   const top = new TopK(Math.min(query.limit, m.slotOf.size), (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
   best.fill(-Infinity, 0, memories);
+  const idx = at.idx >> 2;
 
+  // One flag per memory slot, only with a filter (free slots' rows are −1 in rowMemory).
+  let allowed: Uint8Array | null = null;
+  if (query.allowed) {
+    if (m.allowedScratch.length < memories) m.allowedScratch = new Uint8Array(Math.max(16, memories * 2));
+    allowed = m.allowedScratch;
+    allowed.fill(0, 0, memories);
+    let rows = 0;
+    for (const id of query.allowed) {
+      const slot = m.slotOf.get(id);
+      if (slot === undefined || allowed[slot]) continue;
+      allowed[slot] = 1;
+      rows += m.rowsOf[slot]!.length;
+    }
+    if (rows <= used * DIRECT_SHARE) {
+      // Few rows: their float32 scores alone, the same numbers the full scans compute.
+      let count = 0;
+      for (let j = 0; j < memories; j++) if (allowed[j]) for (const r of m.rowsOf[j]!) m.i32[idx + count++] = r;
+      kernel.dotF32Rows(at.matrix, at.idx, count, stride, at.query, at.rescored);
+      if (stats) stats.rescored = count;
+      const exact = f32.subarray(at.rescored >> 2, (at.rescored >> 2) + count);
+      for (let c = 0; c < count; c++) {
+        const j = rowMemory[m.i32[idx + c]!]!;
+        if (exact[c]! > best[j]!) best[j] = exact[c]!;
+      }
+      for (let j = 0; j < memories; j++) if (allowed[j] && best[j]! >= query.minScore) top.push(best[j]!, j);
+      return hits(m, top);
+    }
+  }
+
+  let qNorm = 0;
+  for (let i = 0; i < m.dimensions; i++) qNorm += f32[q0 + i]! ** 2;
+  qNorm = Math.sqrt(qNorm);
   if (!m.quantized || !(qNorm > 0) || !Number.isFinite(qNorm)) {
     kernel.dotF32(at.matrix, used, stride, at.query, at.out);
     if (stats) stats.rescored = m.rows;
@@ -431,7 +461,7 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: Sca
       const j = rowMemory[r]!;
       if (j >= 0 && scores[r]! > best[j]!) best[j] = scores[r]!;
     }
-    for (let j = 0; j < memories; j++) if (allowed[j] && best[j]! >= query.minScore) top.push(best[j]!, j);
+    for (let j = 0; j < memories; j++) if ((allowed ? allowed[j] : ids[j]) && best[j]! >= query.minScore) top.push(best[j]!, j);
     return hits(m, top);
   }
 
@@ -453,22 +483,31 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: Sca
   const ints = m.i32.subarray(at.out >> 2, (at.out >> 2) + used);
 
   // The limit-th best lower bound among allowed memories: no memory below it can make the top-k.
-  for (let r = 0; r < used; r++) {
-    const j = rowMemory[r]!;
-    if (j < 0 || !allowed[j]) continue;
-    const low = ints[r]! * scale[r]! * t - (qNorm * boundQ[r]! + qErr * boundE[r]!);
-    if (low > best[j]!) best[j] = low;
+  // (Two copies of each loop: without a filter, a row's memory is live whenever it is ≥ 0.)
+  if (allowed) {
+    for (let r = 0; r < used; r++) {
+      const j = rowMemory[r]!;
+      if (j < 0 || !allowed[j]) continue;
+      const low = ints[r]! * scale[r]! * t - (qNorm * boundQ[r]! + qErr * boundE[r]!);
+      if (low > best[j]!) best[j] = low;
+    }
+  } else {
+    for (let r = 0; r < used; r++) {
+      const j = rowMemory[r]!;
+      if (j < 0) continue;
+      const low = ints[r]! * scale[r]! * t - (qNorm * boundQ[r]! + qErr * boundE[r]!);
+      if (low > best[j]!) best[j] = low;
+    }
   }
   const lowers = new TopK(top.capacity);
   for (let j = 0; j < memories; j++) if (best[j]! > lowers.floor) lowers.push(best[j]!, j);
   const threshold = Math.max(query.minScore, lowers.floor);
 
   // Pass 2: exact float32 scores of every row whose upper bound reaches the threshold.
-  const idx = at.idx >> 2;
   let count = 0;
   for (let r = 0; r < used; r++) {
     const j = rowMemory[r]!;
-    if (j < 0 || !allowed[j]) continue;
+    if (j < 0 || (allowed && !allowed[j])) continue;
     const high = ints[r]! * scale[r]! * t + (qNorm * boundQ[r]! + qErr * boundE[r]!);
     if (high >= threshold) m.i32[idx + count++] = r;
   }
