@@ -54,14 +54,40 @@ export async function streamWorkspaceChunkVectors(
   });
 }
 
-/** The chunk vectors of these memories embedded by `model` at `dimensions` (a loaded index catching up). */
-export function memoriesChunkVectors(db: Pick<Database, 'query'>, memoryIds: string[], model: string, dimensions: number): Promise<ChunkVectorRow[]> {
-  // Plain pool: on the search path, right after a write (bench `search under writes`).
-  return db.query<ChunkVectorRow>(`SELECT ${chunkVectorColumns.sql} FROM memory_chunks WHERE memory_id = ANY($1::varchar[]) AND model = $2 AND dimensions = $3`, [
-    memoryIds,
-    model,
-    dimensions,
-  ]);
+/** What changed in a workspace after a stamp version, with the changed memories' chunk vectors. */
+export interface ChunkChanges {
+  /** The changed memories (their chunks replace the cached ones; none left: removed); null when more than the limit. */
+  memoryIds: string[] | null;
+  chunks: ChunkVectorView[];
+  /** The latest change version seen (≥ the version asked from). */
+  version: bigint;
+}
+
+/**
+ * The memories of the workspace whose chunks changed after stamp `version` and their chunk
+ * vectors by `model` at `dimensions`, in one statement (so in one snapshot): a loaded index
+ * catching up after a write. More than `limit` changed memories: memoryIds null (reload).
+ */
+export async function chunkChangesWithVectors(db: Pick<Database, 'query'>, workspaceId: string, version: bigint, model: string, dimensions: number, limit: number): Promise<ChunkChanges> {
+  // Plain pool, prepared: on the search path after every write (bench `search under writes`); one
+  // round trip instead of the log then the chunks. Versions as text: the drivers disagree on int8.
+  const rows = await db.query<{ memoryId: string; version: string; vector: Uint8Array | null }>(
+    `WITH changed AS (SELECT memory_id, version FROM memory_chunk_changes WHERE workspace_id = $1 AND version > $2::bigint LIMIT $5::int + 1)
+     SELECT ch.memory_id AS "memoryId", ch.version::text AS version, k.vector FROM changed ch
+       LEFT JOIN memory_chunks k ON k.memory_id = ch.memory_id AND k.model = $3 AND k.dimensions = $4::int`,
+    [workspaceId, version.toString(), model, dimensions, limit],
+    'chunk-changes-with-vectors',
+  );
+  let latest = version;
+  const memoryIds = new Set<string>();
+  const chunks: ChunkVectorView[] = [];
+  for (const r of rows) {
+    const v = BigInt(r.version);
+    if (v > latest) latest = v;
+    memoryIds.add(r.memoryId);
+    if (r.vector) chunks.push({ memoryId: r.memoryId, vector: r.vector });
+  }
+  return { memoryIds: memoryIds.size > limit ? null : [...memoryIds], chunks, version: latest };
 }
 
 /** The first chunk's vector of each of these memories that has one. */

@@ -9,8 +9,8 @@
  * memories' chunks. A workspace not cached (never searched, or evicted as least recently
  * used when the budget is full) is loaded in one binary COPY stream.
  */
-import { chunkChangesSince, indexStamps } from '../../data/index-stamps.js';
-import { memoriesChunkVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
+import { indexStamps } from '../../data/index-stamps.js';
+import { chunkChangesWithVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
 import type { KernelKind } from './kernel/kernel.js';
 import { applyChanges, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
@@ -140,12 +140,11 @@ export class InMemoryVectorIndex implements VectorIndex {
   private async update(workspaceId: string, version: bigint, model: string, dimensions: number, cached: WorkspaceMatrix | undefined): Promise<WorkspaceMatrix> {
     let next: WorkspaceMatrix | null = null;
     if (cached && cached.model === model && cached.dimensions === dimensions) {
-      // Changes logged after the cached version; the chunks are read after them, so a write in
-      // between is either seen now or logged above the version recorded (and re-read next time).
-      const changes = await chunkChangesSince(this.db, workspaceId, cached.version);
-      if (changes.memoryIds.length <= CATCH_UP_LIMIT) {
-        const chunks = changes.memoryIds.length ? await memoriesChunkVectors(this.db, changes.memoryIds, model, dimensions) : [];
-        next = applyChanges(cached, changes.memoryIds, chunks);
+      // Changes logged after the cached version and the changed memories' chunks, read in one
+      // statement: one snapshot, so a later write is logged above the version recorded.
+      const changes = await chunkChangesWithVectors(this.db, workspaceId, cached.version, model, dimensions, CATCH_UP_LIMIT);
+      if (changes.memoryIds) {
+        next = applyChanges(cached, changes.memoryIds, changes.chunks);
         next.version = changes.version > version ? changes.version : version;
       }
     }
