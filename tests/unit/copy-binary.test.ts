@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { streamWorkspaceChunkVectors } from '../../src/data/memory-chunks.js';
 import { CopyBinaryDecoder, CopyBinaryTupleDecoder, type CopyField } from '../../src/db/copy-binary.js';
 import { vectorToBytes } from '../../src/lib/vectors.js';
-import { buildMatrix, MatrixLoader, matrixContents, searchMatrix } from '../../src/services/memories/vector-index.js';
+import { buildMatrix, MatrixLoader, matrixBytes, matrixContents, searchMatrix } from '../../src/services/memories/vector-index.js';
 
 /** A `COPY … (FORMAT binary)` stream of these tuples (null: a NULL field). */
 function copyStream(tuples: (Uint8Array | null)[][], extension = 0): Uint8Array {
@@ -81,6 +81,22 @@ describe('binary COPY decoding', () => {
 });
 
 describe('streamed cold load', () => {
+  it('holds little more memory than the matrix needs (the cache budget counts all of it)', () => {
+    const dims = 384;
+    const vector = vectorToBytes(Float32Array.from({ length: dims }, (_, i) => Math.sin(i)));
+    const o = { version: 1n, model: 'm', dimensions: dims, kernel: 'wasm' as const, quantizeFrom: 4096 };
+    const loader = new MatrixLoader(o);
+    // 22,000 rows are just past 32 MiB: a buffer grown by doubling would hold 64 MiB.
+    for (let r = 0; r < 22_000; r++) loader.add(`memory-${Math.floor(r / 10)}`, vector, 0, vector.byteLength);
+    const loaded = loader.finish();
+    expect(loaded.kernel.kind).toBe('wasm');
+    expect(loaded.quantized).not.toBeNull();
+    // The rows with room to spare, the scan's scratch and the int8 copy: about 1,950 bytes a slot.
+    const needed = loaded.capacity * (dims * 4 + 12 + dims);
+    expect(loaded.kernel.buffer.byteLength).toBeLessThanOrEqual(needed * 1.15 + 2 ** 20);
+    expect(matrixBytes(loaded)).toBeLessThanOrEqual(matrixBytes(buildMatrix([...matrixContents(loaded)].flatMap(([memoryId, rows]) => rows.map((v) => ({ memoryId, vector: vectorToBytes(v) }))), o)) * 1.15);
+  });
+
   it('loads from a COPY stream exactly the chunks a build from decoded rows holds, and searches alike', async () => {
     const dims = 20;
     let seed = 17;

@@ -170,7 +170,9 @@ export class MatrixLoader {
     const r = this.rows++;
     const base = r * this.rowBytes;
     if (base + this.rowBytes > this.bytes.length) {
-      this.arena.reserve(Math.max(base + this.rowBytes, this.bytes.length * 2));
+      // By an eighth (at least 4 MiB): WebAssembly memory grows in place but never shrinks, and
+      // the cache budget counts all of it.
+      this.arena.reserve(Math.max(base + this.rowBytes, this.bytes.length + Math.max(this.bytes.length >> 3, 4 * 2 ** 20)));
       this.bytes = new Uint8Array(this.arena.buffer);
     }
     if (r >= this.rowMemory.length) {

@@ -122,7 +122,7 @@ export class KernelArena {
     if (bytes <= this.buffer.byteLength) return;
     if (this.instance && growTo(this.instance, bytes)) return;
     // No SIMD memory (or it cannot grow that far): a plain buffer, copied as it doubles.
-    const next = new ArrayBuffer(align16(Math.max(bytes, this.buffer.byteLength * 2)));
+    const next = new ArrayBuffer(align16(Math.max(bytes, this.buffer.byteLength * 1.5)));
     new Uint8Array(next).set(new Uint8Array(this.buffer));
     this.instance = null;
     this.plain = next;
