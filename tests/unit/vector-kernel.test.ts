@@ -101,6 +101,58 @@ describe('vector kernels', () => {
     );
   });
 
+  it('codes rows to int8 the same in WebAssembly and JavaScript, bit for bit, with sound error terms', () => {
+    const shape = fc.record({ rows: fc.integer({ min: 1, max: 6 }), dims: fc.integer({ min: 1, max: 40 }) });
+    fc.assert(
+      fc.property(
+        shape.chain(({ rows, dims }) =>
+          fc.record({
+            rows: fc.constant(rows),
+            dims: fc.constant(dims),
+            values: fc.oneof(
+              fc.float32Array({ minLength: rows * dims, maxLength: rows * dims }),
+              fc.float32Array({ minLength: rows * dims, maxLength: rows * dims, noNaN: true, noDefaultInfinity: true, min: -1, max: 1 }),
+            ),
+          }),
+        ),
+        ({ rows, dims, values }) => {
+          const stride = paddedStride(dims);
+          const codes = align16(rows * stride * 4);
+          const stats = codes + align16(rows * stride);
+          const run = (kind: 'wasm' | 'js') => {
+            const k = createKernel(stats + rows * 32, kind);
+            const f32 = new Float32Array(k.buffer);
+            for (let r = 0; r < rows; r++) f32.set(values.subarray(r * dims, (r + 1) * dims), r * stride);
+            k.quantizeI8(0, codes, rows, stride, stats);
+            return { codes: Array.from(new Int8Array(k.buffer, codes, rows * stride)), stats: Array.from(new Float64Array(k.buffer, stats, rows * 4)) };
+          };
+          const wasm = run('wasm');
+          const js = run('js');
+          expect(wasm).toEqual(js);
+          for (let r = 0; r < rows; r++) {
+            const [max, err, norm, normHat] = wasm.stats.slice(r * 4, r * 4 + 4) as [number, number, number, number];
+            const row = Array.from(values.subarray(r * dims, (r + 1) * dims));
+            if (!Number.isFinite(max)) {
+              expect(row.some((v) => !Number.isFinite(v))).toBe(true);
+              continue;
+            }
+            expect(max).toBe(Math.max(0, ...row.map(Math.abs)));
+            const s = max / 127;
+            const c = wasm.codes.slice(r * stride, r * stride + dims);
+            c.forEach((code, i) => expect(Math.abs(code - row[i]! / (s || 1))).toBeLessThanOrEqual(s ? 0.5 + 1e-9 : 0));
+            // Sums in float64 in another order: equal up to float64 rounding, relative to Σv².
+            const reference = row.reduce((a, v) => a + v * v, 0);
+            const close = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-12 * reference);
+            close(err, row.reduce((a, v, i) => a + (v - c[i]! * s) ** 2, 0));
+            close(norm, reference);
+            close(normHat, c.reduce((a, code) => a + (code * s) ** 2, 0));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('matches a float64 reference within float32 rounding on unit vectors', () => {
     const rand = prng(5);
     const rows = Array.from({ length: 20 }, () => unit(rand, 384));
@@ -165,7 +217,7 @@ describe('two-pass scan', () => {
         fc.constantFrom(8, 33, 384),
         fc.integer({ min: 1, max: 60 }),
         fc.constantFrom(-1, 0, 0.2, 0.5, 0.9),
-        fc.boolean(),
+        fc.constantFrom('none', 'half', 'few'),
         (seed, memories, dims, limit, minScore, filtered) => {
           const { chunks, centres } = workspace(seed, memories, dims);
           const exact = build(chunks, dims, 'wasm', Infinity);
@@ -179,13 +231,20 @@ describe('two-pass scan', () => {
           const byDefault = buildMatrix(chunks, { version: 1n, model: 'm', dimensions: dims, kernel: 'wasm', quantizeFrom: 0 });
           expect(byDefault.kernel.kind).toBe(chunks.length < 1024 ? 'js' : 'wasm');
           const rand = prng(seed + 1);
-          const allowed = filtered ? new Set(exact.memoryIds.filter(() => rand() < 0.5)) : undefined;
+          // 'few' takes the direct path (only the filter's rows are scored).
+          const allowed =
+            filtered === 'half' ? new Set(exact.memoryIds.filter(() => rand() < 0.5))
+            : filtered === 'few' ? new Set([...exact.memoryIds.filter(() => rand() < 2 / memories), 'memory-unknown'])
+            : undefined;
           for (const vector of [centres[0]!, unit(rand, dims, centres[1], 0.3), unit(rand, dims)]) {
             const query: VectorQuery = { workspaceIds: ['w'], vector, model: 'm', limit, minScore, allowed };
             const expected = searchMatrix(exact, query);
             expect(searchMatrix(twoPass, query)).toEqual(expected);
             expect(searchMatrix(js, query)).toEqual(expected);
             expect(expected.length).toBeLessThanOrEqual(limit);
+            // The filtered top-k is the unfiltered ranking's first `limit` allowed memories.
+            const ranking = searchMatrix(exact, { ...query, allowed: undefined, limit: memories });
+            expect(expected).toEqual(ranking.filter((h) => !allowed || allowed.has(h.memoryId)).slice(0, limit));
             for (const h of expected) {
               expect(h.score).toBeGreaterThanOrEqual(minScore);
               if (allowed) expect(allowed.has(h.memoryId)).toBe(true);

@@ -15,7 +15,7 @@
  */
 import type { ChunkVectorView } from '../../data/memory-chunks.js';
 import { bytesToVector } from '../../lib/vectors.js';
-import { align16, createKernel, type Kernel, type KernelKind, paddedStride } from './kernel/kernel.js';
+import { align16, createKernel, type Kernel, KernelArena, type KernelKind, paddedStride } from './kernel/kernel.js';
 import { TopK } from './top-k.js';
 import type { VectorHit, VectorQuery } from './vector-index.js';
 
@@ -61,6 +61,7 @@ export interface WorkspaceMatrix {
   f32: Float32Array;
   i32: Int32Array;
   i16: Int16Array;
+  i8: Int8Array;
   /** Byte offsets in the kernel buffer. */
   at: { matrix: number; query: number; out: number; idx: number; rescored: number };
   quantized: Quantized | null;
@@ -74,6 +75,8 @@ export interface WorkspaceMatrix {
   freeSlots: number[];
   /** Scratch of a scan: one score per memory slot. */
   best: Float64Array;
+  /** Scratch of a filtered scan: one flag per memory slot (grown, never shrunk). */
+  allowedScratch: Uint8Array;
   options: BuildOptions;
 }
 
@@ -90,8 +93,8 @@ export interface BuildOptions {
 /** Room left for chunks added in place before the buffer is reallocated. */
 const slack = (rows: number) => Math.max(256, rows >> 3);
 
-/** A matrix with room for `capacity` rows, the kernel and the int8 pass chosen for `rows` live ones. */
-function allocate(o: BuildOptions, capacity: number, rows: number): WorkspaceMatrix {
+/** Where the regions of a matrix with room for `capacity` rows sit in its kernel buffer (the rows first). */
+function layout(o: BuildOptions, capacity: number, rows: number) {
   const stride = paddedStride(o.dimensions);
   let bytes = 0;
   const reserve = (n: number) => {
@@ -105,25 +108,118 @@ function allocate(o: BuildOptions, capacity: number, rows: number): WorkspaceMat
   const quantize = rows >= o.quantizeFrom && rows > 0 && kind === 'wasm';
   const codes = quantize ? reserve(capacity * stride) : 0;
   const query16 = quantize ? reserve(stride * 2) : 0;
-  const kernel = createKernel(Math.max(bytes, 16), kind);
+  return { stride, at, kind, quantize, codes, query16, bytes: Math.max(bytes, 16) };
+}
+
+/** A matrix over `kernel` laid out by `l`, with no rows yet. */
+function assemble(o: BuildOptions, capacity: number, l: ReturnType<typeof layout>, kernel: Kernel): WorkspaceMatrix {
   const { buffer } = kernel;
   const quantized: Quantized | null =
-    quantize && kernel.kind === 'wasm'
+    l.quantize && kernel.kind === 'wasm'
       ? {
-          codes,
-          query16,
-          queryCodeMax: Math.min(32767, Math.floor((2 ** 31 - 1) / (127 * stride))),
+          codes: l.codes,
+          query16: l.query16,
+          queryCodeMax: Math.min(32767, Math.floor((2 ** 31 - 1) / (127 * l.stride))),
           scale: new Float64Array(capacity),
           boundQ: new Float64Array(capacity),
           boundE: new Float64Array(capacity),
         }
       : null;
   return {
-    version: o.version, model: o.model, dimensions: o.dimensions, stride, rows: 0, capacity, used: 0, kernel,
-    f32: new Float32Array(buffer), i32: new Int32Array(buffer), i16: new Int16Array(buffer, 0, buffer.byteLength >> 1),
-    at, quantized, rowMemory: new Int32Array(capacity).fill(-1), freeRows: [], memoryIds: [], rowsOf: [], slotOf: new Map(), freeSlots: [],
-    best: new Float64Array(16), options: o,
+    version: o.version, model: o.model, dimensions: o.dimensions, stride: l.stride, rows: 0, capacity, used: 0, kernel,
+    f32: new Float32Array(buffer), i32: new Int32Array(buffer), i16: new Int16Array(buffer, 0, buffer.byteLength >> 1), i8: new Int8Array(buffer),
+    at: l.at, quantized, rowMemory: new Int32Array(capacity).fill(-1), freeRows: [], memoryIds: [], rowsOf: [], slotOf: new Map(), freeSlots: [],
+    best: new Float64Array(16), allowedScratch: new Uint8Array(0), options: o,
   };
+}
+
+/** A matrix with room for `capacity` rows, the kernel and the int8 pass chosen for `rows` live ones. */
+function allocate(o: BuildOptions, capacity: number, rows: number): WorkspaceMatrix {
+  const l = layout(o, capacity, rows);
+  return assemble(o, capacity, l, createKernel(l.bytes, l.kind));
+}
+
+/**
+ * Builds a matrix from a stream of chunks without holding them: each vector is copied once,
+ * from the received bytes to its row of the kernel buffer (which grows as rows arrive); the
+ * int8 copy is made in one pass at the end. Rows sit in arrival order (ties break by memory
+ * id, so the order changes no result).
+ */
+export class MatrixLoader {
+  private readonly arena: KernelArena;
+  private readonly rowBytes: number;
+  private readonly vectorBytes: number;
+  private bytes: Uint8Array;
+  private rowMemory = new Int32Array(1024);
+  private rows = 0;
+  private readonly memoryIds: string[] = [];
+  private readonly rowsOf: number[][] = [];
+  private readonly slotOf = new Map<string, number>();
+  private lastId: string | null = null;
+  private lastSlot = -1;
+
+  constructor(private readonly o: BuildOptions) {
+    this.arena = new KernelArena(o.kernel);
+    this.rowBytes = paddedStride(o.dimensions) * 4;
+    this.vectorBytes = o.dimensions * 4;
+    this.bytes = new Uint8Array(this.arena.buffer);
+  }
+
+  /** Adds one chunk of `memoryId`: its vector is `source[at, at + length)` (little-endian float32). */
+  add(memoryId: string, source: Uint8Array, at: number, length: number): void {
+    const r = this.rows++;
+    const base = r * this.rowBytes;
+    if (base + this.rowBytes > this.bytes.length) {
+      // By half (at least 1 MiB): WebAssembly memory never shrinks and the cache budget counts
+      // all of it, so not by doubling (up to 1.4 times the matrix's needs); each growth costs
+      // about as much as a doubling (bench: growing by an eighth doubled the build's CPU).
+      this.arena.reserve(Math.max(base + this.rowBytes, 2 ** 20, Math.floor(this.bytes.length * 1.5)));
+      this.bytes = new Uint8Array(this.arena.buffer);
+    }
+    if (r >= this.rowMemory.length) {
+      const next = new Int32Array(this.rowMemory.length * 2);
+      next.set(this.rowMemory);
+      this.rowMemory = next;
+    }
+    let slot = this.lastSlot;
+    if (memoryId !== this.lastId) {
+      slot = this.slotOf.get(memoryId) ?? -1;
+      if (slot < 0) {
+        slot = this.memoryIds.length;
+        this.memoryIds.push(memoryId);
+        this.rowsOf.push([]);
+        this.slotOf.set(memoryId, slot);
+      }
+      this.lastId = memoryId;
+      this.lastSlot = slot;
+    }
+    this.rowMemory[r] = slot;
+    this.rowsOf[slot]!.push(r);
+    // The arena is zeroed: a short vector leaves zeros, as does the padding.
+    const n = Math.min(length, this.vectorBytes) & ~3;
+    if (LITTLE_ENDIAN) this.bytes.set(source.subarray(at, at + n), base);
+    else {
+      const from = new DataView(source.buffer, source.byteOffset + at, n);
+      const to = new DataView(this.bytes.buffer, base, n);
+      for (let i = 0; i < n; i += 4) to.setFloat32(i, from.getFloat32(i, true), false);
+    }
+  }
+
+  /** The matrix of every chunk added, with room to spare for changes in place. */
+  finish(): WorkspaceMatrix {
+    const rows = this.rows;
+    const capacity = rows + slack(rows);
+    const l = layout(this.o, capacity, rows);
+    const m = assemble(this.o, capacity, l, this.arena.kernel(l.bytes, l.kind));
+    m.rowMemory.set(this.rowMemory.subarray(0, rows));
+    m.rows = m.used = rows;
+    m.memoryIds = this.memoryIds;
+    m.rowsOf = this.rowsOf;
+    m.slotOf = this.slotOf;
+    m.best = new Float64Array(Math.max(16, this.memoryIds.length * 2));
+    if (m.quantized) quantizeRows(m, 0, rows);
+    return m;
+  }
 }
 
 /** Bytes a matrix holds (what the cache budget counts). */
@@ -144,11 +240,11 @@ function byMemory(chunks: Iterable<ChunkVectorView>): [string, Uint8Array[]][] {
   return [...groups.entries()].sort(byKey);
 }
 
-/** Lays the chunks out in one kernel buffer, grouped by memory, with the int8 copy when worth it. */
+/** Lays the chunks out in one kernel buffer, in their order, with the int8 copy when worth it. */
 export function buildMatrix(chunks: ChunkVectorView[], o: BuildOptions): WorkspaceMatrix {
-  const m = allocate(o, chunks.length + slack(chunks.length), chunks.length);
-  for (const [memoryId, vectors] of byMemory(chunks)) addMemory(m, memoryId, vectors);
-  return m;
+  const loader = new MatrixLoader(o);
+  for (const c of chunks) loader.add(c.memoryId, c.vector, 0, c.vector.byteLength);
+  return loader.finish();
 }
 
 /**
@@ -249,36 +345,40 @@ function copyRow(from: WorkspaceMatrix, r: number, to: WorkspaceMatrix, t: numbe
 
 /** Row r's int8 codes, scale and error-bound terms. */
 function quantizeRow(m: WorkspaceMatrix, r: number): void {
+  quantizeRows(m, r, r + 1);
+}
+
+/**
+ * Rows [from, to)'s int8 codes, scales and error-bound terms: the kernel codes the rows and
+ * sums the squares (kernel.quantizeI8) in batches, its figures written over the scan's scratch
+ * regions (out, idx, rescored: 12 bytes a row slot, unused between searches).
+ */
+function quantizeRows(m: WorkspaceMatrix, from: number, to: number): void {
   const q = m.quantized!;
-  const { f32, stride } = m;
-  const codes = new Int8Array(m.kernel.buffer, q.codes + r * stride, stride);
-  const base = (m.at.matrix >> 2) + r * stride;
-  let max = 0;
-  for (let i = 0; i < stride; i++) max = Math.max(max, Math.abs(f32[base + i]!));
-  if (!Number.isFinite(max)) {
-    // NaN/Infinity: codes 0 and the row is always rescored (and then never matches).
-    codes.fill(0);
-    q.scale[r] = 0;
-    q.boundQ[r] = Infinity;
-    q.boundE[r] = 0;
-    return;
+  const { stride, kernel } = m;
+  const epsilon = summationError(stride);
+  // Batches of at most 1024 rows also let the engine move the kernel to its optimizing tier early.
+  const batch = Math.max(1, Math.min(1024, Math.floor((m.capacity * 12) / 32)));
+  const stats = new Float64Array(kernel.buffer, m.at.out, batch * 4);
+  for (let start = from; start < to; start += batch) {
+    const n = Math.min(batch, to - start);
+    kernel.quantizeI8(m.at.matrix + start * stride * 4, q.codes + start * stride, n, stride, m.at.out);
+    for (let i = 0; i < n; i++) {
+      const r = start + i;
+      const max = stats[i * 4]!;
+      if (!Number.isFinite(max)) {
+        // NaN/Infinity: codes 0 and the row is always rescored (and then never matches).
+        q.scale[r] = 0;
+        q.boundQ[r] = Infinity;
+        q.boundE[r] = 0;
+        continue;
+      }
+      // Any codes within ±127 are sound (the bound is measured on the codes chosen).
+      q.scale[r] = max / 127;
+      q.boundQ[r] = Math.sqrt(stats[i * 4 + 1]!) + epsilon * Math.sqrt(stats[i * 4 + 2]!);
+      q.boundE[r] = Math.sqrt(stats[i * 4 + 3]!);
+    }
   }
-  const s = max / 127;
-  // Any codes within ±127 are sound (the bound is measured on the codes chosen).
-  const inv = s === 0 ? 0 : 127 / max;
-  let err = 0, norm = 0, normHat = 0;
-  for (let i = 0; i < stride; i++) {
-    const v = f32[base + i]!;
-    const code = Math.round(v * inv);
-    codes[i] = code;
-    const hat = code * s;
-    err += (v - hat) ** 2;
-    norm += v * v;
-    normHat += hat * hat;
-  }
-  q.scale[r] = s;
-  q.boundQ[r] = Math.sqrt(err) + summationError(stride) * Math.sqrt(norm);
-  q.boundE[r] = Math.sqrt(normHat);
 }
 
 /** Each memory's chunk vectors (tests compare an updated matrix with a fresh load). */
@@ -305,6 +405,12 @@ export interface ScanStats {
   rescored: number;
 }
 
+/**
+ * A filter whose memories hold at most this share of the rows is scored directly: only its rows,
+ * in float32 (a tag filter on a few memories, a poll for one just written).
+ */
+const DIRECT_SHARE = 1 / 16;
+
 /** The best `limit` memories of one workspace matrix with score ≥ minScore, best first. */
 export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: ScanStats): VectorHit[] {
   const memories = m.memoryIds.length;
@@ -313,21 +419,43 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: Sca
   const q0 = at.query >> 2;
   f32.fill(0, q0, q0 + stride);
   f32.set(query.vector, q0);
-  let qNorm = 0;
-  for (let i = 0; i < m.dimensions; i++) qNorm += f32[q0 + i]! ** 2;
-  qNorm = Math.sqrt(qNorm);
-  // One flag per memory slot: free slots and memories the tag filter leaves out are 0.
-  const allowed = new Uint8Array(memories);
-  if (query.allowed) {
-    for (const id of query.allowed) {
-      const slot = m.slotOf.get(id);
-      if (slot !== undefined) allowed[slot] = 1;
-    }
-  } else for (let j = 0; j < memories; j++) allowed[j] = m.memoryIds[j] ? 1 : 0;
   const ids = m.memoryIds;
   const top = new TopK(Math.min(query.limit, m.slotOf.size), (a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
   best.fill(-Infinity, 0, memories);
+  const idx = at.idx >> 2;
 
+  // One flag per memory slot, only with a filter (free slots' rows are −1 in rowMemory).
+  let allowed: Uint8Array | null = null;
+  if (query.allowed) {
+    if (m.allowedScratch.length < memories) m.allowedScratch = new Uint8Array(Math.max(16, memories * 2));
+    allowed = m.allowedScratch;
+    allowed.fill(0, 0, memories);
+    let rows = 0;
+    for (const id of query.allowed) {
+      const slot = m.slotOf.get(id);
+      if (slot === undefined || allowed[slot]) continue;
+      allowed[slot] = 1;
+      rows += m.rowsOf[slot]!.length;
+    }
+    if (rows <= used * DIRECT_SHARE) {
+      // Few rows: their float32 scores alone, the same numbers the full scans compute.
+      let count = 0;
+      for (let j = 0; j < memories; j++) if (allowed[j]) for (const r of m.rowsOf[j]!) m.i32[idx + count++] = r;
+      kernel.dotF32Rows(at.matrix, at.idx, count, stride, at.query, at.rescored);
+      if (stats) stats.rescored = count;
+      const exact = f32.subarray(at.rescored >> 2, (at.rescored >> 2) + count);
+      for (let c = 0; c < count; c++) {
+        const j = rowMemory[m.i32[idx + c]!]!;
+        if (exact[c]! > best[j]!) best[j] = exact[c]!;
+      }
+      for (let j = 0; j < memories; j++) if (allowed[j] && best[j]! >= query.minScore) top.push(best[j]!, j);
+      return hits(m, top);
+    }
+  }
+
+  let qNorm = 0;
+  for (let i = 0; i < m.dimensions; i++) qNorm += f32[q0 + i]! ** 2;
+  qNorm = Math.sqrt(qNorm);
   if (!m.quantized || !(qNorm > 0) || !Number.isFinite(qNorm)) {
     kernel.dotF32(at.matrix, used, stride, at.query, at.out);
     if (stats) stats.rescored = m.rows;
@@ -336,7 +464,7 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: Sca
       const j = rowMemory[r]!;
       if (j >= 0 && scores[r]! > best[j]!) best[j] = scores[r]!;
     }
-    for (let j = 0; j < memories; j++) if (allowed[j] && best[j]! >= query.minScore) top.push(best[j]!, j);
+    for (let j = 0; j < memories; j++) if ((allowed ? allowed[j] : ids[j]) && best[j]! >= query.minScore) top.push(best[j]!, j);
     return hits(m, top);
   }
 
@@ -358,22 +486,31 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: Sca
   const ints = m.i32.subarray(at.out >> 2, (at.out >> 2) + used);
 
   // The limit-th best lower bound among allowed memories: no memory below it can make the top-k.
-  for (let r = 0; r < used; r++) {
-    const j = rowMemory[r]!;
-    if (j < 0 || !allowed[j]) continue;
-    const low = ints[r]! * scale[r]! * t - (qNorm * boundQ[r]! + qErr * boundE[r]!);
-    if (low > best[j]!) best[j] = low;
+  // (Two copies of each loop: without a filter, a row's memory is live whenever it is ≥ 0.)
+  if (allowed) {
+    for (let r = 0; r < used; r++) {
+      const j = rowMemory[r]!;
+      if (j < 0 || !allowed[j]) continue;
+      const low = ints[r]! * scale[r]! * t - (qNorm * boundQ[r]! + qErr * boundE[r]!);
+      if (low > best[j]!) best[j] = low;
+    }
+  } else {
+    for (let r = 0; r < used; r++) {
+      const j = rowMemory[r]!;
+      if (j < 0) continue;
+      const low = ints[r]! * scale[r]! * t - (qNorm * boundQ[r]! + qErr * boundE[r]!);
+      if (low > best[j]!) best[j] = low;
+    }
   }
   const lowers = new TopK(top.capacity);
   for (let j = 0; j < memories; j++) if (best[j]! > lowers.floor) lowers.push(best[j]!, j);
   const threshold = Math.max(query.minScore, lowers.floor);
 
   // Pass 2: exact float32 scores of every row whose upper bound reaches the threshold.
-  const idx = at.idx >> 2;
   let count = 0;
   for (let r = 0; r < used; r++) {
     const j = rowMemory[r]!;
-    if (j < 0 || !allowed[j]) continue;
+    if (j < 0 || (allowed && !allowed[j])) continue;
     const high = ints[r]! * scale[r]! * t + (qNorm * boundQ[r]! + qErr * boundE[r]!);
     if (high >= threshold) m.i32[idx + count++] = r;
   }

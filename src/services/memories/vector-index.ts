@@ -9,13 +9,13 @@
  * memories' chunks. A workspace not cached (never searched, or evicted as least recently
  * used when the budget is full) is loaded in one binary COPY stream.
  */
-import { chunkChangesSince, indexStamps } from '../../data/index-stamps.js';
-import { memoriesChunkVectors, workspaceChunkVectors } from '../../data/memory-chunks.js';
+import { indexStamps } from '../../data/index-stamps.js';
+import { chunkChangesWithVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
 import type { KernelKind } from './kernel/kernel.js';
-import { applyChanges, buildMatrix, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+import { applyChanges, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
-export { applyChanges, buildMatrix, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+export { applyChanges, buildMatrix, MatrixLoader, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
 export interface VectorQuery {
   workspaceIds: string[];
@@ -140,19 +140,19 @@ export class InMemoryVectorIndex implements VectorIndex {
   private async update(workspaceId: string, version: bigint, model: string, dimensions: number, cached: WorkspaceMatrix | undefined): Promise<WorkspaceMatrix> {
     let next: WorkspaceMatrix | null = null;
     if (cached && cached.model === model && cached.dimensions === dimensions) {
-      // Changes logged after the cached version; the chunks are read after them, so a write in
-      // between is either seen now or logged above the version recorded (and re-read next time).
-      const changes = await chunkChangesSince(this.db, workspaceId, cached.version);
-      if (changes.memoryIds.length <= CATCH_UP_LIMIT) {
-        const chunks = changes.memoryIds.length ? await memoriesChunkVectors(this.db, changes.memoryIds, model, dimensions) : [];
-        next = applyChanges(cached, changes.memoryIds, chunks);
+      // Changes logged after the cached version and the changed memories' chunks, read in one
+      // statement: one snapshot, so a later write is logged above the version recorded.
+      const changes = await chunkChangesWithVectors(this.db, workspaceId, cached.version, model, dimensions, CATCH_UP_LIMIT);
+      if (changes.memoryIds) {
+        next = applyChanges(cached, changes.memoryIds, changes.chunks);
         next.version = changes.version > version ? changes.version : version;
       }
     }
     if (!next) {
       // Read after the stamp: a concurrent write can only make the next search catch up again.
-      const chunks = await workspaceChunkVectors(this.db, workspaceId, model, dimensions);
-      next = buildMatrix(chunks, { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
+      const loader = new MatrixLoader({ version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
+      await streamWorkspaceChunkVectors(this.db, workspaceId, model, dimensions, (memoryId, source, at, length) => loader.add(memoryId, source, at, length));
+      next = loader.finish();
     }
     this.matrices.delete(workspaceId);
     this.matrices.set(workspaceId, next);

@@ -20,6 +20,12 @@ export interface Kernel {
   dotF32Rows(mat: number, idx: number, count: number, stride: number, q: number, out: number): void;
   /** int32 out[r] = int8 matrix row r · int16 query, r in [0, rows); the caller keeps the sum within int32. */
   dotI8(mat: number, rows: number, stride: number, q: number, out: number): void;
+  /**
+   * int8 codes of float32 rows [0, rows) at `codes` (stride bytes a row), and per row four
+   * float64 at `stats` (32 bytes a row): m = max |v|, Σ(v − ĉ)², Σv², Σĉ² where ĉ = code·m/127
+   * and code = v·127/m rounded to nearest, ties to even; m non-finite: codes 0, sums 0.
+   */
+  quantizeI8(mat: number, codes: number, rows: number, stride: number, stats: number): void;
 }
 
 /** Rows are padded to a multiple of this many values. */
@@ -53,32 +59,95 @@ export const wasmKernelAvailable = () => compiledModule() !== null;
  * (and `prefer` is not 'js'), else the JavaScript one.
  */
 export function createKernel(bytes: number, prefer: KernelKind = 'wasm'): Kernel {
-  const module = prefer === 'wasm' && bytes <= WASM_MAX_BYTES ? compiledModule() : null;
-  if (!module) return new JsKernel(new ArrayBuffer(align16(bytes)));
-  let instance: WebAssembly.Instance;
+  const instance = prefer === 'wasm' && bytes <= WASM_MAX_BYTES ? wasmInstance() : null;
+  if (!instance || !growTo(instance, bytes)) return new JsKernel(new ArrayBuffer(align16(bytes)));
+  return wasmKernel(instance);
+}
+
+function wasmInstance(): WebAssembly.Instance | null {
+  const module = compiledModule();
+  if (!module) return null;
   try {
-    instance = new WebAssembly.Instance(module, {});
+    return new WebAssembly.Instance(module, {});
   } catch {
-    return new JsKernel(new ArrayBuffer(align16(bytes))); // e.g. out of address space for another memory
+    return null; // e.g. out of address space for another memory
   }
+}
+
+/** Grows the instance's memory to at least `bytes` (contents kept); false when it cannot. */
+function growTo(instance: WebAssembly.Instance, bytes: number): boolean {
   const memory = instance.exports.memory as WebAssembly.Memory;
   const pages = Math.ceil(bytes / WASM_PAGE) - memory.buffer.byteLength / WASM_PAGE;
-  if (pages > 0) {
-    try {
-      memory.grow(pages);
-    } catch {
-      return new JsKernel(new ArrayBuffer(align16(bytes)));
-    }
+  if (pages <= 0) return true;
+  if (bytes > WASM_MAX_BYTES) return false;
+  try {
+    memory.grow(pages);
+    return true;
+  } catch {
+    return false;
   }
+}
+
+function wasmKernel(instance: WebAssembly.Instance): Kernel {
   const e = instance.exports as unknown as {
+    memory: WebAssembly.Memory;
     dot_f32: Kernel['dotF32'];
     dot_f32_rows: Kernel['dotF32Rows'];
     dot_i8: Kernel['dotI8'];
+    quantize_i8: Kernel['quantizeI8'];
   };
-  return { kind: 'wasm', buffer: memory.buffer, dotF32: e.dot_f32, dotF32Rows: e.dot_f32_rows, dotI8: e.dot_i8 };
+  return { kind: 'wasm', buffer: e.memory.buffer, dotF32: e.dot_f32, dotF32Rows: e.dot_f32_rows, dotI8: e.dot_i8, quantizeI8: e.quantize_i8 };
+}
+
+/**
+ * A zeroed buffer that grows while rows are written into it, then becomes a kernel's buffer
+ * without a copy (a cold load decodes its rows straight into the memory the scan reads). The
+ * buffer object changes when it grows: read `buffer` again after `reserve`.
+ */
+export class KernelArena {
+  private instance: WebAssembly.Instance | null;
+  private plain: ArrayBuffer | null = null;
+
+  constructor(prefer: KernelKind = 'wasm') {
+    this.instance = prefer === 'wasm' ? wasmInstance() : null;
+    if (!this.instance) this.plain = new ArrayBuffer(WASM_PAGE);
+  }
+
+  get buffer(): ArrayBuffer {
+    return this.instance ? (this.instance.exports.memory as WebAssembly.Memory).buffer : this.plain!;
+  }
+
+  /** Makes the buffer at least `bytes` long, keeping its contents. */
+  reserve(bytes: number): void {
+    if (bytes <= this.buffer.byteLength) return;
+    if (this.instance && growTo(this.instance, bytes)) return;
+    // No SIMD memory (or it cannot grow that far): a plain buffer, copied as it doubles.
+    const next = new ArrayBuffer(align16(Math.max(bytes, this.buffer.byteLength * 1.5)));
+    new Uint8Array(next).set(new Uint8Array(this.buffer));
+    this.instance = null;
+    this.plain = next;
+  }
+
+  /**
+   * The kernel over this arena's contents, its buffer at least `bytes` long: the SIMD memory
+   * itself when `kind` is 'wasm' and it has one, else a plain buffer (a copy, for a small matrix).
+   */
+  kernel(bytes: number, kind: KernelKind): Kernel {
+    if (kind === 'wasm' && this.instance && growTo(this.instance, bytes)) return wasmKernel(this.instance);
+    const fits = this.plain && this.plain.byteLength >= align16(bytes) && this.plain.byteLength <= align16(bytes) * 1.25;
+    const buffer = fits ? this.plain! : new ArrayBuffer(align16(bytes));
+    if (buffer !== this.plain) new Uint8Array(buffer).set(new Uint8Array(this.buffer, 0, Math.min(this.buffer.byteLength, buffer.byteLength)));
+    return new JsKernel(buffer);
+  }
 }
 
 const f = Math.fround;
+
+/** WebAssembly's f64.nearest: to the nearest integer, ties to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
 
 class JsKernel implements Kernel {
   readonly kind = 'js' as const;
@@ -110,6 +179,44 @@ class JsKernel implements Kernel {
       let sum = 0;
       for (let i = 0; i < stride; i++) sum += i8[base + i]! * i16[q0 + i]!;
       i32[(out >> 2) + r] = sum;
+    }
+  }
+
+  /** dot.wat's quantize_i8, same arithmetic in the same order (two float64 lanes per sum). */
+  quantizeI8(mat: number, codes: number, rows: number, stride: number, stats: number): void {
+    const { f32, i8 } = this;
+    const f64 = new Float64Array(this.buffer, stats, rows * 4);
+    for (let r = 0; r < rows; r++) {
+      const base = (mat >> 2) + r * stride;
+      const c = codes + r * stride;
+      let max = 0;
+      for (let i = 0; i < stride; i++) max = Math.max(max, Math.abs(f32[base + i]!));
+      let err0 = 0, err1 = 0, norm0 = 0, norm1 = 0, nh0 = 0, nh1 = 0;
+      if (Number.isFinite(max)) {
+        const s = max / 127;
+        const inv = s === 0 ? 0 : 127 / max;
+        for (let i = 0; i < stride; i += 4) {
+          const v0 = f32[base + i]!, v1 = f32[base + i + 1]!, v2 = f32[base + i + 2]!, v3 = f32[base + i + 3]!;
+          const c0 = roundHalfEven(v0 * inv), c1 = roundHalfEven(v1 * inv), c2 = roundHalfEven(v2 * inv), c3 = roundHalfEven(v3 * inv);
+          i8[c + i] = c0;
+          i8[c + i + 1] = c1;
+          i8[c + i + 2] = c2;
+          i8[c + i + 3] = c3;
+          const h0 = c0 * s, h1 = c1 * s, h2 = c2 * s, h3 = c3 * s;
+          err0 += (v0 - h0) * (v0 - h0);
+          err1 += (v1 - h1) * (v1 - h1);
+          err0 += (v2 - h2) * (v2 - h2);
+          err1 += (v3 - h3) * (v3 - h3);
+          norm0 += v0 * v0 + v2 * v2;
+          norm1 += v1 * v1 + v3 * v3;
+          nh0 += h0 * h0 + h2 * h2;
+          nh1 += h1 * h1 + h3 * h3;
+        }
+      } else i8.fill(0, c, c + stride);
+      f64[r * 4] = max;
+      f64[r * 4 + 1] = err0 + err1;
+      f64[r * 4 + 2] = norm0 + norm1;
+      f64[r * 4 + 3] = nh0 + nh1;
     }
   }
 
