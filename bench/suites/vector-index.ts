@@ -389,18 +389,28 @@ async function pgvectorOnPglite(modelName: string) {
     const a = await db.prisma.$transaction((tx) => createWorkspaceTx(tx, owner, { name: 'A' }));
     const b = await db.prisma.$transaction((tx) => createWorkspaceTx(tx, owner, { name: 'B' }));
     const corpus = new ClusteredVectors(4, uniform);
+    // Each phase prints as it ends, with the process's CPU time (a long run shows where it is).
+    let cpu = process.cpuUsage();
+    const phase = (label: string, since: number) => {
+      const used = process.cpuUsage(cpu);
+      cpu = process.cpuUsage();
+      console.log(`  ${label}: ${fmt((performance.now() - since) / 1000, 1)} s (CPU of the process ${fmt((used.user + used.system) / 1e6, 1)} s; load average ${load()})`);
+    };
     let t = performance.now();
     await seedCorpus(db, a.id, Math.round((chunks * 0.9) / 10), modelName, corpus);
     await seedCorpus(db, b.id, Math.round((chunks * 0.1) / 10), modelName, corpus);
     await db.query('ANALYZE memories, memory_chunks');
     const seedS = (performance.now() - t) / 1000;
+    phase(`seed of ${chunks.toLocaleString('en')} chunks`, t);
     const builder = new PgVectorIndex(db);
     t = performance.now();
     const filled = await builder.fillAll(DIMS);
     const fillS = (performance.now() - t) / 1000;
+    phase('bulk fill', t);
     t = performance.now();
     await builder.search({ workspaceIds: [a.id], vector: corpus.query(), model: modelName, limit: 10, minScore: -1 }); // builds the index
     const buildS = (performance.now() - t) / 1000;
+    phase('HNSW build', t);
 
     // One memory in ten of A carries the tag the filtered queries ask for.
     const memoriesOfA = (await db.query<{ id: string }>('SELECT id FROM memories WHERE workspace_id = $1', [a.id])).map((r) => r.id);
