@@ -48,6 +48,12 @@ export interface Database {
    * bulk reads of bytea (see copy-binary.ts). `select` takes no parameters.
    */
   copyBinary(select: string): AsyncIterable<Uint8Array>;
+  /**
+   * PGlite only: `COPY table (columns) FROM` binary COPY data (encodeCopyBinary) in this
+   * process, with no text form on the way (the embedded database parses large text parameters
+   * slowly: bench `vector-index`, pgvector fill). Undefined on PostgreSQL.
+   */
+  copyIn?(table: string, columns: string[], data: Uint8Array<ArrayBuffer>): Promise<void>;
   /** Round-trip time of a trivial query in milliseconds; throws when unreachable. */
   ping(): Promise<number>;
   /** Applies pending migrations; returns the names applied. */
@@ -162,6 +168,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         // PGlite has no client stream: COPY writes to its in-memory blob device.
         const { blob } = await lite.query(`COPY (${select}) TO '/dev/blob' WITH (FORMAT binary)`);
         if (blob) yield new Uint8Array(await blob.arrayBuffer());
+      },
+      copyIn: async (table: string, columns: string[], data: Uint8Array<ArrayBuffer>) => {
+        await lite.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob([data]) });
       },
       ping: () => timed(() => lite.query('SELECT 1')),
       migrate: () => applyMigrations(pgliteRunner(lite)),

@@ -146,3 +146,30 @@ export function sqlLiteral(value: string): string {
   if (value.includes('\u0000')) throw new Error('NUL in an SQL literal');
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** Rows (fields already in each type's binary form) as one `COPY … FROM … (FORMAT binary)` input. */
+export function encodeCopyBinary(rows: CopyField[][]): Uint8Array<ArrayBuffer> {
+  let size = 19 + 2;
+  for (const row of rows) {
+    size += 2;
+    for (const f of row) size += 4 + (f?.length ?? 0);
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(SIGNATURE); // flags and extension length stay 0
+  let at = 19;
+  for (const row of rows) {
+    view.setInt16(at, row.length);
+    at += 2;
+    for (const f of row) {
+      view.setInt32(at, f ? f.length : -1);
+      at += 4;
+      if (f) {
+        out.set(f, at);
+        at += f.length;
+      }
+    }
+  }
+  view.setInt16(at, -1);
+  return out;
+}

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autoPicksPgvector } from '../../src/bootstrap.js';
 import { pgvectorAvailable } from '../../src/data/chunk-embeddings.js';
 import { replaceChunks } from '../../src/data/memory-chunks.js';
 import { vectorToBytes } from '../../src/lib/vectors.js';
@@ -94,5 +95,40 @@ for (const storage of storages()) {
         { numRuns: 6 },
       );
     }, 240_000);
+
+    it('finds `limit` distinct memories when one memory owns more of the nearest chunks than the first window', async (test) => {
+      if (!available) return test.skip();
+      const prisma = t.db.prisma;
+      const user = await prisma.user.create({ data: { email: `pgv-crowd-${storage}@test.local`, name: 'V', passwordHash: 'x' } });
+      const ws = await prisma.workspace.create({ data: { id: `workspace-pgv-crowd-${storage}`, name: 'V', ownerId: user.id } });
+      const rand = prng(11);
+      const query = unit(rand, DIMS);
+      const near = (spread: number) => unit(() => 0.5, DIMS).map((_, i) => query[i]! + spread * (rand() * 2 - 1));
+      const ids = ['crowd', ...Array.from({ length: 12 }, (_, i) => `other${i}`)].map((n) => `${ws.id}-${n}`);
+      await prisma.memory.createMany({ data: ids.map((id) => ({ id, workspaceId: ws.id, title: 't', content: 'c' })) });
+      // 200 chunks of one memory right around the query: more than the first window of 60.
+      const chunks = [
+        ...Array.from({ length: 200 }, (_, chunkIndex) => ({ memoryId: ids[0]!, vector: near(0.01), chunkIndex })),
+        ...ids.slice(1).map((memoryId) => ({ memoryId, vector: near(0.6), chunkIndex: 0 })),
+      ];
+      await replaceChunks(prisma, ids, chunks.map((c) => ({ ...c, workspaceId: ws.id, content: 'c', vector: vectorToBytes(new Float32Array(c.vector)), dimensions: DIMS, model: 'm' })));
+      const q: VectorQuery = { workspaceIds: [ws.id], vector: query, model: 'm', limit: 10, minScore: -1 };
+      const got = await new PgVectorIndex(t.db).search(q);
+      const expected = await new InMemoryVectorIndex(t.db).search(q);
+      expect(got).toHaveLength(10);
+      expect(got[0]!.memoryId).toBe(ids[0]);
+      expect(got.filter((h) => expected.some((e) => e.memoryId === h.memoryId)).length).toBeGreaterThanOrEqual(8);
+    }, 120_000);
   });
 }
+
+describe('VECTOR_BACKEND=auto', () => {
+  it('takes pgvector only with the extension, for a bank larger than VECTOR_CACHE_MB holds or several instances on one database', () => {
+    const base = { available: true, chunks: 10_000, vectorCacheMb: 256, sharedInstances: false };
+    expect(autoPicksPgvector(base)).toBe(false);
+    expect(autoPicksPgvector({ ...base, chunks: 200_000 })).toBe(true);
+    expect(autoPicksPgvector({ ...base, chunks: 200_000, vectorCacheMb: 1024 })).toBe(false);
+    expect(autoPicksPgvector({ ...base, sharedInstances: true })).toBe(true);
+    expect(autoPicksPgvector({ ...base, available: false, chunks: 10 ** 7, sharedInstances: true })).toBe(false);
+  });
+});
