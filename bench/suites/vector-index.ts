@@ -57,6 +57,17 @@ async function benchDeps(label: string, env: Record<string, string> = {}) {
   return { deps, db, owner, workspace, drop: async () => { await deps.embeddings.stop(); await db.close(); await database.drop(); } };
 }
 
+/** `n` memories with random titles and text, marked embedded under `model` (their chunks are the caller's): their ids. */
+async function insertReadyMemories(db: Awaited<ReturnType<typeof openDatabase>>, workspaceId: string, n: number, model: string, rand: () => number): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => newId('memory'));
+  await db.query(
+    `INSERT INTO memories (id, workspace_id, title, content, embedding_status, embedding_model, updated_at)
+     SELECT id, $2, t, c, 'ready', $3, now() FROM unnest($1::varchar[], $4::text[], $5::text[]) AS x(id, t, c)`,
+    [ids, workspaceId, model, ids.map(() => sentence(rand, 4)), ids.map(() => sentence(rand, 40))],
+  );
+  return ids;
+}
+
 /**
  * `chunks` chunks (10 per memory) in the workspace, ready under `model`, generated in the
  * database (random vectors of norm about 1, float4send's big-endian bytes turned little-endian as
@@ -67,12 +78,7 @@ async function seed(db: Awaited<ReturnType<typeof openDatabase>>, workspaceId: s
   const memories = chunks / 10;
   for (let start = 0; start < memories; start += 1000) {
     const n = Math.min(1000, memories - start);
-    const ids = Array.from({ length: n }, () => newId('memory'));
-    await db.query(
-      `INSERT INTO memories (id, workspace_id, title, content, embedding_status, embedding_model, updated_at)
-       SELECT id, $2, t, c, 'ready', $3, now() FROM unnest($1::varchar[], $4::text[], $5::text[]) AS x(id, t, c)`,
-      [ids, workspaceId, model, ids.map(() => sentence(rand, 4)), ids.map(() => sentence(rand, 40))],
-    );
+    const ids = await insertReadyMemories(db, workspaceId, n, model, rand);
     await db.query(
       `INSERT INTO memory_chunks (id, memory_id, workspace_id, chunk_index, content, vector, dimensions, model)
        SELECT gen_random_uuid(), m, $2, k, '', (SELECT string_agg(substr(b, 4, 1) || substr(b, 3, 1) || substr(b, 2, 1) || substr(b, 1, 1), ''::bytea) FROM (SELECT float4send(((random() * 2 - 1) / 11.3)::float4) AS b FROM generate_series(1, $4) WHERE k >= 0) s), $4, $3
@@ -314,12 +320,7 @@ async function seedCorpus(db: Awaited<ReturnType<typeof openDatabase>>, workspac
   const rand = prng(memories);
   for (let start = 0; start < memories; start += 1000) {
     const n = Math.min(1000, memories - start);
-    const ids = Array.from({ length: n }, () => newId('memory'));
-    await db.query(
-      `INSERT INTO memories (id, workspace_id, title, content, embedding_status, embedding_model, updated_at)
-       SELECT id, $2, t, c, 'ready', $3, now() FROM unnest($1::varchar[], $4::text[], $5::text[]) AS x(id, t, c)`,
-      [ids, workspaceId, model, ids.map(() => sentence(rand, 4)), ids.map(() => sentence(rand, 40))],
-    );
+    const ids = await insertReadyMemories(db, workspaceId, n, model, rand);
     if (db.copyIn) {
       // PGlite: binary COPY (a large bytea parameter goes through its text form, slowly).
       const text = (v: string) => new TextEncoder().encode(v);

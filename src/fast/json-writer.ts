@@ -31,7 +31,7 @@ import * as crypto from 'node:crypto';
 import * as zlib from 'node:zlib';
 import type { Response } from 'express';
 import fresh from 'fresh';
-import { type DeflatedPiece, inflatePiece } from './gzip-pieces.js';
+import { type DeflatedPiece, gzipOf, inflatePiece } from './gzip-pieces.js';
 
 // crypto.hash (one-shot, Node ≥ 20.12) costs a third of createHash().update().digest().
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
@@ -115,7 +115,7 @@ export function codingFor(header: string | string[] | undefined): Coding | null 
 }
 
 /** Whether the Accept-Encoding header allows gzip. */
-export const acceptsGzip = (header: string | string[] | undefined): boolean => weights(header).gzip > 0;
+const acceptsGzip = (header: string | string[] | undefined): boolean => weights(header).gzip > 0;
 
 /** The q-values Accept-Encoding gives brotli and gzip (-1: not named, nor `*`). */
 function weights(header: string | string[] | undefined): { br: number; gzip: number } {
@@ -154,33 +154,37 @@ function compress(body: Buffer, coding: Coding, callback: (error: Error | null, 
 }
 
 /**
- * Sends a 200 whose JSON body the caller already gzip-coded, as buffers in order (the whole
- * memory list, services/memories/list-pieces.ts), with the caller's weak ETag. Only for a GET
- * whose Accept-Encoding allows gzip, after the caller's own 304 check.
+ * Whether sendJsonPieces can answer this request: one that accepts gzip or no coding at all.
+ * One that takes brotli only gets the text built and coded whole (sendJsonText).
  */
-export function sendGzipJson(res: Response, parts: Buffer[], weak: string): void {
-  res.statusCode = 200;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('ETag', weak);
-  res.setHeader('Vary', appendVary(res.getHeader('Vary'), 'Accept-Encoding'));
-  res.setHeader('Content-Encoding', 'gzip');
-  res.setHeader('Content-Length', parts.reduce((n, p) => n + p.length, 0));
-  // Corked, the parts leave in one writev.
-  res.cork();
-  for (const part of parts) res.write(part);
-  res.uncork();
-  res.end();
+export function piecesAccepted(headers: { 'accept-encoding'?: string | string[] }): boolean {
+  const accepted = headers['accept-encoding'];
+  return acceptsGzip(accepted) || codingFor(accepted) === null;
 }
 
 /**
- * sendGzipJson for a client that takes no coding: the pieces inflated one at a time (off the
- * loop, on libuv's pool) and written as they come, so the whole text is never held.
+ * Sends a 200 whose JSON body comes as deflated pieces (the whole memory list,
+ * services/memories/list-pieces.ts), with the caller's weak ETag, after the caller's own 304
+ * check and piecesAccepted: gzip-coded as one member around the pieces, or, to a client that
+ * takes no coding, the pieces inflated one at a time (on libuv's pool) and written as they
+ * come, so the whole text is never held.
  */
-export async function sendInflatedJson(res: Response, pieces: DeflatedPiece[], weak: string): Promise<void> {
+export async function sendJsonPieces(res: Response, pieces: DeflatedPiece[], weak: string): Promise<void> {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('ETag', weak);
   res.setHeader('Vary', appendVary(res.getHeader('Vary'), 'Accept-Encoding'));
+  if (acceptsGzip(res.req.headers['accept-encoding'])) {
+    const parts = gzipOf(pieces);
+    res.setHeader('Content-Encoding', 'gzip');
+    res.setHeader('Content-Length', parts.reduce((n, p) => n + p.length, 0));
+    // Corked, the parts leave in one writev.
+    res.cork();
+    for (const part of parts) res.write(part);
+    res.uncork();
+    res.end();
+    return;
+  }
   res.setHeader('Content-Length', pieces.reduce((n, p) => n + p.length, 0));
   for (const piece of pieces) {
     if (res.destroyed) return;

@@ -1,8 +1,8 @@
 /** The wire envelope: every JSON response has exactly ok, data and error (written by src/fast/json-writer.ts). */
 import type { Response } from 'express';
 import fresh from 'fresh';
-import { type DeflatedPiece, gzipOf } from '../fast/gzip-pieces.js';
-import { acceptsGzip, codingFor, sendGzipJson, sendInflatedJson, sendJsonText } from '../fast/json-writer.js';
+import type { DeflatedPiece } from '../fast/gzip-pieces.js';
+import { piecesAccepted, sendJsonPieces, sendJsonText } from '../fast/json-writer.js';
 
 export interface Envelope<T = unknown> {
   ok: boolean;
@@ -54,13 +54,9 @@ export async function sendVersionedJson(res: Response, etag: string, build: () =
     res.end();
     return;
   }
-  if (pieces && method === 'GET') {
-    const accepted = headers['accept-encoding'];
-    const gzip = acceptsGzip(accepted);
-    if (gzip || codingFor(accepted) === null) {
-      const deflated = await pieces();
-      if (deflated) return gzip ? sendGzipJson(res, gzipOf(deflated), etag) : sendInflatedJson(res, deflated, etag);
-    }
+  if (pieces && method === 'GET' && piecesAccepted(headers)) {
+    const deflated = await pieces();
+    if (deflated) return sendJsonPieces(res, deflated, etag);
   }
   sendSuccessJson(res, 200, await build(), etag);
 }
