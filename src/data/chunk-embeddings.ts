@@ -104,17 +104,19 @@ export async function fillEmbeddingsBinary(db: Pick<Database, 'query' | 'copyBin
   for (;;) {
     const rows: CopyField[][] = [];
     let last: Uint8Array | null = null;
+    const select = `SELECT id, vector FROM memory_chunks WHERE dimensions = ${d} AND embedding IS NULL${after ? ` AND id > '${after}'` : ''} ORDER BY id LIMIT ${Math.trunc(batch)}`;
     await decodeCopyBinary(
-      db.copyBinary(`SELECT id, vector FROM memory_chunks WHERE dimensions = ${d} AND embedding IS NULL${after ? ` AND id > '${after}'` : ''} ORDER BY id LIMIT ${Math.trunc(batch)}`),
+      (onData) => db.copyBinary(select, onData),
       ([id, vector]) => {
-        last = id!;
         const n = Math.floor(vector!.length / 4);
         const out = new Uint8Array(4 + n * 4);
         const view = new DataView(out.buffer);
         const src = new DataView(vector!.buffer, vector!.byteOffset, vector!.byteLength);
         view.setInt16(0, n);
         for (let i = 0; i < n; i++) view.setFloat32(4 + i * 4, src.getFloat32(i * 4, true));
-        rows.push([id!.slice(), out]);
+        // Copies: the fields are valid only during the call.
+        last = id!.slice();
+        rows.push([last, out]);
       },
     );
     if (rows.length === 0 || !last) return filled;

@@ -9,7 +9,7 @@ import type { Database } from '../db/client.js';
 import type { WorkspaceIndexStamp } from '../generated/prisma/client.js';
 import type { Db } from './sql.js';
 
-export type IndexStamp = Pick<WorkspaceIndexStamp, 'workspaceId' | 'version'>;
+export type IndexStamp = Pick<WorkspaceIndexStamp, 'workspaceId' | 'version' | 'chunks'>;
 
 /** Marks the workspace's chunk set as changed; run it in the transaction that changes it. */
 export async function bumpIndexStamp(db: Db, workspaceId: string): Promise<void> {
@@ -18,14 +18,14 @@ export async function bumpIndexStamp(db: Db, workspaceId: string): Promise<void>
     ON CONFLICT (workspace_id) DO UPDATE SET version = workspace_index_stamps.version + 1, updated_at = now()`;
 }
 
-/** The stamps of those of these workspaces that have one. */
+/** The stamps of those of these workspaces that have one, with their chunk counts (all models). */
 export async function indexStamps(db: Pick<Database, 'query'>, workspaceIds: string[]): Promise<IndexStamp[]> {
   // Plain pool: read by every search (bench `memories`). As text: the drivers disagree on int8.
-  const rows = await db.query<{ workspaceId: string; version: string }>(
-    'SELECT workspace_id AS "workspaceId", version::text AS version FROM workspace_index_stamps WHERE workspace_id = ANY($1::varchar[])',
+  const rows = await db.query<{ workspaceId: string; version: string; chunks: number }>(
+    'SELECT workspace_id AS "workspaceId", version::text AS version, chunks FROM workspace_index_stamps WHERE workspace_id = ANY($1::varchar[])',
     [workspaceIds],
   );
-  return rows.map((r) => ({ workspaceId: r.workspaceId, version: BigInt(r.version) }));
+  return rows.map((r) => ({ workspaceId: r.workspaceId, version: BigInt(r.version), chunks: r.chunks }));
 }
 
 /** The memories of the workspace whose chunks changed after stamp `version`, and the latest version seen. */

@@ -38,7 +38,7 @@ export async function streamWorkspaceChunkVectors(
   let last = new Uint8Array(64);
   let lastLength = -1;
   let lastId = '';
-  await decodeCopyBinaryTuples(db.copyBinary(select), (buffer, start, length, count) => {
+  await decodeCopyBinaryTuples((onData) => db.copyBinary(select, onData), (buffer, start, length, count) => {
     if (count < 2 || length[0]! < 0 || length[1]! < 0) return;
     const idAt = start[0]!;
     const idLength = length[0]!;

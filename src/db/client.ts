@@ -3,6 +3,7 @@
  * embedded PGlite database, with the same schema and migrations on both.
  */
 import { mkdirSync } from 'node:fs';
+import { Socket } from 'node:net';
 // The drivers of each storage are loaded by openDatabase: a server on PGlite never loads pg, one
 // on PostgreSQL never loads PGlite.
 import type { PGlite } from '@electric-sql/pglite';
@@ -10,6 +11,8 @@ import type pg from 'pg';
 import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
+import type { Duplex } from 'node:stream';
+import { CopyOutSocket, copyOutOnSocket } from './copy-out.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
 import { initialiseDataDir } from './pglite-template.js';
 import { ConnectionWatchdog } from './watchdog.js';
@@ -44,10 +47,11 @@ export interface Database {
    */
   query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
   /**
-   * The raw output of `COPY (select) TO STDOUT (FORMAT binary)`, in chunks as they arrive:
-   * bulk reads of bytea (see copy-binary.ts). `select` takes no parameters.
+   * The raw output of `COPY (select) TO STDOUT (FORMAT binary)`, handed to `onData` in chunks as
+   * they arrive, each valid only during the call (the receive buffers are reused): bulk reads of
+   * bytea (see copy-binary.ts). `select` takes no parameters.
    */
-  copyBinary(select: string): AsyncIterable<Uint8Array>;
+  copyBinary(select: string, onData: (chunk: Uint8Array) => void): Promise<void>;
   /**
    * PGlite only: `COPY table (columns) FROM` binary COPY data (encodeCopyBinary) in this
    * process, with no text form on the way (the embedded database parses large text parameters
@@ -164,10 +168,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: 'pglite',
       prisma,
       query: async <T>(sql: string, params?: unknown[]) => (await lite.query<T>(sql, params)).rows,
-      copyBinary: async function* (select: string) {
+      copyBinary: async (select: string, onData: (chunk: Uint8Array) => void) => {
         // PGlite has no client stream: COPY writes to its in-memory blob device.
         const { blob } = await lite.query(`COPY (${select}) TO '/dev/blob' WITH (FORMAT binary)`);
-        if (blob) yield new Uint8Array(await blob.arrayBuffer());
+        if (blob) onData(new Uint8Array(await blob.arrayBuffer()));
       },
       copyIn: async (table: string, columns: string[], data: Uint8Array<ArrayBuffer>) => {
         await lite.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob([data]) });
@@ -183,7 +187,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const { default: pg } = await import('pg');
   const { PrismaPg } = await import('@prisma/adapter-pg');
-  const { to: copyTo } = await import('pg-copy-streams');
   const timeoutMs = options.timeoutMs ?? 5000;
   // A database that stops answering without closing its connections (frozen host, partition)
   // fails the waiting queries after about `timeoutMs` instead of the query timeout below.
@@ -217,15 +220,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     prisma,
     query: async <T>(sql: string, params?: unknown[], name?: string) =>
       (await pool.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[],
-    copyBinary: async function* (select: string) {
-      // Its own short-lived connection: the COPY stream reads the socket directly (about five
-      // times faster than the driver's message parser for 10^5 rows), which the pool's
-      // watched sockets do not allow. One connection per cold load of a workspace.
-      const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: timeoutMs });
-      client.on('error', () => {}); // surfaced by the stream
+    copyBinary: async (select: string, onData: (chunk: Uint8Array) => void) => {
+      // node-postgres calls its stream factory with the connection's settings (its types omit them):
+      // TLS wraps the socket, so only a plain connection reads into a reused buffer.
+      const copyOutStream = ((config: { ssl?: unknown }) => (config.ssl ? new Socket() : new CopyOutSocket())) as unknown as () => Duplex;
+      // Its own short-lived connection, its socket read directly (copy-out.ts): a pooled one
+      // would have to be handed back in a known state. One connection per cold load of a workspace.
+      const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: timeoutMs, stream: copyOutStream });
+      client.on('error', () => {}); // surfaced by the COPY
       await client.connect();
       try {
-        yield* client.query(copyTo(`COPY (${select}) TO STDOUT (FORMAT binary)`));
+        await copyOutOnSocket((client as unknown as { connection: { stream: Duplex } }).connection.stream, `COPY (${select}) TO STDOUT (FORMAT binary)`, onData);
       } finally {
         await client.end().catch(() => {});
       }

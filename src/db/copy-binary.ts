@@ -127,17 +127,20 @@ export class CopyBinaryDecoder {
   }
 }
 
+/** A COPY's output, pushed chunk by chunk (each valid only during the call): Database.copyBinary. */
+export type CopySource = (onData: (chunk: Uint8Array) => void) => Promise<void>;
+
 /** Decodes a whole `COPY … (FORMAT binary)` output into `onTuple` calls. */
-export async function decodeCopyBinary(chunks: AsyncIterable<Uint8Array>, onTuple: (fields: CopyField[]) => void): Promise<void> {
+export async function decodeCopyBinary(source: CopySource, onTuple: (fields: CopyField[]) => void): Promise<void> {
   const decoder = new CopyBinaryDecoder(onTuple);
-  for await (const chunk of chunks) decoder.push(chunk);
+  await source((chunk) => decoder.push(chunk));
   decoder.finish();
 }
 
 /** Like decodeCopyBinary, with field offsets instead of arrays (see CopyTupleHandler). */
-export async function decodeCopyBinaryTuples(chunks: AsyncIterable<Uint8Array>, onTuple: CopyTupleHandler): Promise<void> {
+export async function decodeCopyBinaryTuples(source: CopySource, onTuple: CopyTupleHandler): Promise<void> {
   const decoder = new CopyBinaryTupleDecoder(onTuple);
-  for await (const chunk of chunks) decoder.push(chunk);
+  await source((chunk) => decoder.push(chunk));
   decoder.finish();
 }
 

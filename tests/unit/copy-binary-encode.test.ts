@@ -7,11 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { decodeCopyBinary, encodeCopyBinary, type CopyField } from '../../src/db/copy-binary.js';
 
-async function* once(data: Uint8Array) {
-  // Split in two at an arbitrary point: the decoder joins chunks.
+/** Split in two at an arbitrary point (the decoder joins chunks), each piece overwritten after its call. */
+function once(data: Uint8Array) {
   const cut = Math.floor(data.length / 3);
-  yield data.subarray(0, cut);
-  yield data.subarray(cut);
+  return async (onData: (chunk: Uint8Array) => void) => {
+    for (const piece of [data.slice(0, cut), data.slice(cut)]) {
+      onData(piece);
+      piece.fill(0xee);
+    }
+  };
 }
 
 describe('binary COPY encoding', () => {

@@ -107,10 +107,20 @@ describe('streamed cold load', () => {
     rows.push({ memoryId: 'memory-d', vector: rows[0]!.vector.subarray(0, 12) });
     const tuples: (Uint8Array | null)[][] = [...rows.map((r) => [text(r.memoryId), r.vector]), [text('memory-null'), null]];
     const stream = copyStream(tuples);
-    for (const quantizeFrom of [0, 1_000_000]) {
+    // Sized by a hint of the row count: none, too small, right, too large.
+    for (const [quantizeFrom, hint] of [[0, 0], [1_000_000, 0], [0, 3], [0, rows.length], [1_000_000, rows.length * 3]] as const) {
       const o = { version: 1n, model: 'm', dimensions: dims, kernel: 'wasm' as const, quantizeFrom, wasmFrom: 0 };
-      const loader = new MatrixLoader(o);
-      const db = { copyBinary: async function* () { yield* cut(stream, [3, 40, 41, 200, 333, 334]); } };
+      const loader = new MatrixLoader(o, hint);
+      // Each piece is overwritten after its call, as the socket's receive buffers are reused.
+      const db = {
+        copyBinary: async (_: string, onData: (chunk: Uint8Array) => void) => {
+          for (const piece of cut(stream, [3, 40, 41, 200, 333, 334])) {
+            const reused = piece.slice();
+            onData(reused);
+            reused.fill(0xee);
+          }
+        },
+      };
       await streamWorkspaceChunkVectors(db, 'w', 'm', dims, (memoryId, source, at, length) => loader.add(memoryId, source, at, length));
       const streamed = loader.finish();
       const built = buildMatrix(rows, o);

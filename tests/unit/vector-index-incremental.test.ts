@@ -8,10 +8,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexStamps } from '../../src/data/index-stamps.js';
 import { type ChunkVectorView, replaceChunks } from '../../src/data/memory-chunks.js';
 import { vectorToBytes } from '../../src/lib/vectors.js';
 import { deleteMemory } from '../../src/services/memories/service.js';
-import { applyChanges, buildMatrix, InMemoryVectorIndex, matrixBytes, matrixContents, searchMatrix, type VectorQuery, type WorkspaceMatrix } from '../../src/services/memories/vector-index.js';
+import { applyChanges, buildMatrix, InMemoryVectorIndex, MatrixLoader, matrixBytes, matrixContents, searchMatrix, type VectorQuery, type WorkspaceMatrix } from '../../src/services/memories/vector-index.js';
 import { createTestDatabase, storages, type TestDatabase } from '../support/db.js';
 import { prng, unit } from '../support/vectors.js';
 
@@ -59,6 +60,31 @@ describe('matrix updated in place', () => {
       { numRuns: 25 },
     );
   }, 120_000);
+});
+
+describe('matrix loaded with a size hint', () => {
+  it('equals one loaded without, whether the hint is right, short (rows coded before it overflows) or long', () => {
+    const rand = prng(11);
+    const rows: ChunkVectorView[] = Array.from({ length: 9000 }, (_, i) => ({ memoryId: `mem-${String(Math.floor(i / 3)).padStart(5, '0')}`, vector: vectorToBytes(unit(rand, DIMS)) }));
+    const o = { ...options(4096), wasmFrom: 0 };
+    const load = (hint: number) => {
+      const loader = new MatrixLoader(o, hint);
+      for (const r of rows) loader.add(r.memoryId, r.vector, 0, r.vector.byteLength);
+      return loader.finish();
+    };
+    const plain = load(0);
+    expect(plain.quantized).not.toBeNull();
+    for (const hint of [9000, 5000, 8191, 20000]) {
+      const hinted = load(hint);
+      expect(contents(hinted)).toEqual(contents(plain));
+      expect(Array.from(hinted.quantized!.scale.subarray(0, 9000))).toEqual(Array.from(plain.quantized!.scale.subarray(0, 9000)));
+      for (let i = 0; i < 5; i++) {
+        const query: VectorQuery = { workspaceIds: ['w'], vector: unit(rand, DIMS), model: 'm', limit: 8, minScore: -1 };
+        expect(searchMatrix(hinted, query)).toEqual(searchMatrix(plain, query));
+        expect(searchMatrix(hinted, query)).toEqual(searchMatrix(load(0), { ...query }));
+      }
+    }
+  });
 });
 
 for (const storage of storages()) {
@@ -116,6 +142,9 @@ for (const storage of storages()) {
           // Caught up in place: still the matrices loaded first (no reload, room to spare).
           expect(here.cached(ws.id)).toBe(loads.here);
           expect(there.cached(ws.id)).toBe(loads.there);
+          // The stamp's chunk count (the size a cold load lays out) followed every write.
+          const [stamp] = await indexStamps(t.db, [ws.id]);
+          expect(stamp!.chunks).toBe(await prisma.memoryChunk.count({ where: { workspaceId: ws.id } }));
         }),
         { numRuns: storage === 'pglite' ? 8 : 15 },
       );

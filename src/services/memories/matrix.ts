@@ -141,27 +141,52 @@ function allocate(o: BuildOptions, capacity: number, rows: number): WorkspaceMat
 
 /**
  * Builds a matrix from a stream of chunks without holding them: each vector is copied once,
- * from the received bytes to its row of the kernel buffer (which grows as rows arrive); the
- * int8 copy is made in one pass at the end. Rows sit in arrival order (ties break by memory
- * id, so the order changes no result).
+ * from the received bytes to its row of the kernel buffer. Rows sit in arrival order (ties
+ * break by memory id, so the order changes no result).
+ *
+ * With a size hint (the stamp's chunk count) the final layout is made up front, in one growth
+ * of the buffer, and the int8 copy is coded batch by batch as rows arrive, while the next rows
+ * are still on their way. Without one (or past it) the buffer grows as rows arrive and the int8
+ * copy is made in one pass at the end.
  */
 export class MatrixLoader {
   private readonly arena: KernelArena;
   private readonly rowBytes: number;
   private readonly vectorBytes: number;
   private bytes: Uint8Array;
-  private rowMemory = new Int32Array(1024);
+  private rowMemory: Int32Array = new Int32Array(1024);
   private rows = 0;
   private readonly memoryIds: string[] = [];
   private readonly rowsOf: number[][] = [];
   private readonly slotOf = new Map<string, number>();
   private lastId: string | null = null;
   private lastSlot = -1;
+  /** The matrix laid out for the size hint, until rows overflow it. */
+  private laidOut: WorkspaceMatrix | null = null;
+  /** Rows [0, coded) of laidOut have their int8 copy. */
+  private coded = 0;
 
-  constructor(private readonly o: BuildOptions) {
+  /**
+   * `expectedRows`: about how many chunks will come. Each growth of WebAssembly memory is
+   * reported to the engine as external memory and sets off a garbage collection, and a copy
+   * coded at the end reads the whole matrix again (bench `cold load 100k`).
+   */
+  constructor(private readonly o: BuildOptions, expectedRows = 0) {
     this.arena = new KernelArena(o.kernel);
     this.rowBytes = paddedStride(o.dimensions) * 4;
     this.vectorBytes = o.dimensions * 4;
+    const capacity = expectedRows > 0 ? expectedRows + slack(expectedRows) : 0;
+    const l = layout(o, capacity, expectedRows);
+    // Pages reserved are not resident until written; past 2 GiB the hint is not trusted. Only
+    // for the SIMD kernel's own memory (the JavaScript one copies its buffer at the end).
+    if (capacity > 0 && l.kind === 'wasm' && l.bytes <= 2 ** 31) {
+      this.arena.reserve(l.bytes);
+      const kernel = this.arena.kernel(l.bytes, l.kind);
+      if (kernel.buffer === this.arena.buffer) {
+        this.laidOut = assemble(o, capacity, l, kernel);
+        this.rowMemory = this.laidOut.rowMemory;
+      }
+    }
     this.bytes = new Uint8Array(this.arena.buffer);
   }
 
@@ -169,6 +194,7 @@ export class MatrixLoader {
   add(memoryId: string, source: Uint8Array, at: number, length: number): void {
     const r = this.rows++;
     const base = r * this.rowBytes;
+    if (this.laidOut && r >= this.laidOut.capacity) this.overflow();
     if (base + this.rowBytes > this.bytes.length) {
       // By half (at least 1 MiB): WebAssembly memory never shrinks and the cache budget counts
       // all of it, so not by doubling (up to 1.4 times the matrix's needs); each growth costs
@@ -203,24 +229,48 @@ export class MatrixLoader {
       const to = new DataView(this.bytes.buffer, base, n);
       for (let i = 0; i < n; i += 4) to.setFloat32(i, from.getFloat32(i, true), false);
     }
+    const m = this.laidOut;
+    if (m?.quantized && this.rows - this.coded >= CODE_BATCH) {
+      quantizeRows(m, this.coded, this.rows);
+      this.coded = this.rows;
+    }
   }
 
   /** The matrix of every chunk added, with room to spare for changes in place. */
   finish(): WorkspaceMatrix {
     const rows = this.rows;
-    const capacity = rows + slack(rows);
-    const l = layout(this.o, capacity, rows);
-    const m = assemble(this.o, capacity, l, this.arena.kernel(l.bytes, l.kind));
+    let m = this.laidOut;
+    if (!m) {
+      const capacity = rows + slack(rows);
+      const l = layout(this.o, capacity, rows);
+      m = assemble(this.o, capacity, l, this.arena.kernel(l.bytes, l.kind));
+      this.coded = 0;
+    }
     m.rowMemory.set(this.rowMemory.subarray(0, rows));
     m.rows = m.used = rows;
     m.memoryIds = this.memoryIds;
     m.rowsOf = this.rowsOf;
     m.slotOf = this.slotOf;
     m.best = new Float64Array(Math.max(16, this.memoryIds.length * 2));
-    if (m.quantized) quantizeRows(m, 0, rows);
+    if (m.quantized) quantizeRows(m, this.coded, rows);
     return m;
   }
+
+  /** More rows than the hint: back to growing as rows arrive, the layout and int8 copy made at the end. */
+  private overflow(): void {
+    const rowMemory = new Int32Array(Math.max(1024, this.rows * 2));
+    rowMemory.set(this.rowMemory.subarray(0, this.rows - 1));
+    this.rowMemory = rowMemory;
+    // Rows go on past the laid-out ones, over the scratch and int8 regions: zeroed again, as the
+    // padding of a short vector relies on.
+    this.bytes.fill(0, this.laidOut!.capacity * this.rowBytes);
+    this.laidOut = null;
+    this.coded = 0;
+  }
 }
+
+/** Rows coded to int8 at a time while a matrix loads. */
+const CODE_BATCH = 4096;
 
 /** Bytes a matrix holds (what the cache budget counts). */
 export function matrixBytes(m: WorkspaceMatrix): number {

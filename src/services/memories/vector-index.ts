@@ -9,7 +9,7 @@
  * memories' chunks. A workspace not cached (never searched, or evicted as least recently
  * used when the budget is full) is loaded in one binary COPY stream.
  */
-import { indexStamps } from '../../data/index-stamps.js';
+import { type IndexStamp, indexStamps } from '../../data/index-stamps.js';
 import { chunkChangesWithVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
 import type { KernelKind } from './kernel/kernel.js';
@@ -92,7 +92,7 @@ export class InMemoryVectorIndex implements VectorIndex {
   async search(query: VectorQuery): Promise<VectorHit[]> {
     if (query.workspaceIds.length === 0) return [];
     const stamps = await indexStamps(this.db, query.workspaceIds);
-    const matrices = await Promise.all(stamps.map((s) => this.current(s.workspaceId, s.version, query.model, query.vector.length)));
+    const matrices = await Promise.all(stamps.map((s) => this.current(s, query.model, query.vector.length)));
     const hits: VectorHit[] = [];
     for (const m of matrices) hits.push(...searchMatrix(m, query));
     if (matrices.length > 1) hits.sort((a, b) => b.score - a.score || (a.memoryId < b.memoryId ? -1 : 1));
@@ -117,8 +117,9 @@ export class InMemoryVectorIndex implements VectorIndex {
     this.matrices.clear();
   }
 
-  /** The workspace's matrix at stamp `version` or later; one update at a time per workspace. */
-  private async current(workspaceId: string, version: bigint, model: string, dimensions: number): Promise<WorkspaceMatrix> {
+  /** The workspace's matrix at its stamp's version or later; one update at a time per workspace. */
+  private async current(stamp: IndexStamp, model: string, dimensions: number): Promise<WorkspaceMatrix> {
+    const { workspaceId, version } = stamp;
     for (;;) {
       const cached = this.matrices.get(workspaceId);
       if (cached && cached.version >= version && cached.model === model && cached.dimensions === dimensions) {
@@ -131,13 +132,14 @@ export class InMemoryVectorIndex implements VectorIndex {
         await pending.catch(() => undefined);
         continue;
       }
-      const update = this.update(workspaceId, version, model, dimensions, cached).finally(() => this.updating.delete(workspaceId));
+      const update = this.update(stamp, model, dimensions, cached).finally(() => this.updating.delete(workspaceId));
       this.updating.set(workspaceId, update);
       return update;
     }
   }
 
-  private async update(workspaceId: string, version: bigint, model: string, dimensions: number, cached: WorkspaceMatrix | undefined): Promise<WorkspaceMatrix> {
+  private async update(stamp: IndexStamp, model: string, dimensions: number, cached: WorkspaceMatrix | undefined): Promise<WorkspaceMatrix> {
+    const { workspaceId, version } = stamp;
     let next: WorkspaceMatrix | null = null;
     if (cached && cached.model === model && cached.dimensions === dimensions) {
       // Changes logged after the cached version and the changed memories' chunks, read in one
@@ -150,7 +152,8 @@ export class InMemoryVectorIndex implements VectorIndex {
     }
     if (!next) {
       // Read after the stamp: a concurrent write can only make the next search catch up again.
-      const loader = new MatrixLoader({ version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom });
+      // Sized by the stamp's chunk count (every model's chunks: a bound, off only while a workspace is re-embedded).
+      const loader = new MatrixLoader({ version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom }, stamp.chunks);
       await streamWorkspaceChunkVectors(this.db, workspaceId, model, dimensions, (memoryId, source, at, length) => loader.add(memoryId, source, at, length));
       next = loader.finish();
     }
