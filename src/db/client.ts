@@ -12,7 +12,7 @@ import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Duplex } from 'node:stream';
-import { CopyOutSocket, copyOutOnSocket } from './copy-out.js';
+import { CopyOutError, CopyOutSocket, copyOutOnSocket } from './copy-out.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
 import { initialiseDataDir } from './pglite-template.js';
 import { ConnectionWatchdog } from './watchdog.js';
@@ -212,6 +212,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pool = new pg.Pool({ ...poolConfig, ...(options.onStatement && { Client: observedClient(pg, options.onStatement) }) });
   pool.on('error', () => {}); // an idle client losing its server must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Connections for COPY (the cold loads of the vector index), their sockets read straight off
+  // (copy-out.ts), kept idle a while: a connection costs a handshake and authentication, 9 ms
+  // here against a 10,000-chunk load of about 50. node-postgres calls its stream factory with the
+  // connection's settings (its types omit them): TLS wraps the socket, so only a plain
+  // connection reads into a reused buffer.
+  const copyOutStream = ((config: { ssl?: unknown }) => (config.ssl ? new Socket() : new CopyOutSocket())) as unknown as () => Duplex;
+  const copyPool = new pg.Pool({ connectionString: options.url, connectionTimeoutMillis: timeoutMs, max: 4, idleTimeoutMillis: 10_000, stream: copyOutStream });
+  copyPool.on('error', () => {}); // an idle client losing its server must not crash the process
   // A separate connection for health pings and migrations, so they never queue behind requests.
   const side = new pg.Pool({ ...poolConfig, max: 1 });
   side.on('error', () => {}); // an idle client losing its server must not crash the process
@@ -221,18 +229,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     query: async <T>(sql: string, params?: unknown[], name?: string) =>
       (await pool.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[],
     copyBinary: async (select: string, onData: (chunk: Uint8Array) => void) => {
-      // node-postgres calls its stream factory with the connection's settings (its types omit them):
-      // TLS wraps the socket, so only a plain connection reads into a reused buffer.
-      const copyOutStream = ((config: { ssl?: unknown }) => (config.ssl ? new Socket() : new CopyOutSocket())) as unknown as () => Duplex;
-      // Its own short-lived connection, its socket read directly (copy-out.ts): a pooled one
-      // would have to be handed back in a known state. One connection per cold load of a workspace.
-      const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: timeoutMs, stream: copyOutStream });
-      client.on('error', () => {}); // surfaced by the COPY
-      await client.connect();
+      const client = await copyPool.connect();
+      let broken: Error | undefined;
       try {
         await copyOutOnSocket((client as unknown as { connection: { stream: Duplex } }).connection.stream, `COPY (${select}) TO STDOUT (FORMAT binary)`, onData);
+      } catch (error) {
+        // PostgreSQL's own error leaves the connection ready for the next statement; any other, not.
+        if (!(error instanceof CopyOutError)) broken = error instanceof Error ? error : new Error(String(error));
+        throw error;
       } finally {
-        await client.end().catch(() => {});
+        client.release(broken);
       }
     },
     ping: () => timed(() => side.query('SELECT 1')),
@@ -248,6 +254,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await prisma.$disconnect();
       await pool.end();
       await side.end();
+      await copyPool.end();
       watchdog.close();
     },
   };

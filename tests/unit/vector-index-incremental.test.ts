@@ -185,5 +185,43 @@ for (const storage of storages()) {
       expect(await budgeted.search(q)).toEqual(await unlimited.search(q));
       expect(budgeted.stats()).toMatchObject({ backend: 'memory', cachedWorkspaces: 2 });
     });
+
+    it('lends the memory of an evicted matrix to the next load, never while a search still reads it', async () => {
+      const prisma = t.db.prisma;
+      const user = await prisma.user.create({ data: { email: `vlend-${storage}@test.local`, name: 'V', passwordHash: 'x' } });
+      const rand = prng(9);
+      const spaces: string[] = [];
+      for (let w = 0; w < 4; w++) {
+        const ws = await prisma.workspace.create({ data: { id: `workspace-vlend-${storage}-${w}`, name: 'V', ownerId: user.id } });
+        spaces.push(ws.id);
+        const ids = Array.from({ length: 60 }, (_, i) => `${ws.id}-m${i}`);
+        await prisma.memory.createMany({ data: ids.map((id) => ({ id, workspaceId: ws.id, title: 't', content: 'c' })) });
+        await replaceChunks(prisma, ids, ids.flatMap((id) => [0, 1].map((chunkIndex) => ({ memoryId: id, workspaceId: ws.id, chunkIndex, content: 'c', vector: vectorToBytes(unit(rand, DIMS)), dimensions: DIMS, model: 'm' }))));
+      }
+      // SIMD kernel and int8 pass at any size, so every matrix has memory to lend.
+      const small = { wasmFrom: 0, quantizeFrom: 1 };
+      const unlimited = new InMemoryVectorIndex(t.db, small);
+      const probe = new InMemoryVectorIndex(t.db, small);
+      await probe.search({ workspaceIds: [spaces[0]!], vector: unit(rand, DIMS), model: 'm', limit: 5, minScore: -1 });
+      const oneAndAHalf = Math.ceil(matrixBytes(probe.cached(spaces[0]!)!) * 1.5);
+
+      // One at a time: the second load takes the first one's memory.
+      const lending = new InMemoryVectorIndex(t.db, { ...small, budgetBytes: oneAndAHalf });
+      await lending.search({ workspaceIds: [spaces[0]!], vector: unit(rand, DIMS), model: 'm', limit: 5, minScore: -1 });
+      const first = lending.cached(spaces[0]!)!.kernel.buffer;
+      await lending.search({ workspaceIds: [spaces[1]!], vector: unit(rand, DIMS), model: 'm', limit: 5, minScore: -1 });
+      expect(lending.cached(spaces[0]!)).toBeUndefined();
+      expect(lending.cached(spaces[1]!)!.kernel.buffer).toBe(first); // the same memory, now spaces[1]'s matrix
+      // Concurrent searches over one, two or three workspaces at once, with room for one: loads
+      // evict matrices other searches are about to read; every answer is still the exact one.
+      const queries = Array.from({ length: 40 }, (_, i): VectorQuery => {
+        const pick = spaces.filter((_, w) => (i * 7 + w * 3) % 5 < 2 + (i % 2));
+        return { workspaceIds: pick.length ? pick : [spaces[i % 4]!], vector: unit(rand, DIMS), model: 'm', limit: 6, minScore: -1 };
+      });
+      const expected = await Promise.all(queries.map((q) => unlimited.search(q)));
+      for (let round = 0; round < 3; round++) {
+        expect(await Promise.all(queries.map((q) => lending.search(q)))).toEqual(expected);
+      }
+    });
   });
 }

@@ -171,12 +171,12 @@ export class MatrixLoader {
    * reported to the engine as external memory and sets off a garbage collection, and a copy
    * coded at the end reads the whole matrix again (bench `cold load 100k`).
    */
-  constructor(private readonly o: BuildOptions, expectedRows = 0) {
-    this.arena = new KernelArena(o.kernel);
-    this.rowBytes = paddedStride(o.dimensions) * 4;
-    this.vectorBytes = o.dimensions * 4;
+  constructor(private readonly o: BuildOptions, expectedRows = 0, spare?: Kernel) {
     const capacity = expectedRows > 0 ? expectedRows + slack(expectedRows) : 0;
     const l = layout(o, capacity, expectedRows);
+    this.arena = new KernelArena(o.kernel, spare && capacity > 0 && fits(spare, l.bytes) ? spare : undefined);
+    this.rowBytes = paddedStride(o.dimensions) * 4;
+    this.vectorBytes = o.dimensions * 4;
     // Pages reserved are not resident until written; past 2 GiB the hint is not trusted. Only
     // for the SIMD kernel's own memory (the JavaScript one copies its buffer at the end).
     if (capacity > 0 && l.kind === 'wasm' && l.bytes <= 2 ** 31) {
@@ -271,6 +271,19 @@ export class MatrixLoader {
 
 /** Rows coded to int8 at a time while a matrix loads. */
 const CODE_BATCH = 4096;
+
+/** Whether a spare kernel's memory suits a matrix laid out in `bytes`: as large, and not much larger. */
+const fits = (spare: Kernel, bytes: number) => spare.kind === 'wasm' && spare.buffer.byteLength >= bytes && spare.buffer.byteLength <= bytes * 1.25 + 2 ** 20;
+
+/**
+ * About the bytes a matrix of `rows` rows will hold once loaded (what the cache budget will
+ * count), and whether `spare`'s memory would serve for it: the index makes room before a load.
+ */
+export function loadPlan(o: BuildOptions, rows: number): { bytes: number; suits(spare: Kernel): boolean } {
+  const capacity = rows + slack(rows);
+  const l = layout(o, capacity, rows);
+  return { bytes: l.bytes + capacity * (4 + (l.quantize ? 24 : 0)) + rows * 16, suits: (spare) => rows > 0 && fits(spare, l.bytes) };
+}
 
 /** Bytes a matrix holds (what the cache budget counts). */
 export function matrixBytes(m: WorkspaceMatrix): number {

@@ -12,8 +12,8 @@
 import { type IndexStamp, indexStamps } from '../../data/index-stamps.js';
 import { chunkChangesWithVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
-import type { KernelKind } from './kernel/kernel.js';
-import { applyChanges, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+import type { Kernel, KernelKind } from './kernel/kernel.js';
+import { applyChanges, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, loadPlan, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
 export { applyChanges, buildMatrix, MatrixLoader, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
@@ -77,6 +77,8 @@ export class InMemoryVectorIndex implements VectorIndex {
   /** In least recently used order (a Map keeps insertion order; a use re-inserts). */
   private readonly matrices = new Map<string, WorkspaceMatrix>();
   private readonly updating = new Map<string, Promise<WorkspaceMatrix>>();
+  /** Matrices handed to searches that have not read them yet, and how many times. */
+  private readonly pins = new Map<WorkspaceMatrix, number>();
   private readonly kernelKind: KernelKind;
   private readonly quantizeFrom: number;
   private readonly wasmFrom: number;
@@ -92,13 +94,22 @@ export class InMemoryVectorIndex implements VectorIndex {
   async search(query: VectorQuery): Promise<VectorHit[]> {
     if (query.workspaceIds.length === 0) return [];
     const stamps = await indexStamps(this.db, query.workspaceIds);
-    const matrices = await Promise.all(stamps.map((s) => this.current(s, query.model, query.vector.length)));
-    const hits: VectorHit[] = [];
-    for (const m of matrices) hits.push(...searchMatrix(m, query));
-    if (matrices.length > 1) hits.sort((a, b) => b.score - a.score || (a.memoryId < b.memoryId ? -1 : 1));
-    // A workspace larger than the whole budget is searched, then dropped.
-    this.trim();
-    return hits.slice(0, query.limit);
+    // Each matrix is pinned from the moment it is handed out until this search has read it: a
+    // load for another search may evict it meanwhile, but must not lend its memory to a new one.
+    const settled = await Promise.allSettled(stamps.map((s) => this.current(s, query.model, query.vector.length)));
+    const matrices = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    try {
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const hits: VectorHit[] = [];
+      for (const m of matrices) hits.push(...searchMatrix(m, query));
+      if (matrices.length > 1) hits.sort((a, b) => b.score - a.score || (a.memoryId < b.memoryId ? -1 : 1));
+      return hits.slice(0, query.limit);
+    } finally {
+      for (const m of matrices) this.unpin(m);
+      // A workspace larger than the whole budget is searched, then dropped.
+      this.trim();
+    }
   }
 
   stats(): VectorIndexStats {
@@ -125,7 +136,7 @@ export class InMemoryVectorIndex implements VectorIndex {
       if (cached && cached.version >= version && cached.model === model && cached.dimensions === dimensions) {
         this.matrices.delete(workspaceId);
         this.matrices.set(workspaceId, cached);
-        return cached;
+        return this.pin(cached);
       }
       const pending = this.updating.get(workspaceId);
       if (pending) {
@@ -134,7 +145,7 @@ export class InMemoryVectorIndex implements VectorIndex {
       }
       const update = this.update(stamp, model, dimensions, cached).finally(() => this.updating.delete(workspaceId));
       this.updating.set(workspaceId, update);
-      return update;
+      return this.pin(await update);
     }
   }
 
@@ -151,9 +162,14 @@ export class InMemoryVectorIndex implements VectorIndex {
       }
     }
     if (!next) {
+      // Sized by the stamp's chunk count (every model's chunks: a bound, off only while a
+      // workspace is re-embedded). Room is made first, and a matrix evicted for it that nobody
+      // is reading lends its memory.
+      const options = { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom };
+      const plan = loadPlan(options, stamp.chunks);
+      const spare = this.trim(workspaceId, plan.bytes).find((k) => plan.suits(k));
       // Read after the stamp: a concurrent write can only make the next search catch up again.
-      // Sized by the stamp's chunk count (every model's chunks: a bound, off only while a workspace is re-embedded).
-      const loader = new MatrixLoader({ version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom }, stamp.chunks);
+      const loader = new MatrixLoader(options, stamp.chunks, spare);
       await streamWorkspaceChunkVectors(this.db, workspaceId, model, dimensions, (memoryId, source, at, length) => loader.add(memoryId, source, at, length));
       next = loader.finish();
     }
@@ -163,15 +179,32 @@ export class InMemoryVectorIndex implements VectorIndex {
     return next;
   }
 
-  /** Evicts the least recently used matrices (never `keep`) until the rest fit the budget. */
-  private trim(keep?: string): void {
-    let bytes = 0;
+  private pin(m: WorkspaceMatrix): WorkspaceMatrix {
+    this.pins.set(m, (this.pins.get(m) ?? 0) + 1);
+    return m;
+  }
+
+  private unpin(m: WorkspaceMatrix): void {
+    const n = this.pins.get(m) ?? 0;
+    if (n <= 1) this.pins.delete(m);
+    else this.pins.set(m, n - 1);
+  }
+
+  /**
+   * Evicts the least recently used matrices (never `keep`) until the rest, and `incoming` bytes
+   * more, fit the budget. Returns the kernels of those evicted that no search is reading.
+   */
+  private trim(keep?: string, incoming = 0): Kernel[] {
+    const freed: Kernel[] = [];
+    let bytes = incoming;
     for (const m of this.matrices.values()) bytes += matrixBytes(m);
     for (const [workspaceId, m] of this.matrices) {
-      if (bytes <= this.budgetBytes) return;
+      if (bytes <= this.budgetBytes) break;
       if (workspaceId === keep) continue;
       this.matrices.delete(workspaceId);
       bytes -= matrixBytes(m);
+      if (!this.pins.has(m)) freed.push(m.kernel);
     }
+    return freed;
   }
 }

@@ -88,7 +88,12 @@ function growTo(instance: WebAssembly.Instance, bytes: number): boolean {
   }
 }
 
-function wasmKernel(instance: WebAssembly.Instance): Kernel {
+/** The SIMD kernel keeps its instance: a matrix dropped from the cache lends its memory to the next load. */
+interface WasmKernel extends Kernel {
+  readonly instance: WebAssembly.Instance;
+}
+
+function wasmKernel(instance: WebAssembly.Instance): WasmKernel {
   const e = instance.exports as unknown as {
     memory: WebAssembly.Memory;
     dot_f32: Kernel['dotF32'];
@@ -96,7 +101,7 @@ function wasmKernel(instance: WebAssembly.Instance): Kernel {
     dot_i8: Kernel['dotI8'];
     quantize_i8: Kernel['quantizeI8'];
   };
-  return { kind: 'wasm', buffer: e.memory.buffer, dotF32: e.dot_f32, dotF32Rows: e.dot_f32_rows, dotI8: e.dot_i8, quantizeI8: e.quantize_i8 };
+  return { kind: 'wasm', instance, buffer: e.memory.buffer, dotF32: e.dot_f32, dotF32Rows: e.dot_f32_rows, dotI8: e.dot_i8, quantizeI8: e.quantize_i8 };
 }
 
 /**
@@ -108,8 +113,15 @@ export class KernelArena {
   private instance: WebAssembly.Instance | null;
   private plain: ArrayBuffer | null = null;
 
-  constructor(prefer: KernelKind = 'wasm') {
-    this.instance = prefer === 'wasm' ? wasmInstance() : null;
+  /**
+   * `spare`: the kernel of a matrix no longer used by anyone, whose memory this arena takes over
+   * (zeroed): its pages are already resident, so the rows written into them cost no page faults,
+   * and no new memory is reported to the garbage collector (bench `1M chunks`).
+   */
+  constructor(prefer: KernelKind = 'wasm', spare?: Kernel) {
+    const recycled = prefer === 'wasm' && spare && 'instance' in spare ? (spare as WasmKernel).instance : null;
+    if (recycled) new Uint8Array((recycled.exports.memory as WebAssembly.Memory).buffer).fill(0);
+    this.instance = recycled ?? (prefer === 'wasm' ? wasmInstance() : null);
     if (!this.instance) this.plain = new ArrayBuffer(WASM_PAGE);
   }
 
