@@ -31,7 +31,7 @@ import { vectorToBytes } from '../../src/lib/vectors.js';
 import { retrieve, searchEngineOf } from '../../src/services/memories/search.js';
 import { EF_SEARCH, PgVectorIndex } from '../../src/services/memories/pgvector-index.js';
 import { HNSW_EF_CONSTRUCTION, HNSW_M } from '../../src/data/chunk-embeddings.js';
-import { InMemoryVectorIndex, MatrixLoader, searchMatrix } from '../../src/services/memories/vector-index.js';
+import { codeRows, InMemoryVectorIndex, MatrixLoader, searchMatrix } from '../../src/services/memories/vector-index.js';
 import { streamWorkspaceChunkVectors } from '../../src/data/memory-chunks.js';
 import { createWorkspaceTx } from '../../src/services/workspaces.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
@@ -114,8 +114,9 @@ async function coldLoad(modelName: string) {
       const whole = await timed(() => index.search(query));
       total.cpu.push(whole.cpuMs);
       total.wall.push(whole.wallMs);
+      index.codeAll(); // now, not in the idle time of the pieces measured below
       // The pieces apart: the COPY stream received; decoded alone (ids and offsets,
-      // nothing kept); decoded into the matrix; the int8 copy (the end of the build).
+      // nothing kept); decoded into the matrix; the int8 copy (coded after the load, at idle).
       pieces.transfer.push((await timed(() => db.copyBinary(select, () => {}))).cpuMs);
       const received: Uint8Array[] = [];
       await db.copyBinary(select, (chunk) => received.push(chunk.slice()));
@@ -125,7 +126,7 @@ async function coldLoad(modelName: string) {
       const built = await timed(() => streamWorkspaceChunkVectors(replay, workspace.id, modelName, DIMS, (id, source, at, length) => loader.add(id, source, at, length)));
       const finished = await timed(() => loader.finish());
       pieces.build.push(built.cpuMs + finished.cpuMs);
-      pieces.quantize.push(finished.cpuMs);
+      pieces.quantize.push((await timed(() => codeRows(finished.value, Infinity))).cpuMs);
       if (JSON.stringify(searchMatrix(finished.value, query)) !== JSON.stringify(await index.search(query))) throw new Error('cold load pieces disagree');
       const t = performance.now();
       await db.query('SELECT memory_id, vector FROM memory_chunks WHERE workspace_id = $1 AND model = $2 AND dimensions = $3', [workspace.id, modelName, DIMS]);
@@ -134,13 +135,13 @@ async function coldLoad(modelName: string) {
     const p50 = (v: number[]) => fmt(percentile(sorted(v), 50), 0);
     console.log(`cold load 100k (load average ${load()}; target ≤ 500 ms):`);
     table([{
-      chunks: 100_000, 'COPY stream + build p50 ms': p50(total.wall), 'min ms': fmt(Math.min(...total.wall), 0), 'CPU p50 ms': p50(total.cpu), 'CPU min ms': fmt(Math.min(...total.cpu), 0),
+      chunks: 100_000, 'first search: COPY stream + build + scan, p50 ms': p50(total.wall), 'min ms': fmt(Math.min(...total.wall), 0), 'CPU p50 ms': p50(total.cpu), 'CPU min ms': fmt(Math.min(...total.cpu), 0),
       'baseline: rows as hex text, read only, p50 ms': p50(text),
     }]);
     console.log('the pieces apart, CPU ms of this process (p50 of 5):');
     table([{
       'COPY transfer (received)': p50(pieces.transfer), 'decode alone': p50(pieces.decode),
-      'decode + matrix build (incl. int8 copy)': p50(pieces.build), 'of which finish (int8 coded as rows arrive)': p50(pieces.quantize),
+      'decode + matrix build': p50(pieces.build), 'int8 copy (coded after, at idle)': p50(pieces.quantize),
     }]);
   } finally {
     await drop();

@@ -12,7 +12,7 @@ import { indexStamps } from '../../src/data/index-stamps.js';
 import { type ChunkVectorView, replaceChunks } from '../../src/data/memory-chunks.js';
 import { vectorToBytes } from '../../src/lib/vectors.js';
 import { deleteMemory } from '../../src/services/memories/service.js';
-import { applyChanges, buildMatrix, InMemoryVectorIndex, MatrixLoader, matrixBytes, matrixContents, searchMatrix, type VectorQuery, type WorkspaceMatrix } from '../../src/services/memories/vector-index.js';
+import { applyChanges, buildMatrix, codeRows, InMemoryVectorIndex, MatrixLoader, matrixBytes, matrixContents, searchMatrix, type VectorQuery, type WorkspaceMatrix } from '../../src/services/memories/vector-index.js';
 import { createTestDatabase, storages, type TestDatabase } from '../support/db.js';
 import { prng, unit } from '../support/vectors.js';
 
@@ -32,13 +32,18 @@ const change = fc.record({ memory: fc.integer({ min: 0, max: 40 }), chunks: fc.o
 describe('matrix updated in place', () => {
   it('equals a fresh build of the same chunks after any change sets (slots reused, buffer grown or compacted)', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 0, max: 60 }), fc.array(fc.array(change, { minLength: 1, maxLength: 6 }), { maxLength: 8 }), fc.constantFrom(0, Infinity), (seed, initial, batches, quantizeFrom) => {
+      fc.property(fc.integer(), fc.integer({ min: 0, max: 60 }), fc.array(fc.tuple(fc.array(change, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 80 })), { maxLength: 8 }), fc.constantFrom(0, Infinity), (seed, initial, batches, quantizeFrom) => {
         const rand = prng(seed);
         const state = new Map<string, Uint8Array[]>();
         for (let i = 0; i < initial; i++) state.set(`mem-${i % 41}`, Array.from({ length: 1 + (i % 3) }, () => vectorToBytes(unit(rand, DIMS))));
         const rows = (ids: Iterable<string>): ChunkVectorView[] => [...ids].flatMap((id) => (state.get(id) ?? []).map((vector) => ({ memoryId: id, vector })));
-        let m = buildMatrix(rows(state.keys()), options(quantizeFrom));
-        for (const batch of batches) {
+        // Loaded as the index loads (int8 copy uncoded), then coded a few rows at a time between
+        // change sets, as idle time codes it: the int8 pass runs only once all rows are coded.
+        const loader = new MatrixLoader(options(quantizeFrom));
+        for (const c of rows(state.keys())) loader.add(c.memoryId, c.vector, 0, c.vector.byteLength);
+        let m = loader.finish();
+        for (const [batch, code] of batches) {
+          codeRows(m, code);
           const ids = new Set<string>();
           for (const c of batch) {
             const id = `mem-${c.memory}`;
@@ -48,6 +53,7 @@ describe('matrix updated in place', () => {
             else state.set(id, Array.from({ length: c.chunks }, () => vectorToBytes(unit(r, DIMS))));
           }
           m = applyChanges(m, [...ids], rows(ids));
+          if (code % 2) codeRows(m, Infinity);
           const fresh = buildMatrix(rows(state.keys()), options(quantizeFrom));
           expect(contents(m)).toEqual(contents(fresh));
           expect(m.rows).toBe(fresh.rows);
@@ -70,7 +76,11 @@ describe('matrix loaded with a size hint', () => {
     const load = (hint: number) => {
       const loader = new MatrixLoader(o, hint);
       for (const r of rows) loader.add(r.memoryId, r.vector, 0, r.vector.byteLength);
-      return loader.finish();
+      const m = loader.finish();
+      expect(m.quantized!.coded).toBe(0);
+      expect(codeRows(m, 4000)).toBe(false);
+      expect(codeRows(m, Infinity)).toBe(true);
+      return m;
     };
     const plain = load(0);
     expect(plain.quantized).not.toBeNull();
@@ -209,6 +219,11 @@ for (const storage of storages()) {
       const lending = new InMemoryVectorIndex(t.db, { ...small, budgetBytes: oneAndAHalf });
       await lending.search({ workspaceIds: [spaces[0]!], vector: unit(rand, DIMS), model: 'm', limit: 5, minScore: -1 });
       const first = lending.cached(spaces[0]!)!.kernel.buffer;
+      // The load left its int8 copy to idle time, which codes it.
+      const loaded = lending.cached(spaces[0]!)!;
+      expect(loaded.quantized!.coded).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      expect(loaded.quantized!.coded).toBe(loaded.used);
       await lending.search({ workspaceIds: [spaces[1]!], vector: unit(rand, DIMS), model: 'm', limit: 5, minScore: -1 });
       expect(lending.cached(spaces[0]!)).toBeUndefined();
       expect(lending.cached(spaces[1]!)!.kernel.buffer).toBe(first); // the same memory, now spaces[1]'s matrix

@@ -38,6 +38,11 @@ interface Quantized {
   query16: number;
   /** Largest query code: int32 sums cannot overflow (stride × 127 × queryCodeMax < 2³¹). */
   queryCodeMax: number;
+  /**
+   * Rows [0, coded) have their codes (rows changed since are coded as they are written). The
+   * int8 pass runs only once every used row is coded: a load leaves the coding to idle time.
+   */
+  coded: number;
   scale: Float64Array;
   /** ‖v − v̂‖ + ε·‖v‖ per row (Infinity for rows that cannot be bounded: always rescored). */
   boundQ: Float64Array;
@@ -120,6 +125,7 @@ function assemble(o: BuildOptions, capacity: number, l: ReturnType<typeof layout
           codes: l.codes,
           query16: l.query16,
           queryCodeMax: Math.min(32767, Math.floor((2 ** 31 - 1) / (127 * l.stride))),
+          coded: 0,
           scale: new Float64Array(capacity),
           boundQ: new Float64Array(capacity),
           boundE: new Float64Array(capacity),
@@ -142,12 +148,10 @@ function allocate(o: BuildOptions, capacity: number, rows: number): WorkspaceMat
 /**
  * Builds a matrix from a stream of chunks without holding them: each vector is copied once,
  * from the received bytes to its row of the kernel buffer. Rows sit in arrival order (ties
- * break by memory id, so the order changes no result).
- *
- * With a size hint (the stamp's chunk count) the final layout is made up front, in one growth
- * of the buffer, and the int8 copy is coded batch by batch as rows arrive, while the next rows
- * are still on their way. Without one (or past it) the buffer grows as rows arrive and the int8
- * copy is made in one pass at the end.
+ * break by memory id, so the order changes no result). With a size hint (the stamp's chunk
+ * count) the final layout is made up front, in one growth of the buffer; without one (or past
+ * it) the buffer grows as rows arrive. The int8 copy is left uncoded (codeRows): a search can
+ * use the float32 scan at once, and the index codes it in idle time.
  */
 export class MatrixLoader {
   private readonly arena: KernelArena;
@@ -163,13 +167,11 @@ export class MatrixLoader {
   private lastSlot = -1;
   /** The matrix laid out for the size hint, until rows overflow it. */
   private laidOut: WorkspaceMatrix | null = null;
-  /** Rows [0, coded) of laidOut have their int8 copy. */
-  private coded = 0;
 
   /**
    * `expectedRows`: about how many chunks will come. Each growth of WebAssembly memory is
-   * reported to the engine as external memory and sets off a garbage collection, and a copy
-   * coded at the end reads the whole matrix again (bench `cold load 100k`).
+   * reported to the engine as external memory and sets off a garbage collection (bench
+   * `cold load 100k`).
    */
   constructor(private readonly o: BuildOptions, expectedRows = 0, spare?: Kernel) {
     const capacity = expectedRows > 0 ? expectedRows + slack(expectedRows) : 0;
@@ -229,11 +231,6 @@ export class MatrixLoader {
       const to = new DataView(this.bytes.buffer, base, n);
       for (let i = 0; i < n; i += 4) to.setFloat32(i, from.getFloat32(i, true), false);
     }
-    const m = this.laidOut;
-    if (m?.quantized && this.rows - this.coded >= CODE_BATCH) {
-      quantizeRows(m, this.coded, this.rows);
-      this.coded = this.rows;
-    }
   }
 
   /** The matrix of every chunk added, with room to spare for changes in place. */
@@ -244,7 +241,6 @@ export class MatrixLoader {
       const capacity = rows + slack(rows);
       const l = layout(this.o, capacity, rows);
       m = assemble(this.o, capacity, l, this.arena.kernel(l.bytes, l.kind));
-      this.coded = 0;
     }
     m.rowMemory.set(this.rowMemory.subarray(0, rows));
     m.rows = m.used = rows;
@@ -252,7 +248,6 @@ export class MatrixLoader {
     m.rowsOf = this.rowsOf;
     m.slotOf = this.slotOf;
     m.best = new Float64Array(Math.max(16, this.memoryIds.length * 2));
-    if (m.quantized) quantizeRows(m, this.coded, rows);
     return m;
   }
 
@@ -265,12 +260,21 @@ export class MatrixLoader {
     // padding of a short vector relies on.
     this.bytes.fill(0, this.laidOut!.capacity * this.rowBytes);
     this.laidOut = null;
-    this.coded = 0;
   }
 }
 
-/** Rows coded to int8 at a time while a matrix loads. */
-const CODE_BATCH = 4096;
+/**
+ * Codes up to `maxRows` more rows of the matrix's int8 copy, in order; true once every used row
+ * is coded (or the matrix has no int8 pass).
+ */
+export function codeRows(m: WorkspaceMatrix, maxRows: number): boolean {
+  const q = m.quantized;
+  if (!q) return true;
+  const to = Math.min(m.used, q.coded + maxRows);
+  if (to > q.coded) quantizeRows(m, q.coded, to);
+  q.coded = Math.max(q.coded, to);
+  return q.coded >= m.used;
+}
 
 /** Whether a spare kernel's memory suits a matrix laid out in `bytes`: as large, and not much larger. */
 const fits = (spare: Kernel, bytes: number) => spare.kind === 'wasm' && spare.buffer.byteLength >= bytes && spare.buffer.byteLength <= bytes * 1.25 + 2 ** 20;
@@ -307,7 +311,9 @@ function byMemory(chunks: Iterable<ChunkVectorView>): [string, Uint8Array[]][] {
 export function buildMatrix(chunks: ChunkVectorView[], o: BuildOptions): WorkspaceMatrix {
   const loader = new MatrixLoader(o);
   for (const c of chunks) loader.add(c.memoryId, c.vector, 0, c.vector.byteLength);
-  return loader.finish();
+  const m = loader.finish();
+  codeRows(m, Infinity);
+  return m;
 }
 
 /**
@@ -340,6 +346,8 @@ function rebuild(m: WorkspaceMatrix, added: [string, Uint8Array[]][]): Workspace
     const slot = takeSlot(next, memoryId);
     for (const from of m.rowsOf[source]!) copyRow(m, from, next, takeRow(next, slot));
   }
+  // Every row was coded or copied with its codes.
+  if (next.quantized) next.quantized.coded = next.used;
   return next;
 }
 
@@ -380,7 +388,10 @@ function addMemory(m: WorkspaceMatrix, memoryId: string, vectors: Uint8Array[]):
   for (const vector of vectors) {
     const r = takeRow(m, slot);
     writeRow(m, r, vector);
-    if (m.quantized) quantizeRow(m, r);
+    if (m.quantized) {
+      quantizeRow(m, r);
+      if (m.quantized.coded === r) m.quantized.coded = r + 1; // appended to a coded matrix: still whole
+    }
   }
 }
 
@@ -399,7 +410,7 @@ function copyRow(from: WorkspaceMatrix, r: number, to: WorkspaceMatrix, t: numbe
   const q = to.quantized;
   const p = from.quantized;
   if (!q) return;
-  if (!p) return quantizeRow(to, t);
+  if (!p || r >= p.coded) return quantizeRow(to, t);
   new Int8Array(to.kernel.buffer, q.codes + t * s, s).set(new Int8Array(from.kernel.buffer, p.codes + r * s, s));
   q.scale[t] = p.scale[r]!;
   q.boundQ[t] = p.boundQ[r]!;
@@ -519,7 +530,7 @@ export function searchMatrix(m: WorkspaceMatrix, query: VectorQuery, stats?: Sca
   let qNorm = 0;
   for (let i = 0; i < m.dimensions; i++) qNorm += f32[q0 + i]! ** 2;
   qNorm = Math.sqrt(qNorm);
-  if (!m.quantized || !(qNorm > 0) || !Number.isFinite(qNorm)) {
+  if (!m.quantized || m.quantized.coded < used || !(qNorm > 0) || !Number.isFinite(qNorm)) {
     kernel.dotF32(at.matrix, used, stride, at.query, at.out);
     if (stats) stats.rescored = m.rows;
     const scores = f32.subarray(at.out >> 2, (at.out >> 2) + used);

@@ -13,9 +13,9 @@ import { type IndexStamp, indexStamps } from '../../data/index-stamps.js';
 import { chunkChangesWithVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
 import type { Kernel, KernelKind } from './kernel/kernel.js';
-import { applyChanges, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, loadPlan, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+import { applyChanges, codeRows, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, loadPlan, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
-export { applyChanges, buildMatrix, MatrixLoader, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+export { applyChanges, buildMatrix, codeRows, MatrixLoader, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
 export interface VectorQuery {
   workspaceIds: string[];
@@ -73,10 +73,14 @@ export const DEFAULT_VECTOR_CACHE_MB = 256;
  */
 const CATCH_UP_LIMIT = 2000;
 
+/** Values coded per slice of idle-time int8 coding: 4,096 rows of 384 dimensions. */
+const CODE_SLICE_VALUES = 4096 * 384;
+
 export class InMemoryVectorIndex implements VectorIndex {
   /** In least recently used order (a Map keeps insertion order; a use re-inserts). */
   private readonly matrices = new Map<string, WorkspaceMatrix>();
   private readonly updating = new Map<string, Promise<WorkspaceMatrix>>();
+  private coding: NodeJS.Immediate | null = null;
   /** Matrices handed to searches that have not read them yet, and how many times. */
   private readonly pins = new Map<WorkspaceMatrix, number>();
   private readonly kernelKind: KernelKind;
@@ -128,6 +132,11 @@ export class InMemoryVectorIndex implements VectorIndex {
     this.matrices.clear();
   }
 
+  /** Codes every cached matrix's int8 copy now (tests and benchmarks of the two-pass scan). */
+  codeAll(): void {
+    for (const m of this.matrices.values()) codeRows(m, Infinity);
+  }
+
   /** The workspace's matrix at its stamp's version or later; one update at a time per workspace. */
   private async current(stamp: IndexStamp, model: string, dimensions: number): Promise<WorkspaceMatrix> {
     const { workspaceId, version } = stamp;
@@ -176,7 +185,24 @@ export class InMemoryVectorIndex implements VectorIndex {
     this.matrices.delete(workspaceId);
     this.matrices.set(workspaceId, next);
     this.trim(workspaceId);
+    this.scheduleCoding();
     return next;
+  }
+
+  /**
+   * Codes the int8 copies that loads left uncoded, a slice at a time between other work (about
+   * 4 ms each): the first searches of a fresh load scan in float32 meanwhile, with the same
+   * results. Only cached matrices are coded, never one evicted (its memory may be lent).
+   */
+  private scheduleCoding(): void {
+    if (this.coding) return;
+    this.coding = setImmediate(() => {
+      this.coding = null;
+      for (const m of this.matrices.values()) {
+        if (!codeRows(m, Math.max(256, Math.floor(CODE_SLICE_VALUES / m.stride)))) return this.scheduleCoding();
+      }
+    });
+    this.coding.unref();
   }
 
   private pin(m: WorkspaceMatrix): WorkspaceMatrix {
