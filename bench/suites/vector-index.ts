@@ -165,6 +165,7 @@ async function searchUnderWrites(modelDir: string, modelName: string) {
     await retrieve(db, engine, { workspaceIds: [workspace.id], query: queries[0]!.text, vector: queries[0]!.vector, topK: 10 });
     // What every search after a write waited for before the index caught up in place: a full reload.
     const reloadMs = performance.now() - coldStart;
+    await new Promise((r) => setTimeout(r, 500)); // the int8 copy, coded in idle time after the load
     const { signToken } = await import('../../src/services/auth/tokens.js');
     const auth = { Authorization: `Bearer ${signToken(deps.config, 'access', owner.id).token}`, 'Content-Type': 'application/json' };
 
