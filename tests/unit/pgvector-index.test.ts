@@ -15,7 +15,7 @@ import { deleteMemory } from '../../src/services/memories/service.js';
 import { PgVectorIndex } from '../../src/services/memories/pgvector-index.js';
 import { InMemoryVectorIndex, type VectorIndex, type VectorQuery } from '../../src/services/memories/vector-index.js';
 import { createTestDatabase, storages, type TestDatabase } from '../support/db.js';
-import { prng, unit } from '../support/vectors.js';
+import { prng, seedVectorWorkspaces, unit } from '../support/vectors.js';
 
 const DIMS = 16;
 
@@ -40,14 +40,7 @@ for (const storage of storages()) {
       const prisma = t.db.prisma;
       const user = await prisma.user.create({ data: { email: `pgv-${storage}@test.local`, name: 'V', passwordHash: 'x' } });
       const rand = prng(3);
-      const spaces: string[] = [];
-      for (let w = 0; w < 2; w++) {
-        const ws = await prisma.workspace.create({ data: { id: `workspace-pgv-${storage}-${w}`, name: 'V', ownerId: user.id } });
-        spaces.push(ws.id);
-        const ids = Array.from({ length: 60 }, (_, i) => `${ws.id}-m${String(i).padStart(2, '0')}`);
-        await prisma.memory.createMany({ data: ids.map((id, i) => ({ id, workspaceId: ws.id, title: 't', content: 'c', tags: i % 3 ? [] : ['third'] })) });
-        await replaceChunks(prisma, ids, ids.flatMap((id, i) => Array.from({ length: 1 + (i % 3) }, (_, chunkIndex) => ({ memoryId: id, workspaceId: ws.id, chunkIndex, content: 'c', vector: vectorToBytes(unit(rand, DIMS)), dimensions: DIMS, model: 'm' }))));
-      }
+      const spaces = await seedVectorWorkspaces(prisma, user.id, { label: `pgv-${storage}`, workspaces: 2, memories: 60, dims: DIMS, rand, chunksOf: (i) => 1 + (i % 3), tagsOf: (i) => (i % 3 ? [] : ['third']) });
       const pgvector = new PgVectorIndex(t.db);
       const exact = new InMemoryVectorIndex(t.db);
       const third = new Set((await prisma.memory.findMany({ where: { tags: { has: 'third' } }, select: { id: true } })).map((m) => m.id));

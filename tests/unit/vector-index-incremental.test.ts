@@ -14,7 +14,7 @@ import { vectorToBytes } from '../../src/lib/vectors.js';
 import { deleteMemory } from '../../src/services/memories/service.js';
 import { applyChanges, buildMatrix, codeRows, InMemoryVectorIndex, MatrixLoader, matrixBytes, matrixContents, searchMatrix, type VectorQuery, type WorkspaceMatrix } from '../../src/services/memories/vector-index.js';
 import { createTestDatabase, storages, type TestDatabase } from '../support/db.js';
-import { prng, unit } from '../support/vectors.js';
+import { prng, seedVectorWorkspaces, unit } from '../support/vectors.js';
 
 /** A matrix's memories and their chunk vectors, in a form where layout does not matter. */
 function contents(m: WorkspaceMatrix | undefined): Record<string, string[]> {
@@ -164,14 +164,7 @@ for (const storage of storages()) {
       const prisma = t.db.prisma;
       const user = await prisma.user.create({ data: { email: `vbud-${storage}@test.local`, name: 'V', passwordHash: 'x' } });
       const rand = prng(5);
-      const spaces: string[] = [];
-      for (let w = 0; w < 3; w++) {
-        const ws = await prisma.workspace.create({ data: { id: `workspace-vbud-${storage}-${w}`, name: 'V', ownerId: user.id } });
-        spaces.push(ws.id);
-        const ids = Array.from({ length: 50 }, (_, i) => `${ws.id}-m${i}`);
-        await prisma.memory.createMany({ data: ids.map((id) => ({ id, workspaceId: ws.id, title: 't', content: 'c' })) });
-        await replaceChunks(prisma, ids, ids.map((id) => ({ memoryId: id, workspaceId: ws.id, chunkIndex: 0, content: 'c', vector: vectorToBytes(unit(rand, DIMS)), dimensions: DIMS, model: 'm' })));
-      }
+      const spaces = await seedVectorWorkspaces(prisma, user.id, { label: `vbud-${storage}`, workspaces: 3, memories: 50, dims: DIMS, rand });
       const unlimited = new InMemoryVectorIndex(t.db);
       const oneWorkspace = new InMemoryVectorIndex(t.db, { budgetBytes: 1 });
       const two = new InMemoryVectorIndex(t.db);
@@ -200,14 +193,7 @@ for (const storage of storages()) {
       const prisma = t.db.prisma;
       const user = await prisma.user.create({ data: { email: `vlend-${storage}@test.local`, name: 'V', passwordHash: 'x' } });
       const rand = prng(9);
-      const spaces: string[] = [];
-      for (let w = 0; w < 4; w++) {
-        const ws = await prisma.workspace.create({ data: { id: `workspace-vlend-${storage}-${w}`, name: 'V', ownerId: user.id } });
-        spaces.push(ws.id);
-        const ids = Array.from({ length: 60 }, (_, i) => `${ws.id}-m${i}`);
-        await prisma.memory.createMany({ data: ids.map((id) => ({ id, workspaceId: ws.id, title: 't', content: 'c' })) });
-        await replaceChunks(prisma, ids, ids.flatMap((id) => [0, 1].map((chunkIndex) => ({ memoryId: id, workspaceId: ws.id, chunkIndex, content: 'c', vector: vectorToBytes(unit(rand, DIMS)), dimensions: DIMS, model: 'm' }))));
-      }
+      const spaces = await seedVectorWorkspaces(prisma, user.id, { label: `vlend-${storage}`, workspaces: 4, memories: 60, dims: DIMS, rand, chunksOf: () => 2 });
       // SIMD kernel and int8 pass at any size, so every matrix has memory to lend.
       const small = { wasmFrom: 0, quantizeFrom: 1 };
       const unlimited = new InMemoryVectorIndex(t.db, small);
