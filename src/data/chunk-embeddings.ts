@@ -153,14 +153,22 @@ export interface NearestQuery {
   limit: number;
   /** Only chunks of these memories (tag filters). */
   allowed?: string[];
+  /**
+   * Rank every chunk of the allowed memories exactly, not through the graph: for a filter
+   * selective enough that its rows are cheaper to score than to find by walking the graph.
+   */
+  exact?: boolean;
   /** HNSW candidate list size (hnsw.ef_search): recall against speed. */
   efSearch: number;
 }
 
-/** The nearest chunks by cosine distance, through the HNSW index. */
+/** The nearest chunks by cosine distance, through the HNSW index (or exactly: NearestQuery.exact). */
 export async function nearestChunks(db: Db, q: NearestQuery): Promise<{ memoryId: string; distance: number }[]> {
   const d = Math.trunc(q.dimensions);
   const filter = q.allowed ? 'AND memory_id = ANY($5::varchar[])' : '';
+  // An order by an expression the index does not hold (distance + 0) keeps the planner off the
+  // graph: the allowed memories' rows are found by their own index and every one is ranked.
+  const order = q.exact && q.allowed ? `((embedding::vector(${d})) <=> $1::vector(${d})) + 0` : `(embedding::vector(${d})) <=> $1::vector(${d})`;
   // Raw: pgvector's operator and the index expression are outside Prisma's query language. The
   // settings are per transaction; the iterative scan keeps going when the workspace and tag
   // filters drop candidates (pgvector ≥ 0.8).
@@ -170,7 +178,7 @@ export async function nearestChunks(db: Db, q: NearestQuery): Promise<{ memoryId
     const rows = await tx.$queryRawUnsafe<{ memoryId: string; distance: number }[]>(
       `SELECT memory_id AS "memoryId", (embedding::vector(${d})) <=> $1::vector(${d}) AS distance FROM memory_chunks
         WHERE workspace_id = ANY($2::varchar[]) AND model = $3 AND dimensions = ${d} AND embedding IS NOT NULL ${filter}
-        ORDER BY (embedding::vector(${d})) <=> $1::vector(${d}) LIMIT $4`,
+        ORDER BY ${order} LIMIT $4`,
       q.embedding, q.workspaceIds, q.model, q.limit, ...(q.allowed ? [q.allowed] : []),
     );
     // relaxed_order may return slightly out of order.

@@ -59,6 +59,8 @@ for (const storage of storages()) {
           expect(got.map((h) => h.score)).toEqual([...got.map((h) => h.score)].sort((a, b) => b - a));
           const found = expected.filter((h) => got.some((g) => g.memoryId === h.memoryId)).length;
           expect(found).toBeGreaterThanOrEqual(Math.floor(expected.length * 0.8));
+          // A filter on few memories is ranked exactly: the exact scan's hits.
+          if (q.allowed) expect(got).toEqual(expected);
           for (const h of got) {
             expect(q.workspaceIds.some((w) => h.memoryId.startsWith(w))).toBe(true);
             if (q.allowed) expect(q.allowed.has(h.memoryId)).toBe(true);
@@ -67,6 +69,12 @@ for (const storage of storages()) {
       };
       await compare();
       expect(pgvector.stats()).toEqual({ backend: 'pgvector', cachedMb: 0, cachedWorkspaces: 0, budgetMb: null });
+      // The exact ranking of a filter on few memories does not depend on the graph's search width.
+      const narrow = new PgVectorIndex(t.db, { efSearch: 1 });
+      for (let i = 0; i < 8; i++) {
+        const q: VectorQuery = { workspaceIds: spaces, vector: unit(rand, DIMS), model: 'm', limit: 10, minScore: -1, allowed: third };
+        expect(await rounded(narrow, q)).toEqual(await rounded(exact, q));
+      }
 
       await fc.assert(
         fc.asyncProperty(fc.array(fc.record({ memory: fc.integer({ min: 0, max: 59 }), chunks: fc.integer({ min: 0, max: 3 }), seed: fc.integer() }), { minLength: 1, maxLength: 6 }), async (writes) => {

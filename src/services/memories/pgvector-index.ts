@@ -18,6 +18,13 @@ import type { VectorHit, VectorIndex, VectorIndexStats, VectorQuery } from './ve
 const FILL_BATCH = 1000;
 /** The most chunks one search asks the HNSW index for (its iterative scan stops at 20,000 tuples anyway). */
 const MAX_WINDOW = 5000;
+/**
+ * A filter on at most this many memories (a tag on a few of them) is ranked exactly over their
+ * chunks, about ten each: cheaper than walking the graph past every row it drops, and the hits
+ * are exact (the memory backend's scan does the same for a filter on few rows). Bench
+ * `vector-index`: the tag filter's recall@10 through the graph was 0.95 at 3·10^4 chunks.
+ */
+export const EXACT_FILTER_MEMORIES = 2000;
 /** Chunks read and written per statement by the first fill (before the HNSW index exists). */
 const BULK_FILL_BATCH = 5000;
 /**
@@ -67,6 +74,7 @@ export class PgVectorIndex implements VectorIndex {
       const chunks = await nearestChunks(this.db, {
         workspaceIds: present, model: query.model, dimensions: query.vector.length, embedding: toText(query.vector),
         limit: window, allowed: query.allowed ? [...query.allowed] : undefined, efSearch: this.efSearch,
+        exact: query.allowed !== undefined && query.allowed.size <= EXACT_FILTER_MEMORIES,
       });
       hits.length = 0;
       const seen = new Set<string>();
