@@ -92,18 +92,21 @@ function memoryReport(db: Database, vectorIndex: VectorIndex, embeddings: Embedd
 export const CACHED_BYTES_PER_CHUNK = 2200;
 
 /**
- * `auto`'s rule. pgvector, where the database has the extension, when either
+ * `auto`'s rule. pgvector, on a PostgreSQL server that has the extension, when either
  *  - the bank is larger than VECTOR_CACHE_MB holds (about 120,000 chunks of 384 dimensions at
  *    the default 256 MB): the exact index would keep evicting and reloading workspaces (a cold
- *    load of 10,000 chunks costs hundreds of milliseconds), while HNSW with ef_search 400
- *    measured recall@10 ≥ 0.99 against the exact scan on clustered vectors; or
+ *    load of 10,000 chunks takes tens of milliseconds and moves 15 MB), while HNSW with
+ *    ef_search 400 measured recall@10 ≥ 0.99 against the exact scan on clustered vectors; or
  *  - several instances share the database (REDIS_URL set, as for their shared rate limits):
  *    one index in the database instead of a copy of every searched workspace per instance,
  *    each cold-loaded on its own.
+ * Never on the embedded database: its HNSW build runs on the server's own thread, and over the
+ * bench's 100,000 clustered chunks it never finished (PostgreSQL spinning in LWLockAcquire for
+ * 45 minutes, docs/benchmarks.md), which would freeze the server at its first search.
  * Otherwise memory: exact results, and a small bank fits its cache.
  */
-export function autoPicksPgvector(o: { available: boolean; chunks: number; vectorCacheMb: number; sharedInstances: boolean }): boolean {
-  if (!o.available) return false;
+export function autoPicksPgvector(o: { available: boolean; embedded: boolean; chunks: number; vectorCacheMb: number; sharedInstances: boolean }): boolean {
+  if (!o.available || o.embedded) return false;
   return o.sharedInstances || o.chunks * CACHED_BYTES_PER_CHUNK > o.vectorCacheMb * 2 ** 20;
 }
 
@@ -127,7 +130,7 @@ async function chooseVectorIndex(config: Config, db: Database, logger: Logger): 
   const chunks = available ? await estimatedChunkCount(db) : 0;
   // PGlite lives in one process: only a PostgreSQL server can be shared.
   const sharedInstances = db.kind === 'postgres' && config.redisUrl !== null;
-  const chosen = autoPicksPgvector({ available, chunks, vectorCacheMb: config.vectorCacheMb, sharedInstances }) ? new PgVectorIndex(db) : memory();
+  const chosen = autoPicksPgvector({ available, embedded: db.kind === 'pglite', chunks, vectorCacheMb: config.vectorCacheMb, sharedInstances }) ? new PgVectorIndex(db) : memory();
   logger.info({ vectorBackend: chosen.stats().backend, pgvectorAvailable: available, estimatedChunks: chunks, sharedInstances }, 'vector index chosen');
   return chosen;
 }

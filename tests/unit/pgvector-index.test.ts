@@ -124,12 +124,14 @@ for (const storage of storages()) {
 }
 
 describe('VECTOR_BACKEND=auto', () => {
-  it('takes pgvector only with the extension, for a bank larger than VECTOR_CACHE_MB holds or several instances on one database', () => {
-    const base = { available: true, chunks: 10_000, vectorCacheMb: 256, sharedInstances: false };
+  it('takes pgvector only on a PostgreSQL server with the extension, for a bank larger than VECTOR_CACHE_MB holds or several instances on one database', () => {
+    const base = { available: true, embedded: false, chunks: 10_000, vectorCacheMb: 256, sharedInstances: false };
     expect(autoPicksPgvector(base)).toBe(false);
     expect(autoPicksPgvector({ ...base, chunks: 200_000 })).toBe(true);
     expect(autoPicksPgvector({ ...base, chunks: 200_000, vectorCacheMb: 1024 })).toBe(false);
     expect(autoPicksPgvector({ ...base, sharedInstances: true })).toBe(true);
     expect(autoPicksPgvector({ ...base, available: false, chunks: 10 ** 7, sharedInstances: true })).toBe(false);
+    // The embedded database keeps the memory index, however large the bank.
+    expect(autoPicksPgvector({ ...base, embedded: true, chunks: 10 ** 7 })).toBe(false);
   });
 });
