@@ -159,6 +159,17 @@ export class InMemoryVectorIndex implements VectorIndex {
   }
 
   private async update(stamp: IndexStamp, model: string, dimensions: number, cached: WorkspaceMatrix | undefined): Promise<WorkspaceMatrix> {
+    // The cached matrix is pinned while it catches up: a load meanwhile may evict it, but must
+    // not lend its memory while this update is about to change it in place.
+    if (cached) this.pin(cached);
+    try {
+      return await this.updateFrom(stamp, model, dimensions, cached);
+    } finally {
+      if (cached) this.unpin(cached);
+    }
+  }
+
+  private async updateFrom(stamp: IndexStamp, model: string, dimensions: number, cached: WorkspaceMatrix | undefined): Promise<WorkspaceMatrix> {
     const { workspaceId, version } = stamp;
     let next: WorkspaceMatrix | null = null;
     if (cached && cached.model === model && cached.dimensions === dimensions) {
