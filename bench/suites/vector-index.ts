@@ -34,6 +34,7 @@ import { ensureHnswIndex, HNSW_EF_CONSTRUCTION, HNSW_M } from '../../src/data/ch
 import { codeRows, InMemoryVectorIndex, MatrixLoader, searchMatrix } from '../../src/services/memories/vector-index.js';
 import { streamWorkspaceChunkVectors } from '../../src/data/memory-chunks.js';
 import { createWorkspaceTx } from '../../src/services/workspaces.js';
+import { mulberry32 } from '../../tests/support/random.js';
 import { writeTinyModel } from '../../tests/support/tiny-model.js';
 import { cpuMs, fmt, freshPostgresDatabase, percentile, prng, startServer, table, unitVector } from '../lib.js';
 
@@ -259,22 +260,12 @@ const TOPICS = 300;
 const MEMORY_SPREAD = 0.8 / Math.sqrt(DIMS);
 const CHUNK_SPREAD = 0.5 / Math.sqrt(DIMS);
 
-/** mulberry32: a better spread of low bits than the bench's LCG, for gaussian draws. */
-function mulberry(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class ClusteredVectors {
   private readonly rand: () => number;
   private readonly topics: Float32Array[];
   constructor(seedNo: number, private readonly uniform = false) {
-    this.rand = mulberry(seedNo);
+    this.rand = mulberry32(seedNo); // a better spread of low bits than the LCG, for gaussian draws
     this.topics = Array.from({ length: TOPICS }, () => this.around(new Float32Array(DIMS), 1));
   }
   private gauss(): number {

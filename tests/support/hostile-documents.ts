@@ -20,6 +20,7 @@
  */
 import { crc32, deflateSync } from 'node:zlib';
 import { buildZip } from './documents.js';
+import { mulberry32 } from './random.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -128,18 +129,6 @@ export function pdfStreamBomb(inflatedBytes: number, options: { hexFirst?: boole
 // ---------------------------------------------------------------------------------------------
 // Legitimate documents
 
-/** mulberry32: a small seeded generator, so the prose and the pictures are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = (
   'the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her ' +
   'tide turbine estuary current energy storage grid demand season winter summer reservoir pump hydro balance night output ' +
@@ -150,7 +139,7 @@ const WORDS = (
 
 /** Sentences of plausible prose, deterministic for a seed. */
 export function prose(seed: number): () => string {
-  const next = random(seed);
+  const next = mulberry32(seed); // the same prose and pictures on every run
   const pick = () => WORDS[Math.floor(next() * WORDS.length)]!;
   return () => {
     const n = 8 + Math.floor(next() * 14);
@@ -162,7 +151,7 @@ export function prose(seed: number): () => string {
 
 /** Noise pixels (the least compressible picture), as a camera photo is after its own compression. */
 function noise(bytes: number, seed: number): Buffer {
-  const next = random(seed);
+  const next = mulberry32(seed); // the same prose and pictures on every run
   const out = Buffer.alloc(bytes);
   for (let i = 0; i + 4 <= bytes; i += 4) out.writeUInt32LE(Math.floor(next() * 4294967296), i);
   return out;

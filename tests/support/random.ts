@@ -1,0 +1,13 @@
+/** Seeded random numbers for tests and benchmarks: the same draws on every run. */
+
+/** mulberry32: numbers in [0, 1) with a good spread of low bits (gaussian draws, generated documents). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
