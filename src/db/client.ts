@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 // The drivers of each storage are loaded by openDatabase: a server on PGlite never loads pg, one
 // on PostgreSQL never loads PGlite.
 import type { PGlite } from '@electric-sql/pglite';
@@ -11,7 +12,6 @@ import type pg from 'pg';
 import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
-import type { Duplex } from 'node:stream';
 import { CopyOutError, CopyOutSocket, copyOutOnSocket } from './copy-out.js';
 import { applyMigrations, type SqlRunner } from './migrations.js';
 import { initialiseDataDir } from './pglite-template.js';

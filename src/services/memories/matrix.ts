@@ -173,10 +173,12 @@ export class MatrixLoader {
    * reported to the engine as external memory and sets off a garbage collection (bench
    * `cold load 100k`).
    */
-  constructor(private readonly o: BuildOptions, expectedRows = 0, spare?: Kernel) {
+  constructor(private readonly o: BuildOptions, expectedRows = 0, spares: Kernel[] = []) {
     const capacity = expectedRows > 0 ? expectedRows + slack(expectedRows) : 0;
     const l = layout(o, capacity, expectedRows);
-    this.arena = new KernelArena(o.kernel, spare && capacity > 0 && fits(spare, l.bytes) ? spare : undefined);
+    // The memory of a matrix evicted for this one, when as large and not much larger.
+    const spare = capacity > 0 ? spares.find((k) => k.kind === 'wasm' && k.buffer.byteLength >= l.bytes && k.buffer.byteLength <= l.bytes * 1.25 + 2 ** 20) : undefined;
+    this.arena = new KernelArena(o.kernel, spare);
     this.rowBytes = paddedStride(o.dimensions) * 4;
     this.vectorBytes = o.dimensions * 4;
     // Pages reserved are not resident until written; past 2 GiB the hint is not trusted. Only
@@ -251,7 +253,7 @@ export class MatrixLoader {
     return m;
   }
 
-  /** More rows than the hint: back to growing as rows arrive, the layout and int8 copy made at the end. */
+  /** More rows than the hint: back to growing as rows arrive, the layout made at the end. */
   private overflow(): void {
     const rowMemory = new Int32Array(Math.max(1024, this.rows * 2));
     rowMemory.set(this.rowMemory.subarray(0, this.rows - 1));
@@ -276,17 +278,11 @@ export function codeRows(m: WorkspaceMatrix, maxRows: number): boolean {
   return q.coded >= m.used;
 }
 
-/** Whether a spare kernel's memory suits a matrix laid out in `bytes`: as large, and not much larger. */
-const fits = (spare: Kernel, bytes: number) => spare.kind === 'wasm' && spare.buffer.byteLength >= bytes && spare.buffer.byteLength <= bytes * 1.25 + 2 ** 20;
-
-/**
- * About the bytes a matrix of `rows` rows will hold once loaded (what the cache budget will
- * count), and whether `spare`'s memory would serve for it: the index makes room before a load.
- */
-export function loadPlan(o: BuildOptions, rows: number): { bytes: number; suits(spare: Kernel): boolean } {
+/** About the bytes a matrix of `rows` rows will hold once loaded (what the cache budget will count): the index makes room before a load. */
+export function loadedBytes(o: BuildOptions, rows: number): number {
   const capacity = rows + slack(rows);
   const l = layout(o, capacity, rows);
-  return { bytes: l.bytes + capacity * (4 + (l.quantize ? 24 : 0)) + rows * 16, suits: (spare) => rows > 0 && fits(spare, l.bytes) };
+  return l.bytes + capacity * (4 + (l.quantize ? 24 : 0)) + rows * 16;
 }
 
 /** Bytes a matrix holds (what the cache budget counts). */

@@ -13,7 +13,7 @@ import { type IndexStamp, indexStamps } from '../../data/index-stamps.js';
 import { chunkChangesWithVectors, streamWorkspaceChunkVectors } from '../../data/memory-chunks.js';
 import type { Database } from '../../db/client.js';
 import type { Kernel, KernelKind } from './kernel/kernel.js';
-import { applyChanges, codeRows, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, loadPlan, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
+import { applyChanges, codeRows, DEFAULT_QUANTIZE_FROM, DEFAULT_WASM_FROM, loadedBytes, MatrixLoader, matrixBytes, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
 export { applyChanges, buildMatrix, codeRows, MatrixLoader, matrixBytes, matrixContents, type ScanStats, searchMatrix, type WorkspaceMatrix } from './matrix.js';
 
@@ -186,10 +186,9 @@ export class InMemoryVectorIndex implements VectorIndex {
       // workspace is re-embedded). Room is made first, and a matrix evicted for it that nobody
       // is reading lends its memory.
       const options = { version, model, dimensions, kernel: this.kernelKind, quantizeFrom: this.quantizeFrom, wasmFrom: this.wasmFrom };
-      const plan = loadPlan(options, stamp.chunks);
-      const spare = this.trim(workspaceId, plan.bytes).find((k) => plan.suits(k));
+      const spares = this.trim(workspaceId, loadedBytes(options, stamp.chunks));
       // Read after the stamp: a concurrent write can only make the next search catch up again.
-      const loader = new MatrixLoader(options, stamp.chunks, spare);
+      const loader = new MatrixLoader(options, stamp.chunks, spares);
       await streamWorkspaceChunkVectors(this.db, workspaceId, model, dimensions, (memoryId, source, at, length) => loader.add(memoryId, source, at, length));
       next = loader.finish();
     }
