@@ -55,7 +55,7 @@ export class PgVectorIndex implements VectorIndex {
   private ready: Promise<void> | null = null;
   private readonly efSearch: number;
 
-  constructor(private readonly db: Pick<Database, 'query' | 'prisma' | 'copyBinary' | 'copyIn'>, options: PgVectorIndexOptions = {}) {
+  constructor(private readonly db: Pick<Database, 'kind' | 'query' | 'prisma' | 'copyBinary' | 'copyIn'>, options: PgVectorIndexOptions = {}) {
     this.efSearch = options.efSearch ?? EF_SEARCH;
   }
 
