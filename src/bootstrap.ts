@@ -100,9 +100,9 @@ export const CACHED_BYTES_PER_CHUNK = 2200;
  *  - several instances share the database (REDIS_URL set, as for their shared rate limits):
  *    one index in the database instead of a copy of every searched workspace per instance,
  *    each cold-loaded on its own.
- * Never on the embedded database: its HNSW build runs on the server's own thread, and over the
- * bench's 100,000 clustered chunks it never finished (PostgreSQL spinning in LWLockAcquire for
- * 45 minutes, docs/benchmarks.md), which would freeze the server at its first search.
+ * Never on the embedded database: PGlite runs on the server's own thread, so the fill and the
+ * HNSW build (2 min 20 s at the bench's 100,000 clustered chunks, docs/benchmarks.md) would
+ * freeze the server at its first search, and every search after runs on that thread too.
  * Otherwise memory: exact results, and a small bank fits its cache.
  */
 export function autoPicksPgvector(o: { available: boolean; embedded: boolean; chunks: number; vectorCacheMb: number; sharedInstances: boolean }): boolean {
