@@ -101,7 +101,7 @@ export const CACHED_BYTES_PER_CHUNK = 2200;
  *    one index in the database instead of a copy of every searched workspace per instance,
  *    each cold-loaded on its own.
  * Never on the embedded database: PGlite runs on the server's own thread, so the fill and the
- * HNSW build (2 min 20 s at the bench's 100,000 clustered chunks, docs/benchmarks.md) would
+ * HNSW build (over two minutes at the bench's 100,000 clustered chunks, docs/benchmarks.md) would
  * freeze the server at its first search, and every search after runs on that thread too.
  * Otherwise memory: exact results, and a small bank fits its cache.
  */
