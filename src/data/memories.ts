@@ -300,9 +300,30 @@ export async function fullTextMatches(db: Pool, workspaceIds: string[], query: s
        ${tags ? 'AND m.tags && $4::text[]' : ''}
      ORDER BY ts_rank(m.search_vector, t.q) DESC, m.updated_at DESC
      LIMIT $3`,
-    tags ? [query, workspaceIds, limit, tags] : [query, workspaceIds, limit],
+    tags ? [fullTextTerms(query), workspaceIds, limit, tags] : [fullTextTerms(query), workspaceIds, limit],
   );
   return rows.map((r) => r.id);
+}
+
+/** The most distinct words of a query that the full-text side uses. */
+export const MAX_FULL_TEXT_TERMS = 64;
+
+/**
+ * The query's first MAX_FULL_TEXT_TERMS distinct words (case-insensitive), in order. PostgreSQL
+ * evaluates a tsquery recursively: one of 20,000 terms (a long pasted text) exceeded its stack
+ * depth and failed the search with a 500.
+ */
+export function fullTextTerms(query: string): string {
+  const words: string[] = [];
+  const seen = new Set<string>();
+  for (const word of query.split(/\s+/)) {
+    const key = word.toLowerCase();
+    if (!word || seen.has(key)) continue;
+    seen.add(key);
+    words.push(word);
+    if (words.length === MAX_FULL_TEXT_TERMS) break;
+  }
+  return words.join(' ');
 }
 
 /** Ids of the memories of these workspaces that carry any of `tags`. */

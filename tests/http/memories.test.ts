@@ -285,6 +285,12 @@ const memoriesSuite = (ctx: () => TestApp) => {
       expect(nul.status).toBe(400);
       const odd = await app.http.post('/api/memories/search').set(owner.auth).send({ query: '!!! & | :* <-> "unterminated ((' });
       expect(odd.status).toBe(200);
+      // A pasted text of 30,000 words: its tsquery exceeded PostgreSQL's stack depth (a 500).
+      // The full-text side takes the first 64 distinct words, so 'second' still matches.
+      const pasted = `second ${'ab\n'.repeat(30_000)}${Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ')}`;
+      const long = await app.http.post('/api/memories/search').set(owner.auth).send({ query: pasted, workspace_id: ws });
+      expect(long.status).toBe(200);
+      expect(long.body.data.results.map((r: { id: string }) => r.id)).toContain(second.id);
     });
 
     it('M7 isolation: another user\'s memories never appear, with or without workspaceId', async () => {
