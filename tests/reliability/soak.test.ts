@@ -5,7 +5,7 @@
  * database, loopback only. The mix lives in bench/load-mix.ts (`npm run soak` runs it alone).
  *
  * 500 users for 10 minutes by default. RELIABILITY_SHORT=1 (CI) is a smoke run of the same
- * mix: 200 users for 40 s, so a busy CI machine checks behaviour, not capacity; the capacity
+ * mix: 200 users for 25 s, so a busy CI machine checks behaviour, not capacity; the capacity
  * claim is the full run's. SOAK_USERS and SOAK_SECONDS override both.
  *
  * Asserts: every answer is the expected 2xx (or a 304 to a revalidated poll), no timeouts, no
@@ -19,7 +19,7 @@ import { MIN_SLOPE_WINDOW_MINUTES, printRates, printReport, rssSlopeLimit, runSo
 
 const SHORT = process.env.RELIABILITY_SHORT === '1';
 const USERS = Number(process.env.SOAK_USERS ?? (SHORT ? 200 : 500));
-const SECONDS = Number(process.env.SOAK_SECONDS ?? (SHORT ? 40 : 600));
+const SECONDS = Number(process.env.SOAK_SECONDS ?? (SHORT ? 25 : 600));
 
 describe('soak: the frontend polling of many users, plus chat and search', () => {
   // seeding 500 users takes from ~30 s on an idle machine to several minutes on a busy one
