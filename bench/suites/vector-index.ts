@@ -260,7 +260,6 @@ const TOPICS = 300;
 const MEMORY_SPREAD = 0.8 / Math.sqrt(DIMS);
 const CHUNK_SPREAD = 0.5 / Math.sqrt(DIMS);
 
-
 class ClusteredVectors {
   private readonly rand: () => number;
   private readonly topics: Float32Array[];

@@ -291,6 +291,7 @@ export async function embeddingStatusCounts(db: Db, workspaceId: string): Promis
  */
 export async function fullTextMatches(db: Pool, workspaceIds: string[], query: string, limit: number, tags?: string[]): Promise<string[]> {
   // Raw, on the plain pool: tsvector ranking, on the search hot path (bench `memories`).
+  const terms = fullTextTerms(query);
   const rows = await db.query<Pick<Memory, 'id'>>(
     `SELECT m.id
      FROM memories m,
@@ -300,7 +301,7 @@ export async function fullTextMatches(db: Pool, workspaceIds: string[], query: s
        ${tags ? 'AND m.tags && $4::text[]' : ''}
      ORDER BY ts_rank(m.search_vector, t.q) DESC, m.updated_at DESC
      LIMIT $3`,
-    tags ? [fullTextTerms(query), workspaceIds, limit, tags] : [fullTextTerms(query), workspaceIds, limit],
+    tags ? [terms, workspaceIds, limit, tags] : [terms, workspaceIds, limit],
   );
   return rows.map((r) => r.id);
 }
